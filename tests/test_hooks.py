@@ -1,0 +1,40 @@
+"""Bad answers are rejected by the pre-generation hook with a one-line reason, and nothing is written."""
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+
+from .conftest import bake
+
+BAD_ANSWERS = [
+    ({"module_name": "metaflow"}, "would shadow a dependency"),
+    ({"module_name": "torch"}, "would shadow a dependency"),
+    ({"module_name": "test"}, "would shadow"),
+    ({"module_name": "json"}, "shadow the standard library"),
+    ({"module_name": "class"}, "is a Python keyword"),
+    ({"module_name": "9lives"}, "not a valid lowercase Python identifier"),
+    ({"module_name": "My_Model"}, "not a valid lowercase Python identifier"),
+    ({"project_slug": "bad slug!"}, "project_slug"),
+    ({"target_column": "  "}, "target_column must not be empty"),
+    ({"sensitive_features": " , "}, "sensitive_features must name at least one column"),
+    ({"target_column": "sex"}, "cannot also be a sensitive feature"),
+    ({"target_column": "approved?"}, "must be letters, digits and '_'"),
+]
+
+
+@pytest.mark.parametrize(("answers", "reason"), BAD_ANSWERS, ids=[str(a) for a, _ in BAD_ANSWERS])
+def test_bad_answer_is_rejected_before_writing(tmp_path, capfd, answers, reason):
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, **answers)
+    assert reason in capfd.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_good_custom_names_are_accepted(tmp_path):
+    project = bake(
+        tmp_path,
+        project_name="Fraud Detector",
+        module_name="fraud",
+        target_column="is_fraud",
+        sensitive_features="country",
+    )
+    assert (project / "src" / "fraud" / "config.py").exists()

@@ -1,0 +1,44 @@
+"""BentoML service: POST /predict scores a batch of typed, validated records with the packaged model.
+
+bentoml serve                                  # the latest model in the local BentoML store
+bentoml serve --arg model_tag=NAME:VERSION     # a given one (a built Bento pins the one it was built with)
+"""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+# src/ layout: importable from the project root and from inside a built Bento.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+
+import bentoml  # noqa: E402
+from pydantic import BaseModel, Field  # noqa: E402
+
+from {{ cookiecutter.module_name }}.serving import Prediction, Predictor, record_model  # noqa: E402
+
+
+class Arguments(BaseModel):
+    model_tag: str = "{{ cookiecutter.module_name }}:latest"
+
+
+MODEL = bentoml.models.BentoModel(bentoml.use_arguments(Arguments).model_tag)
+if MODEL.stored is None:
+    raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
+PREDICTOR = Predictor(MODEL.stored.path)
+Record = record_model(PREDICTOR.encoder)
+Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_batch_size)]
+
+
+class PredictResponse(BaseModel):
+    model_version: str
+    predictions: list[Prediction]
+
+
+@bentoml.service(resources={"cpu": "1"}, traffic={"timeout": 30})
+class Classifier:
+    model = MODEL
+
+    @bentoml.api
+    def predict(self, records: Records) -> PredictResponse:
+        rows = [record.model_dump() for record in records]
+        return PredictResponse(model_version=str(MODEL.stored.tag), predictions=PREDICTOR.predict(rows))

@@ -1,0 +1,107 @@
+"""Load and validate params.yaml once, so a bad key or value fails at start-up with a clear message."""
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    path: str
+    target: str = Field(min_length=1)
+    features: list[str] = []
+    categorical: list[str] = []
+    drop: list[str] = []
+    sensitive_features: list[str] = Field(min_length=1)
+    use_sensitive_as_feature: bool = False
+
+    @model_validator(mode="after")
+    def _target_is_not_an_input(self):
+        if self.target in self.features or self.target in self.sensitive_features:
+            raise ValueError(f"target {self.target!r} cannot also be a feature or a sensitive feature")
+        return self
+
+
+class SplitConfig(_Strict):
+    test_size: float = Field(0.2, gt=0, lt=1)
+    validation_size: float = Field(0.1, ge=0, lt=1)
+    stratify: bool = True
+
+    @model_validator(mode="after")
+    def _leaves_training_data(self):
+        if self.test_size + self.validation_size >= 0.9:
+            raise ValueError("test_size + validation_size must leave at least 10% of the rows for training")
+        return self
+
+
+class ModelConfig(_Strict):
+    hidden_sizes: list[PositiveInt] = [64, 32]
+    dropout: float = Field(0.1, ge=0, lt=1)
+
+
+class TrainingConfig(_Strict):
+    max_epochs: PositiveInt = 15
+    batch_size: PositiveInt = 128
+    learning_rate: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    accelerator: Literal["auto", "cpu", "gpu"] = "auto"
+    precision: Literal["auto", "32-true", "16-mixed", "bf16-mixed"] = "auto"
+    gpus: int = Field(0, ge=0)
+
+
+class PerformanceGate(_Strict):
+    min: dict[str, float] = {}
+    max: dict[str, float] = {}
+
+
+class GatesConfig(_Strict):
+    performance: PerformanceGate = PerformanceGate()
+
+
+class PackagingConfig(_Strict):
+    model_name: str = Field(pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
+    build_bento: bool = True
+
+
+class ServingConfig(_Strict):
+    max_batch_size: PositiveInt = 1000
+
+
+class Params(_Strict):
+    seed: int = 42
+    data: DataConfig
+    split: SplitConfig = SplitConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    gates: GatesConfig = GatesConfig()
+    packaging: PackagingConfig
+    serving: ServingConfig = ServingConfig()
+
+
+class ConfigError(ValueError):
+    """params.yaml has a bad key or value; the message lists each one with its location."""
+
+
+def validate(raw: dict) -> Params:
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        lines = [f"  {'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in err.errors()]
+        raise ConfigError("invalid params.yaml:\n" + "\n".join(lines)) from None
+
+
+def parse(text: str) -> dict:
+    """Metaflow Config parser: YAML text -> validated, plain dict (defaults filled in)."""
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, dict):
+        raise ConfigError("invalid params.yaml: expected a mapping at the top level")
+    return validate(raw).model_dump()
+
+
+def load(path: str | Path = "params.yaml") -> Params:
+    return validate(parse(Path(path).read_text()))

@@ -1,0 +1,89 @@
+"""Read the training table, check it against params.yaml, split it. Problems are collected and reported together."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .config import DataConfig, SplitConfig
+
+MIN_ROWS_PER_CLASS = 5
+
+
+class DataError(ValueError):
+    """The data cannot be trained on as configured; the message lists every problem found."""
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which columns the model sees, and how each is encoded."""
+
+    numeric: list[str]
+    categorical: list[str]
+
+    @property
+    def features(self) -> list[str]:
+        return self.numeric + self.categorical
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data file {path} not found (check data.path in params.yaml)")
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    if path.suffix in {".parquet", ".pq"}:
+        return pd.read_parquet(path)
+    raise DataError(f"data file {path}: unsupported format {path.suffix!r} (use .csv or .parquet)")
+
+
+def infer_columns(df: pd.DataFrame, cfg: DataConfig) -> Columns:
+    excluded = {cfg.target, *cfg.drop, *([] if cfg.use_sensitive_as_feature else cfg.sensitive_features)}
+    features = cfg.features or [c for c in df.columns if c not in excluded]
+    numeric = [
+        c
+        for c in features
+        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) and c not in cfg.categorical
+    ]
+    return Columns(numeric=numeric, categorical=[c for c in features if c not in numeric])
+
+
+def validate_table(df: pd.DataFrame, cfg: DataConfig) -> Columns:
+    """Return the feature columns, or raise DataError naming every problem at once."""
+    named = [cfg.target, *cfg.features, *cfg.categorical, *cfg.drop, *cfg.sensitive_features]
+    missing = sorted({c for c in named if c not in df.columns})
+    if missing:
+        raise DataError(f"columns named in params.yaml are not in the data: {missing}; columns are {list(df.columns)}")
+    problems = []
+    columns = infer_columns(df, cfg)
+    if not columns.features:
+        problems.append("no feature columns left after removing the target, dropped and sensitive columns")
+    if (n := int(df[cfg.target].isna().sum())) > 0:
+        problems.append(f"target {cfg.target!r} is missing in {n} rows (fill or remove them upstream)")
+    counts = df[cfg.target].value_counts()
+    if len(counts) < 2:
+        problems.append(f"target {cfg.target!r} has {len(counts)} class(es); at least 2 are needed")
+    elif counts.min() < MIN_ROWS_PER_CLASS:
+        problems.append(f"class {counts.idxmin()!r} of {cfg.target!r} has {counts.min()} rows (< {MIN_ROWS_PER_CLASS})")
+    empty = [c for c in columns.features if df[c].isna().all()]
+    if empty:
+        problems.append(f"feature columns with no values at all: {empty}")
+    if problems:
+        raise DataError("data does not match params.yaml:\n" + "\n".join(f"  - {p}" for p in problems))
+    return columns
+
+
+def split(df: pd.DataFrame, cfg: SplitConfig, target: str, seed: int) -> dict[str, pd.DataFrame]:
+    """Seeded (and by default stratified) train / validation / test split."""
+    from sklearn.model_selection import train_test_split
+
+    def cut(frame, size):
+        return train_test_split(
+            frame, test_size=size, random_state=seed, stratify=frame[target] if cfg.stratify else None
+        )
+
+    rest, test = cut(df, cfg.test_size)
+    if cfg.validation_size == 0:
+        return {"train": rest, "validation": rest.iloc[:0], "test": test}
+    train, validation = cut(rest, cfg.validation_size / (1 - cfg.test_size))
+    return {"train": train, "validation": validation, "test": test}

@@ -1,0 +1,73 @@
+"""Tabular task: an encoder fitted on the training split only, and an MLP over its output.
+
+The encoder's state is plain JSON, saved with the model, so serving applies exactly the training-time transform.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..data import Columns
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass
+class TabularEncoder:
+    numeric: dict[str, dict[str, float]] = field(default_factory=dict)  # column -> median, mean, std
+    categorical: dict[str, list[str]] = field(default_factory=dict)  # column -> vocabulary seen in training
+    classes: list = field(default_factory=list)  # target values, index = class id
+
+    @classmethod
+    def fit(cls, train: pd.DataFrame, columns: Columns, target: str) -> "TabularEncoder":
+        numeric = {}
+        for col in columns.numeric:
+            values = train[col].astype("float64")
+            median = float(values.median()) if values.notna().any() else 0.0
+            filled = values.fillna(median)
+            numeric[col] = {"median": median, "mean": float(filled.mean()), "std": float(filled.std(ddof=0)) or 1.0}
+        categorical = {col: sorted(train[col].dropna().astype(str).unique().tolist()) for col in columns.categorical}
+        classes = sorted(_plain(v) for v in train[target].unique())
+        return cls(numeric=numeric, categorical=categorical, classes=classes)
+
+    @property
+    def input_dim(self) -> int:
+        return 2 * len(self.numeric) + sum(len(vocab) for vocab in self.categorical.values())
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Standardised numerics + missing flags + one-hot categories (unseen or missing -> all zeros)."""
+        parts = []
+        for col, stats in self.numeric.items():
+            values = pd.to_numeric(df[col], errors="coerce").astype("float64")
+            parts.append(((values.fillna(stats["median"]) - stats["mean"]) / stats["std"]).to_numpy()[:, None])
+            parts.append(values.isna().to_numpy(dtype="float64")[:, None])
+        for col, vocab in self.categorical.items():
+            values = df[col].astype("string").fillna("\0").to_numpy(dtype=object)
+            parts.append((values[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype("float64"))
+        return np.hstack(parts).astype("float32") if parts else np.zeros((len(df), 0), dtype="float32")
+
+    def encode_target(self, values: pd.Series) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.classes)}
+        return np.array([index[_plain(v)] for v in values], dtype="int64")
+
+    def state(self) -> dict:
+        return {"numeric": self.numeric, "categorical": self.categorical, "classes": self.classes}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "TabularEncoder":
+        return cls(**state)
+
+
+def build_network(encoder: TabularEncoder, hidden_sizes: list[int], dropout: float):
+    """A plain torch MLP producing one logit per class."""
+    import torch.nn as nn
+
+    layers, width = [], encoder.input_dim
+    for size in hidden_sizes:
+        layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+        width = size
+    layers.append(nn.Linear(width, len(encoder.classes)))
+    return nn.Sequential(*layers)

@@ -1,0 +1,37 @@
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.module_name }} import config
+from {{ cookiecutter.module_name }}.demo_data import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Offline, telemetry-free defaults for every test (Metaflow refuses to run as an unknown user or as root).
+for name, value in {
+    "BENTOML_DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DVC_NO_ANALYTICS": "1",
+    "HF_HUB_OFFLINE": "1",
+}.items():
+    os.environ.setdefault(name, value)
+if os.environ.get("USER", "root") == "root" and not os.environ.get("METAFLOW_USER"):
+    os.environ["METAFLOW_USER"] = "tester"
+
+
+@pytest.fixture(scope="session")
+def params() -> config.Params:
+    return config.load(ROOT / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def demo_csv(tmp_path_factory, params) -> Path:
+    path = tmp_path_factory.mktemp("data") / "demo.csv"
+    return generate(path, rows=600, target=params.data.target, sensitive=params.data.sensitive_features, seed=7)
+
+
+@pytest.fixture()
+def demo_frame(demo_csv) -> pd.DataFrame:
+    return pd.read_csv(demo_csv)

@@ -1,0 +1,52 @@
+import pytest
+
+from {{ cookiecutter.module_name }}.data import DataError, read_table, split, validate_table
+
+
+def test_features_are_inferred_without_target_or_sensitive(demo_frame, params):
+    columns = validate_table(demo_frame, params.data)
+    assert params.data.target not in columns.features
+    assert not set(params.data.sensitive_features) & set(columns.features)
+    assert "income" in columns.numeric and "employment" in columns.categorical
+
+
+def test_sensitive_feature_can_be_kept(demo_frame, params):
+    data = params.data.model_copy(update={"use_sensitive_as_feature": True})
+    assert set(params.data.sensitive_features) <= set(validate_table(demo_frame, data).features)
+
+
+def test_every_problem_is_reported(demo_frame, params):
+    frame = demo_frame.copy()
+    frame.loc[:4, params.data.target] = None
+    frame["income"] = None
+    with pytest.raises(DataError) as err:
+        validate_table(frame, params.data)
+    assert "missing in 5 rows" in str(err.value) and "no values at all: ['income']" in str(err.value)
+
+
+def test_missing_column_is_named(demo_frame, params):
+    with pytest.raises(DataError, match=params.data.target):
+        validate_table(demo_frame.drop(columns=[params.data.target]), params.data)
+
+
+def test_unreadable_inputs(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        read_table(tmp_path / "nope.csv")
+    (tmp_path / "data.xlsx").write_text("x")
+    with pytest.raises(DataError, match="unsupported format"):
+        read_table(tmp_path / "data.xlsx")
+
+
+def test_parquet_reads_like_csv(tmp_path, demo_frame):
+    demo_frame.to_parquet(tmp_path / "d.parquet")
+    assert read_table(tmp_path / "d.parquet").shape == demo_frame.shape
+
+
+def test_split_is_seeded_stratified_and_disjoint(demo_frame, params):
+    parts = split(demo_frame, params.split, params.data.target, seed=1)
+    again = split(demo_frame, params.split, params.data.target, seed=1)
+    assert all(parts[k].index.equals(again[k].index) for k in parts)
+    assert sum(len(p) for p in parts.values()) == len(demo_frame)
+    assert not set(parts["train"].index) & set(parts["test"].index)
+    rate = demo_frame[params.data.target].mean()
+    assert abs(parts["test"][params.data.target].mean() - rate) < 0.02

@@ -1,0 +1,58 @@
+"""A small end-to-end run of the real flow in a copy of the project (own Metaflow datastore and BentoML store)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from {{ cookiecutter.module_name }}.serving import Predictor
+
+from .conftest import ROOT
+from .test_serving import EXAMPLE
+
+pytestmark = pytest.mark.e2e
+
+
+def _project(tmp_path, demo_csv, **gates):
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("flow.py", "service.py", "bentofile.yaml", "requirements.txt"):
+        shutil.copy(ROOT / name, project)
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"]["path"] = str(demo_csv)
+    params["training"]["max_epochs"] = 3
+    params["gates"]["performance"] = gates or {"min": {"accuracy": 0.6}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    return project
+
+
+def _run(project):
+    """`python flow.py run` as a user types it (a subprocess: Metaflow's Runner patches typing in-process)."""
+    env = os.environ | {"BENTOML_HOME": str(project / "bentoml")}
+    cmd = [sys.executable, "flow.py", "--no-pylint", "run"]
+    done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_flow_trains_gates_and_packages(tmp_path, demo_csv, params):
+    project = _project(tmp_path, demo_csv)
+    code, output = _run(project)
+    assert code == 0, output
+    name, version, bento = re.search(r"model ([\w.-]+):(\w+); bento ([\w.-]+:\w+)", output).groups()
+    assert name == params.packaging.model_name
+    assert (project / "bentoml" / "bentos" / bento.replace(":", "/")).is_dir()
+    predictor = Predictor(project / "bentoml" / "models" / name / version)
+    assert {p.label for p in predictor.predict(EXAMPLE)} <= set(predictor.encoder.classes)
+
+
+def test_failing_gate_stops_before_packaging(tmp_path, demo_csv):
+    project = _project(tmp_path, demo_csv, min={"accuracy": 0.9999})
+    code, output = _run(project)
+    assert code != 0
+    assert "performance gate FAILED" in output and "accuracy = " in output and "needs >= 0.9999" in output
+    assert not (project / "bentoml" / "models").exists()
