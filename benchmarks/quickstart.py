@@ -1,13 +1,15 @@
 """Time the quick start on this machine: bake, `python flow.py run` (per step), `bentoml serve` until ready, first
-prediction. Figures are printed with ratios against baselines measured in the same run: an empty two-step Metaflow flow
-(Metaflow's own floor) and the issue's targets (flow < 60 s, bake → served prediction < 120 s). Installs excluded.
+prediction, then `reproduce` of a snapshot. Figures are printed with ratios against baselines measured in the same run:
+an empty two-step Metaflow flow (Metaflow's own floor), the targets (flow < 60 s, bake → served prediction < 120 s),
+and, with --baseline-ref, the same flow baked from an earlier template revision (e.g. one without lineage).
 
-    make bench            # or: python benchmarks/quickstart.py [--rows 5000]
+    make bench            # or: python benchmarks/quickstart.py [--rows 5000] [--baseline-ref REV]
 """
 
 import argparse
 import json
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,7 +19,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import Server, bake, run  # noqa: E402
+from tests.conftest import TEMPLATE, Server, bake, run  # noqa: E402
 
 EMPTY_FLOW = """from metaflow import FlowSpec, step
 class EmptyFlow(FlowSpec):
@@ -51,9 +53,46 @@ def step_seconds(log: str) -> dict[str, float]:
     return spans
 
 
+def flow_seconds(project: Path, home: Path, *args: str) -> tuple[float, str]:
+    done = None
+
+    def go():
+        nonlocal done
+        done = run([sys.executable, "flow.py", "--no-pylint", "run", *args], project, BENTOML_HOME=str(home))
+
+    seconds, _ = timed(go)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return seconds, done.stdout + done.stderr
+
+
+def resize_data(project: Path, rows: int) -> None:
+    """Regenerate the demo data and pin it (dvc add + commit), as a user would."""
+    module = project.name.replace("-", "_")
+    data = f"data/{module}.csv"
+    run([sys.executable, f"src/{module}/demo_data.py", "--rows", str(rows), "--out", data], project)
+    if (project / f"{data}.dvc").exists():
+        run([sys.executable, "-m", "dvc", "add", "-q", data], project)
+        subprocess.run(["git", "commit", "-qam", f"{rows} demo rows"], cwd=project, check=True)
+
+
+def baseline_flow(ref: str, out: Path, rows: int) -> float:
+    """Seconds of the default flow baked from template revision `ref` (a git worktree of this repo)."""
+    tree = out / f"template-{ref}"
+    subprocess.run(["git", "-C", str(TEMPLATE), "worktree", "add", "-q", "--detach", str(tree), ref], check=True)
+    try:
+        from cookiecutter.main import cookiecutter
+
+        project = Path(cookiecutter(str(tree), no_input=True, output_dir=str(out / "baseline")))
+        resize_data(project, rows)
+        return flow_seconds(project, out / "baseline-bentoml")[0]
+    finally:
+        subprocess.run(["git", "-C", str(TEMPLATE), "worktree", "remove", "--force", str(tree)], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000, help="demo data size (the default project uses 5000)")
+    parser.add_argument("--baseline-ref", default="", help="template revision to time the same flow against")
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="bench-"))
     home = out / "bentoml"
@@ -63,13 +102,10 @@ def main() -> None:
     assert done.returncode == 0, done.stderr
 
     t_bake, project = timed(lambda: bake(out))
-    module = project.name.replace("-", "_")
     if args.rows != 5000:
-        run([sys.executable, f"src/{module}/demo_data.py", "--rows", str(args.rows)], project)
-    flow = [sys.executable, "flow.py", "--no-pylint", "run"]
-    t_flow, done = timed(lambda: run(flow, project, BENTOML_HOME=str(home)))
-    assert done.returncode == 0, done.stdout + done.stderr
-    steps = step_seconds(done.stdout + done.stderr)
+        resize_data(project, args.rows)
+    t_flow, output = flow_seconds(project, home)
+    steps = step_seconds(output)
 
     example = json.loads((project / "examples" / "request.json").read_text())
     server = Server(project, home)
@@ -81,6 +117,13 @@ def main() -> None:
     finally:
         server.stop()
 
+    module = project.name.replace("-", "_")
+    cli = [sys.executable, "-m", f"{module}.cli"]
+    assert run([*cli, "snapshot", "bench"], project, PYTHONPATH="src").returncode == 0
+    t_reproduce, done = timed(lambda: run([*cli, "reproduce", "bench"], project, PYTHONPATH="src"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    t_baseline = baseline_flow(args.baseline_ref, out, args.rows) if args.baseline_ref else 0.0
+
     total = t_bake + t_flow + t_ready + t_first
     print(f"quick start on {args.rows} demo rows (seconds; installs excluded)")
     print(f"  bake                      {t_bake:7.2f}")
@@ -91,6 +134,13 @@ def main() -> None:
     print(f"  bentoml serve until ready {t_ready:7.2f}")
     print(f"  first prediction          {t_first:7.3f}   (warm median {warm[len(warm) // 2] * 1000:.1f} ms)")
     print(f"  bake -> served prediction {total:7.2f}   = {total / 120:.2f}x the 120 s target")
+    ratio = t_reproduce / t_flow
+    print(f"  reproduce a snapshot      {t_reproduce:7.2f}   = {ratio:.2f}x a flow run (clone, dvc pull, re-run)")
+    if t_baseline:
+        print(
+            f"  flow at {args.baseline_ref:<17} {t_baseline:7.2f}   this flow = {t_flow / t_baseline:.2f}x it "
+            f"({t_flow - t_baseline:+.1f} s)"
+        )
 
 
 if __name__ == "__main__":

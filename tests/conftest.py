@@ -83,12 +83,16 @@ class Server:
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory):
-    """The default project, baked once, with its flow run once on small demo data (shared by the serving tests)."""
+    """The default project, baked once, its flow run once on smaller demo data pinned with DVC (shared by tests)."""
     root = tmp_path_factory.mktemp("trained")
     project = bake(root)
     home = root / "bentoml"
-    made = run([sys.executable, f"src/{project.name.replace('-', '_')}/demo_data.py", "--rows", "2000"], project)
+    module = project.name.replace("-", "_")
+    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", "2000"], project)
     assert made.returncode == 0, made.stderr
+    pinned = run([sys.executable, "-m", "dvc", "add", "-q", f"data/{module}.csv"], project)
+    assert pinned.returncode == 0, pinned.stderr
+    subprocess.run(["git", "commit", "-qam", "smaller demo data"], cwd=project, check=True)
     flow = run([sys.executable, "flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(home))
     assert flow.returncode == 0, flow.stdout + flow.stderr
     return project, home, flow.stdout + flow.stderr

@@ -7,6 +7,7 @@ import sys
 import pytest
 import requests
 import yaml
+from mlflow.tracking import MlflowClient
 
 from .conftest import Server, run
 
@@ -36,7 +37,8 @@ def test_flow_passes_gate_and_packages(trained_project):
     assert "performance gate PASSED" in output
     assert model in _models(home)
     labels = yaml.safe_load((home / "models" / model.replace(":", "/") / "model.yaml").read_text())["labels"]
-    assert labels["metaflow_pathspec"].startswith("TrainingFlow/") and labels["metaflow_flow"] == "TrainingFlow"
+    assert labels["metaflow_pathspec"].startswith("TrainingFlow/") and labels["mlflow_model_version"] == "1"
+    assert len(labels["mlflow_run_id"]) == 32 and len(labels["git_commit"]) == 40 and len(labels["data_md5"]) == 32
     assert (home / "bentos" / bento.replace(":", "/")).is_dir()
 
 
@@ -51,6 +53,7 @@ def test_served_model_answers_typed_requests(trained_project):
         assert ok.status_code == 200, ok.text
         body = ok.json()
         assert body["model_version"] == model
+        assert body["mlflow_model_version"] == "1" and len(body["mlflow_run_id"]) == 32
         assert len(body["predictions"]) == len(example["records"])
         assert all(p["label"] in (0, 1) and 0.5 <= p["probability"] <= 1 for p in body["predictions"])
 
@@ -99,6 +102,15 @@ def test_failing_gate_fails_the_run_and_packages_nothing(trained_project):
     assert done.returncode != 0
     assert "performance gate FAILED" in output and "roc_auc = " in output and "needs >= 0.9999" in output
     assert _models(home) == before
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("credit_approval_model")
+    failed = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])[0]
+    assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "gate"
+    assert (
+        failed.data.tags["gate.performance"] == "failed"
+        and "needs >= 0.9999" in failed.data.tags["gate.performance.failed.roc_auc"]
+    )
+    assert str(client.get_model_version_by_alias("credit_approval_model", "champion").version) == "1"  # did not move
 
 
 def test_bad_params_stop_the_run_before_any_step(trained_project):
@@ -118,7 +130,8 @@ def test_bad_data_is_refused_with_the_reason(trained_project):
     source = next((project / "data").glob("*.csv"))
     data.write_text("\n".join(",".join(line.split(",")[:-1]) for line in source.read_text().splitlines()))
     variant = _variant(project, "nodata.yaml", lambda p: p["data"].update(path=str(data)))
-    done = run([sys.executable, "flow.py", "--no-pylint", "--config", "config", variant, "run"], project)
+    flow = [sys.executable, "flow.py", "--no-pylint", "--config", "config", variant]
+    done = run([*flow, "run", "--allow-unpinned-data", "true"], project)
     output = done.stdout + done.stderr
     assert done.returncode != 0
     assert "columns named in params.yaml are not in the data: ['approved']" in output

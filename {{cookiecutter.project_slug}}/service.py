@@ -25,12 +25,15 @@ MODEL = bentoml.models.BentoModel(bentoml.use_arguments(Arguments).model_tag)
 if MODEL.stored is None:
     raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
 PREDICTOR = Predictor(MODEL.stored.path)
+LABELS = MODEL.stored.info.labels  # lineage written by the flow's package step
 Record = record_model(PREDICTOR.encoder)
 Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_batch_size)]
 
 
 class PredictResponse(BaseModel):
-    model_version: str
+    model_version: str = str(MODEL.stored.tag)  # the BentoML model
+    mlflow_run_id: str = LABELS.get("mlflow_run_id", "")
+    mlflow_model_version: str = LABELS.get("mlflow_model_version", "")  # in the MLflow registry
     predictions: list[Prediction]
 
 
@@ -41,4 +44,4 @@ class Classifier:
     @bentoml.api
     def predict(self, records: Records) -> PredictResponse:
         rows = [record.model_dump() for record in records]
-        return PredictResponse(model_version=str(MODEL.stored.tag), predictions=PREDICTOR.predict(rows))
+        return PredictResponse(predictions=PREDICTOR.predict(rows))

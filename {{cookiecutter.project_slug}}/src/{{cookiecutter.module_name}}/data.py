@@ -1,5 +1,6 @@
 """Read the training table, check it against params.yaml, split it. Problems are collected and reported together."""
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +27,16 @@ class Columns:
         return self.numeric + self.categorical
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, content: bytes | None = None) -> pd.DataFrame:
+    """Parse a CSV or Parquet table from `path`, or from `content` already read (e.g. through DVC) for that path."""
     path = Path(path)
-    if not path.is_file():
+    if content is None and not path.is_file():
         raise DataError(f"data file {path} not found (check data.path in params.yaml)")
+    source = io.BytesIO(content) if content is not None else path
     if path.suffix == ".csv":
-        return pd.read_csv(path)
+        return pd.read_csv(source)
     if path.suffix in {".parquet", ".pq"}:
-        return pd.read_parquet(path)
+        return pd.read_parquet(source)
     raise DataError(f"data file {path}: unsupported format {path.suffix!r} (use .csv or .parquet)")
 
 

@@ -61,7 +61,7 @@ def generate(path: Path, rows: int, target: str, sensitive: list[str], seed: int
     records = [make_row(rng, target, sensitive, bias) for _ in range(rows)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(records[0]))
+        writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)
     return path

@@ -1,18 +1,70 @@
-"""Put a trained model into the BentoML store (labelled with where it came from) and build the Bento."""
+"""Package a model that passed the gates: MLflow model + registry version, BentoML model labelled with both, Bento."""
 
+import hashlib
+import io
 import json
 from pathlib import Path
 
 WEIGHTS, SPEC = "weights.pt", "model.json"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parents[1]
 
 
-def save_model(name: str, weights: bytes, spec: dict, labels: dict[str, str], metadata: dict) -> str:
-    """Store the weights and everything needed to rebuild the network and its encoder; return the model tag."""
+def weights_sha256(weights: bytes) -> str:
+    """A hash of the tensors themselves (names, shapes, values), stable across torch.save's container bytes."""
+    import torch
+
+    state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def write_model_dir(path: str | Path, weights: bytes, spec: dict) -> Path:
+    """The one on-disk layout of a model, used by the BentoML store, the MLflow model and the service."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / WEIGHTS).write_bytes(weights)
+    (path / SPEC).write_text(json.dumps(spec))
+    return path
+
+
+def log_and_register(run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str]) -> str:
+    """Log the model to the MLflow run (signature + input example) and register it; return the registry version."""
+    import tempfile
+
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    from .serving import Predictor
+    from .tracking import client
+
+    client()  # points mlflow at the project's tracking store
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
+        model_dir = write_model_dir(Path(tmp) / "model", weights, spec)
+        output = pd.DataFrame([p.model_dump() for p in Predictor(model_dir).predict(example.to_dict("records"))])
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PACKAGE_DIR / "mlflow_model.py"),
+            artifacts={"model_dir": str(model_dir)},
+            code_paths=[str(PACKAGE_DIR)],
+            signature=infer_signature(example, output),
+            input_example=example,
+            pip_requirements=requirements,
+        )
+    return mlflow.register_model(info.model_uri, name).version
+
+
+def save_bentoml_model(name: str, weights: bytes, spec: dict, labels: dict, metadata: dict) -> str:
+    """Store the model in the BentoML store; return its tag."""
     import bentoml
 
     with bentoml.models.create(name, labels={k: str(v) for k, v in labels.items()}, metadata=metadata) as model:
-        Path(model.path, WEIGHTS).write_bytes(weights)
-        Path(model.path, SPEC).write_text(json.dumps(spec))
+        write_model_dir(model.path, weights, spec)
     return str(model.tag)
 
 
@@ -27,3 +79,19 @@ def build_bento(model_tag: str, project_dir: str | Path = ".") -> str:
         args={"model_tag": model_tag},
     )
     return str(bento.tag)
+
+
+def publish_model(name: str, weights: bytes, spec: dict, example, lineage: dict, metadata: dict, build: bool) -> dict:
+    """Register in MLflow (aliases candidate + champion), then save to BentoML labelled with the whole lineage and
+    build the Bento. Only called for a model that passed every gate."""
+    from .tracking import client, log
+
+    run_id = lineage["mlflow_run_id"]
+    requirements = [line.split("#")[0].strip() for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()]
+    version = log_and_register(run_id, name, weights, spec, example, [r for r in requirements if r])
+    for alias in ("candidate", "champion"):
+        client().set_registered_model_alias(name, alias, version)
+    model_tag = save_bentoml_model(name, weights, spec, lineage | {"mlflow_model_version": version}, metadata)
+    bento_tag = build_bento(model_tag, PROJECT_DIR) if build else ""
+    log(run_id, tags={"bentoml.model": model_tag, "bentoml.bento": bento_tag})
+    return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag}

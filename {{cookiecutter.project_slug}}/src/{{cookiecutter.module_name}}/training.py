@@ -27,6 +27,13 @@ def resolve_device(cfg: TrainingConfig) -> tuple[str, str]:
     return accelerator, "32-true"
 
 
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch: call before building the network so its initial weights are reproducible."""
+    import pytorch_lightning as pl
+
+    pl.seed_everything(seed, workers=True, verbose=False)
+
+
 def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bool):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
@@ -45,7 +52,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
 
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    pl.seed_everything(seed, workers=True, verbose=False)
+    seed_everything(seed)  # again: the data order and dropout masks start from the seed too
     accelerator, precision = resolve_device(cfg)
     log.info("training on %s with precision %s", accelerator, precision)
     pin = accelerator == "gpu"

@@ -1,0 +1,191 @@
+"""DVC pins the data, MLflow records lineage, snapshots tag code + data, reproduce proves it: real git, DVC, MLflow."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from .conftest import bake, run
+
+pytestmark = pytest.mark.e2e
+MODULE = "credit_approval_model"
+DATA = f"data/{MODULE}.csv"
+
+
+def git(project, *args):
+    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def dvc(project, *args):
+    return run([sys.executable, "-m", "dvc", *args], project)
+
+
+def flow(project, *args, config=None):
+    cmd = [sys.executable, "flow.py", "--no-pylint", *(["--config", "config", config] if config else []), "run", *args]
+    done = run(cmd, project, BENTOML_HOME=str(project.parent / "bentoml"))
+    return done.returncode, done.stdout + done.stderr
+
+
+def cli(project, *args):
+    done = run(
+        [sys.executable, "-m", f"{MODULE}.cli", *args],
+        project,
+        PYTHONPATH="src",
+        BENTOML_HOME=str(project.parent / "bentoml"),
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def mlflow_run_id(output: str) -> str:
+    return re.search(r"MLflow run (\w+)\)", output)[1]
+
+
+def pinned_md5(project) -> str:
+    return yaml.safe_load((project / f"{DATA}.dvc").read_text())["outs"][0]["md5"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A baked project with smaller demo data committed through DVC, one flow run, and snapshot v1."""
+    project = bake(tmp_path_factory.mktemp("repro"))
+    assert run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "1500", "--out", DATA], project).returncode == 0
+    assert dvc(project, "add", "-q", DATA).returncode == 0
+    git(project, "commit", "-qam", "smaller demo data")
+    code, output = flow(project)
+    assert code == 0, output
+    code, output = cli(project, "snapshot", "v1", "-m", "first snapshot")
+    assert code == 0, output
+    return project
+
+
+@pytest.fixture(scope="module")
+def mlflow_client(project):
+    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+
+
+def latest_run(client):
+    experiment = client.get_experiment_by_name(MODULE)
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
+
+
+def test_run_records_lineage_and_registers_model(project, mlflow_client):
+    snapshot = git(project, "tag", "-l", "--format=%(contents)", "v1")
+    run_id = re.search(r'"mlflow_run_id": "(\w+)"', snapshot)[1]
+    record = mlflow_client.get_run(run_id)
+    tags, params = record.data.tags, record.data.params
+    assert record.info.status == "FINISHED"
+    assert tags["git.commit"] == git(project, "rev-parse", "HEAD") and tags["git.dirty"] == "False"
+    assert tags["data.md5"] == pinned_md5(project) and tags["data.pinned"] == "True"
+    assert tags["metaflow.pathspec"].startswith("TrainingFlow/") and tags["seed"] == "42"
+    assert tags["version.torch"].startswith("2.13.0") and re.fullmatch(r"[0-9a-f]{64}", tags["weights_sha256"])
+    assert params["training.max_epochs"] == "15" and params["data.target"] == "approved"
+    assert len(mlflow_client.get_metric_history(run_id, "val_loss")) == 15
+    assert 0.5 < record.data.metrics["test_roc_auc"] <= 1
+    assert "environment" in [a.path for a in mlflow_client.list_artifacts(run_id)]
+
+    version = mlflow_client.get_model_version_by_alias(MODULE, "champion")
+    assert version.run_id == run_id and {"candidate", "champion"} <= set(version.aliases)
+    import mlflow.pyfunc
+    import pandas as pd
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    model = mlflow.pyfunc.load_model(f"models:/{MODULE}@champion")
+    assert model.metadata.signature is not None
+    frame = pd.read_csv(project / DATA).drop(columns=["approved", "sex"]).head(4)
+    predictions = model.predict(frame)
+    assert list(predictions.columns) == ["label", "probability"] and len(predictions) == 4
+
+
+def test_untouched_snapshot_reproduces_exactly(project):
+    code, output = cli(project, "reproduce", "v1")
+    assert code == 0, output
+    assert "v1: reproduced exactly" in output and "differs" not in output
+
+
+def test_reproduce_names_a_param_and_data_difference(project, mlflow_client):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["training"]["max_epochs"] = 3
+    (project / "other.yaml").write_text(yaml.safe_dump(params))
+    data = project / DATA
+    original = data.read_bytes()
+    data.write_bytes(original + original.split(b"\n", 2)[1] + b"\n")  # one duplicated row: other bytes, other hash
+    try:
+        code, output = flow(project, "--allow-unpinned-data", "true", "--publish", "false", config="other.yaml")
+    finally:
+        data.write_bytes(original)
+    assert code == 0, output
+    other = mlflow_run_id(output)
+    assert mlflow_client.get_run(other).data.tags["data.pinned"] == "False"  # the opt-out is marked in lineage
+    code, output = cli(project, "reproduce", "v1", "--against", other)
+    assert code == 1
+    assert re.search(r"param training.max_epochs\s+3\s+15\s+<-- differs", output), output
+    assert re.search(r"data.md5\s+\w+\s+\w+\s+<-- differs", output), output
+    assert "v1: NOT reproduced" in output
+
+
+def test_tampered_data_is_refused_and_the_run_marked_failed(project, mlflow_client):
+    data = project / DATA
+    original = data.read_bytes()
+    data.write_bytes(original.replace(b",1\n", b",0\n", 5))  # five labels flipped
+    assert data.read_bytes() != original
+    try:
+        code, output = flow(project)
+    finally:
+        data.write_bytes(original)
+    assert code != 0
+    assert f"{DATA} does not match its pointer {DATA}.dvc" in output
+    assert pinned_md5(project) in output and f"dvc checkout {DATA}.dvc" in output
+    failed = latest_run(mlflow_client)
+    assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "start"
+
+
+def test_snapshot_refuses_dirty_tree_and_changed_data(project):
+    params = project / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("seed: 42", "seed: 43"))
+    try:
+        code, output = cli(project, "snapshot", "v-dirty")
+    finally:
+        params.write_text(original)
+    assert code == 2 and "uncommitted changes" in output
+    data = project / DATA
+    saved = data.read_bytes()
+    data.write_bytes(saved + saved.split(b"\n", 2)[1] + b"\n")
+    try:
+        code, output = cli(project, "snapshot", "v-data")
+    finally:
+        data.write_bytes(saved)
+    assert code == 2 and "data differs from its .dvc pointers" in output
+    assert "v-dirty" not in git(project, "tag") and "v-data" not in git(project, "tag")
+
+
+def test_lineage_chain_of_the_served_model(project):
+    code, output = cli(project, "lineage")
+    assert code == 0, output
+    head = git(project, "rev-parse", "HEAD")
+    for link in ("bento", "bentoml model", "mlflow model version", "mlflow run", "metaflow run", "git commit", "data"):
+        assert re.search(rf"^\s*{link}  \S", output, re.M), (link, output)
+    assert head in output and pinned_md5(project) in output
+    assert re.search(r"snapshot  v1$", output, re.M) and "champion" in output
+
+
+def test_training_on_an_older_tag_reads_that_data(project, mlflow_client):
+    old_md5 = pinned_md5(project)
+    assert (
+        run(
+            [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "900", "--seed", "3", "--out", DATA], project
+        ).returncode
+        == 0
+    )
+    assert dvc(project, "add", "-q", DATA).returncode == 0
+    git(project, "commit", "-qam", "new data version")
+    assert pinned_md5(project) != old_md5
+    code, output = flow(project, "--data-rev", "v1", "--publish", "false")
+    assert code == 0, output
+    tags = mlflow_client.get_run(mlflow_run_id(output)).data.tags
+    assert tags["data.md5"] == old_md5 and tags["data.rev"] == "v1"
+    assert "loaded 1500 rows" in output
+    assert pinned_md5(project) != old_md5 and len((project / DATA).read_text().splitlines()) == 901  # untouched

@@ -1,0 +1,99 @@
+"""Facts that tie a run to its code and data: the git commit (and whether the tree was dirty) and the DVC data pin."""
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import yaml
+
+
+class DataNotPinned(RuntimeError):
+    """The data in the workspace is not the version its committed .dvc pointer names."""
+
+
+def _git(*args: str, cwd: Path = Path(".")) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def git_facts(root: Path = Path(".")) -> dict:
+    """Commit, branch, dirty flag and the diff of a dirty tree (empty strings outside a git repository)."""
+    status = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
+    return {
+        "commit": _git("rev-parse", "HEAD", cwd=root),
+        "branch": _git("rev-parse", "--abbrev-ref", "HEAD", cwd=root),
+        "dirty": bool(status),
+        "diff": _git("diff", "HEAD", cwd=root) if status else "",
+    }
+
+
+def md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pointer(data_path: Path) -> dict | None:
+    """The `outs` entry of `<data_path>.dvc`, or None when the file is not tracked by DVC."""
+    dvc_file = Path(f"{data_path}.dvc")
+    if not dvc_file.is_file():
+        return None
+    return yaml.load(dvc_file.read_text(), Loader=yaml.BaseLoader)["outs"][0]  # hashes stay strings
+
+
+def verify_pinned(data_path: Path) -> str:
+    """Return the file's md5 if it matches its committed .dvc pointer; otherwise raise DataNotPinned saying why."""
+    data_path = Path(data_path)
+    pin = pointer(data_path)
+    if pin is None:
+        raise DataNotPinned(f"{data_path} is not tracked by DVC: run `dvc add {data_path}` and commit the .dvc file")
+    if not data_path.is_file():
+        raise DataNotPinned(f"{data_path} is missing: run `dvc pull {data_path}.dvc` (or `dvc checkout`)")
+    actual = md5(data_path)
+    if actual != pin["md5"]:
+        raise DataNotPinned(
+            f"{data_path} does not match its pointer {data_path}.dvc: workspace md5 {actual}, pinned md5 {pin['md5']}. "
+            f"Run `dvc checkout {data_path}.dvc` to restore the pinned version, or `dvc add {data_path}` and commit "
+            "to pin the new one."
+        )
+    return actual
+
+
+def read_data(data_path: str, rev: str = "", allow_unpinned: bool = False) -> tuple[bytes, dict]:
+    """The bytes the flow trains on, with facts about their pin: the workspace file (which must match its pointer
+    unless `allow_unpinned`), or the file as of git revision `rev`, read through DVC without touching the workspace."""
+    if rev:
+        import dvc.api
+
+        committed = _git("show", f"{rev}:{data_path}.dvc")
+        if not committed:
+            raise DataNotPinned(f"{data_path}.dvc does not exist at revision {rev!r}")
+        expected = yaml.load(committed, Loader=yaml.BaseLoader)["outs"][0]["md5"]
+        content = dvc.api.read(data_path, rev=rev, mode="rb")
+        actual = hashlib.md5(content).hexdigest()
+        if actual != expected:
+            raise DataNotPinned(f"{data_path}@{rev}: read md5 {actual}, pinned md5 {expected}")
+        return content, {"path": data_path, "rev": rev, "md5": actual, "pinned": True}
+    if allow_unpinned:
+        pin = pointer(Path(data_path))
+        content = Path(data_path).read_bytes()
+        actual = hashlib.md5(content).hexdigest()
+        pinned = bool(pin and pin["md5"] == actual)
+        return content, {"path": data_path, "rev": "workspace", "md5": actual, "pinned": pinned}
+    actual = verify_pinned(Path(data_path))
+    return Path(data_path).read_bytes(), {"path": data_path, "rev": "workspace", "md5": actual, "pinned": True}
+
+
+KEY_PACKAGES = ("torch", "pytorch-lightning", "metaflow", "mlflow", "dvc", "bentoml", "pandas", "numpy", "scikit-learn")
+
+
+def environment() -> tuple[dict[str, str], str]:
+    """Python and key package versions (as tags), and the whole resolved environment (as a requirements file)."""
+    import platform
+    from importlib import metadata
+
+    installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions() if d.metadata["Name"]}
+    versions = {"python": platform.python_version()} | {p: installed.get(p, "") for p in KEY_PACKAGES}
+    return versions, "\n".join(f"{name}=={version}" for name, version in sorted(installed.items())) + "\n"

@@ -1,0 +1,108 @@
+"""MLflow lineage: one MLflow run per Metaflow run, written to by id from every step (each step is its own process).
+
+Embedded default: a SQLite store `mlflow.db` and artifacts in `mlartifacts/` at the project root (`mlflow ui` from
+there shows them). Set MLFLOW_TRACKING_URI to use a tracking server instead.
+"""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_URI = f"sqlite:///{ROOT / 'mlflow.db'}"
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or LOCAL_URI
+
+
+def client():
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri())
+    return MlflowClient()
+
+
+def experiment_id(name: str) -> str:
+    """The experiment's id, creating it (artifacts beside the local store) on first use."""
+    mlflow_client = client()
+    experiment = mlflow_client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    local = tracking_uri() == LOCAL_URI  # a server decides where its artifacts go
+    return mlflow_client.create_experiment(name, artifact_location=(ROOT / "mlartifacts").as_uri() if local else None)
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, str]:
+    """{'a': {'b': 1}} -> {'a.b': '1'}: params.yaml as MLflow params."""
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        flat |= flatten(value, f"{name}.") if isinstance(value, dict) else {name: str(value)}
+    return flat
+
+
+def start_run(experiment: str, run_name: str, tags: dict) -> str:
+    run = client().create_run(experiment_id(experiment), run_name=run_name, tags={k: str(v) for k, v in tags.items()})
+    return run.info.run_id
+
+
+def log(
+    run_id: str, params: dict | None = None, metrics: dict | None = None, tags: dict | None = None, step: int = 0
+) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.utils.time import get_current_time_millis
+
+    now = get_current_time_millis()
+    client().log_batch(
+        run_id,
+        metrics=[Metric(k, float(v), now, step) for k, v in (metrics or {}).items()],
+        params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
+        tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
+    )
+
+
+def log_text(run_id: str, text: str, path: str) -> None:
+    client().log_text(run_id, text, path)
+
+
+def finish(run_id: str, status: str = "FINISHED", **tags) -> None:
+    mlflow_client = client()
+    for key, value in tags.items():
+        mlflow_client.set_tag(run_id, key, str(value))
+    mlflow_client.set_terminated(run_id, status)
+
+
+def open_run(params: dict, experiment: str, flow_name: str, metaflow_run_id: str, git: dict) -> str:
+    """Create the MLflow run for a Metaflow run and record what made it: params, commit, environment."""
+    from .lineage import environment
+
+    versions, frozen = environment()
+    run_id = start_run(
+        experiment,
+        run_name=f"{flow_name}-{metaflow_run_id}",
+        tags={f"git.{k}": v for k, v in git.items() if k != "diff"}
+        | {"metaflow.flow": flow_name, "metaflow.run_id": metaflow_run_id}
+        | {"metaflow.pathspec": f"{flow_name}/{metaflow_run_id}", "seed": params["seed"]}
+        | {f"version.{k}": v for k, v in versions.items()},
+    )
+    log(run_id, params=flatten(params))
+    log_text(run_id, frozen, "environment/requirements.txt")
+    if git["dirty"]:
+        log_text(run_id, git["diff"], "git/diff.patch")
+    return run_id
+
+
+def log_training(run_id: str, training: dict, weights_sha256: str) -> None:
+    """Per-epoch history as metric steps; device, precision and the weights hash as tags."""
+    for epoch, metrics in enumerate(training["history"]):
+        log(run_id, metrics=metrics, step=epoch)
+    tags = {"train.accelerator": training["accelerator"], "train.precision": training["precision"]}
+    log(run_id, tags=tags | {"weights_sha256": weights_sha256})
+
+
+def log_verdict(run_id: str, verdict) -> None:
+    """The gate outcome, and each failed check with its value and threshold, as tags."""
+    outcome = {f"gate.{verdict.gate}": "passed" if verdict.passed else "failed"}
+    log(run_id, tags=outcome | {f"gate.{verdict.gate}.failed.{c.name}": c.describe() for c in verdict.failures})

@@ -1,0 +1,79 @@
+import subprocess
+
+import pytest
+
+from {{ cookiecutter.module_name }}.lineage import DataNotPinned, git_facts, md5, read_data, verify_pinned
+from {{ cookiecutter.module_name }}.packaging import weights_sha256
+from {{ cookiecutter.module_name }}.tracking import flatten
+from {{ cookiecutter.module_name }}.training import weights_to_bytes
+
+
+def _pin(path, digest):
+    """A .dvc pointer as `dvc add` writes it."""
+    path.with_name(path.name + ".dvc").write_text(
+        f"outs:\n- md5: {digest}\n  size: 1\n  hash: md5\n  path: {path.name}\n"
+    )
+
+
+def test_pinned_data_is_accepted_and_hashed(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n")
+    _pin(data, md5(data))
+    assert verify_pinned(data) == md5(data)
+    content, facts = read_data(str(data))
+    assert content == data.read_bytes() and facts["pinned"] and facts["rev"] == "workspace"
+
+
+def test_changed_data_is_refused_with_both_hashes_and_the_fix(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n")
+    _pin(data, "0" * 32)
+    with pytest.raises(DataNotPinned) as err:
+        verify_pinned(data)
+    message = str(err.value)
+    assert md5(data) in message and "0" * 32 in message and f"dvc checkout {data}.dvc" in message
+
+
+def test_unpinned_data_needs_the_opt_out_and_is_marked(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a\n1\n")
+    with pytest.raises(DataNotPinned, match="not tracked by DVC"):
+        read_data(str(data))
+    _, facts = read_data(str(data), allow_unpinned=True)
+    assert facts["pinned"] is False and facts["md5"] == md5(data)
+
+
+def test_git_facts_see_a_dirty_tree(tmp_path):
+    def git(*args):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True, capture_output=True
+        )
+
+    git("init", "-q")
+    (tmp_path / "f.txt").write_text("one\n")
+    git("add", "f.txt")
+    git("commit", "-qm", "c")
+    clean = git_facts(tmp_path)
+    assert len(clean["commit"]) == 40 and clean["dirty"] is False and clean["diff"] == ""
+    (tmp_path / "f.txt").write_text("two\n")
+    dirty = git_facts(tmp_path)
+    assert dirty["dirty"] is True and "+two" in dirty["diff"]
+    outside = tmp_path.parent / f"{tmp_path.name}-no-git"
+    outside.mkdir()
+    assert git_facts(outside) == {"commit": "", "branch": "", "dirty": False, "diff": ""}
+
+
+def test_params_flatten_for_mlflow():
+    assert flatten({"a": {"b": 1, "c": {"d": [1, 2]}}, "e": "x"}) == {"a.b": "1", "a.c.d": "[1, 2]", "e": "x"}
+
+
+def test_weights_hash_depends_on_values_only():
+    import torch
+
+    torch.manual_seed(0)
+    network = torch.nn.Linear(3, 2)
+    first = weights_sha256(weights_to_bytes(network))
+    assert first == weights_sha256(weights_to_bytes(network))
+    with torch.no_grad():
+        network.bias[0] += 1e-6
+    assert weights_sha256(weights_to_bytes(network)) != first
