@@ -37,8 +37,9 @@ def tracked(step_name, flow, inputs):
     except Exception as err:
         run_id = getattr(flow, "mlflow_run_id", None)
         if run_id:
-            from {{ cookiecutter.module_name }}.tracking import finish
+            from {{ cookiecutter.module_name }}.tracking import finish, record_evaluation
 
+            record_evaluation(run_id, getattr(flow, "metrics", {}), getattr(flow, "verdicts", []))
             finish(run_id, "FAILED", failed_step=step_name, error=f"{type(err).__name__}: {err}"[:5000])
         raise
 
@@ -125,7 +126,6 @@ class TrainingFlow(FlowSpec):
     @step
     def evaluate(self):
         """Score the trained network on the held-out test split."""
-        from {{ cookiecutter.module_name }} import tracking
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
         from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
         from {{ cookiecutter.module_name }}.training import load_weights
@@ -133,7 +133,6 @@ class TrainingFlow(FlowSpec):
         network = build_network(TabularEncoder.from_state(self.encoder_state), **self.settings.model.model_dump())
         x_test, y_test = self.arrays["test"]
         self.metrics = classification_metrics(y_test, predict_proba(load_weights(network, self.weights), x_test))
-        tracking.log(self.mlflow_run_id, metrics={f"test_{k}": v for k, v in self.metrics.items()})
         print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
         self.next(self.gate)
 
@@ -141,24 +140,24 @@ class TrainingFlow(FlowSpec):
     @step
     def gate(self):
         """Fail closed: a model that misses a threshold stops the run here, before anything is packaged."""
-        from {{ cookiecutter.module_name }} import tracking
         from {{ cookiecutter.module_name }}.gates import GateFailed, performance_gate
 
         verdict = performance_gate(self.metrics, self.settings.gates.performance)
+        self.verdicts = [verdict.as_dict()]  # logged to MLflow by package, or by @tracked when this step fails
         print(verdict.summary())
-        tracking.log_verdict(self.mlflow_run_id, verdict)
         if not verdict.passed:
             raise GateFailed(verdict.summary())
-        self.verdicts = [verdict.as_dict()]
         self.next(self.package)
 
     @tracked
     @step
     def package(self):
         """Register the model in MLflow, save it to the BentoML store labelled with its lineage, build the Bento."""
+        from {{ cookiecutter.module_name }} import tracking
         from {{ cookiecutter.module_name }}.packaging import publish_model
 
         cfg = self.settings
+        tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts)
         self.published = {}
         if self.publish:
             self.published = publish_model(
@@ -186,14 +185,11 @@ class TrainingFlow(FlowSpec):
             )
         else:
             print("--publish false: nothing registered or packaged")
+        tracking.finish(self.mlflow_run_id)
         self.next(self.end)
 
-    @tracked
     @step
     def end(self):
-        from {{ cookiecutter.module_name }}.tracking import finish
-
-        finish(self.mlflow_run_id)
         print(f"done: {current.pathspec} (MLflow run {self.mlflow_run_id})")
 
 

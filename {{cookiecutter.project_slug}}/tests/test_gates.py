@@ -28,5 +28,14 @@ def test_verdict_serialises_every_check():
     assert data == {
         "gate": "performance",
         "passed": False,
-        "checks": [{"name": "f1", "value": 0.4, "threshold": 0.5, "op": ">=", "passed": False}],
+        "checks": [
+            {
+                "name": "f1",
+                "value": 0.4,
+                "threshold": 0.5,
+                "op": ">=",
+                "passed": False,
+                "detail": "f1 = 0.4000, needs >= 0.5 (off by 0.1000)",
+            }
+        ],
     }

@@ -102,7 +102,13 @@ def log_training(run_id: str, training: dict, weights_sha256: str) -> None:
     log(run_id, tags=tags | {"weights_sha256": weights_sha256})
 
 
-def log_verdict(run_id: str, verdict) -> None:
-    """The gate outcome, and each failed check with its value and threshold, as tags."""
-    outcome = {f"gate.{verdict.gate}": "passed" if verdict.passed else "failed"}
-    log(run_id, tags=outcome | {f"gate.{verdict.gate}.failed.{c.name}": c.describe() for c in verdict.failures})
+def record_evaluation(run_id: str, metrics: dict, verdicts: list[dict]) -> None:
+    """Test metrics, each gate's outcome and every failed check (value, threshold), logged once the gates have run
+    (or from a failing step), so evaluate and gate need not pay for importing MLflow."""
+    tags = {}
+    for verdict in verdicts:
+        tags[f"gate.{verdict['gate']}"] = "passed" if verdict["passed"] else "failed"
+        tags |= {
+            f"gate.{verdict['gate']}.failed.{c['name']}": c["detail"] for c in verdict["checks"] if not c["passed"]
+        }
+    log(run_id, metrics={f"test_{k}": v for k, v in metrics.items()}, tags=tags)
