@@ -15,7 +15,17 @@ from pathlib import Path
 # src/ layout: importable here and inside Metaflow's code package when steps run remotely.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from metaflow import Config, FlowSpec, Parameter, current, project, resources, step, user_step_decorator  # noqa: E402
+from metaflow import (  # noqa: E402
+    Config,
+    FlowSpec,
+    Parameter,
+    card,
+    current,
+    project,
+    resources,
+    step,
+    user_step_decorator,
+)
 from metaflow.exception import MetaflowException  # noqa: E402
 
 from {{ cookiecutter.module_name }}.config import ConfigError, Params, parse, validate  # noqa: E402
@@ -39,8 +49,11 @@ def tracked(step_name, flow, inputs):
         if run_id:
             from {{ cookiecutter.module_name }}.tracking import finish, record_evaluation
 
-            record_evaluation(run_id, getattr(flow, "metrics", {}), getattr(flow, "verdicts", []))
-            finish(run_id, "FAILED", failed_step=step_name, error=f"{type(err).__name__}: {err}"[:5000])
+            record_evaluation(
+                run_id, getattr(flow, "metrics", {}), getattr(flow, "verdicts", []), getattr(flow, "report", {})
+            )
+            step = getattr(err, "step", step_name)  # GateFailed names the gate step, whose verdict it enforces
+            finish(run_id, "FAILED", failed_step=step, error=f"{type(err).__name__}: {err}"[:5000])
         raise
 
 
@@ -52,6 +65,9 @@ class TrainingFlow(FlowSpec):
         "allow-unpinned-data", type=bool, default=False, help="train on data that does not match its .dvc pointer"
     )
     publish = Parameter("publish", type=bool, default=True, help="false: gate but neither register nor package")
+    skip_gates = Parameter(
+        "skip-gates", default="", help="comma-separated gates to skip (logged): performance, fairness, champion"
+    )
 
     @property
     def settings(self) -> Params:
@@ -63,9 +79,11 @@ class TrainingFlow(FlowSpec):
         """Open the MLflow run, then load exactly the data the .dvc pointer pins and check it against the config."""
         from {{ cookiecutter.module_name }} import tracking
         from {{ cookiecutter.module_name }}.data import read_table, validate_table
+        from {{ cookiecutter.module_name }}.gates import parse_skip
         from {{ cookiecutter.module_name }}.lineage import git_facts, read_data
 
         cfg = self.settings
+        parse_skip(self.skip_gates)  # a mistyped gate name fails now, not after training
         self.git = git_facts()
         self.mlflow_run_id = tracking.open_run(
             cfg.model_dump(), cfg.packaging.model_name, current.flow_name, current.run_id, self.git
@@ -125,39 +143,68 @@ class TrainingFlow(FlowSpec):
     @tracked
     @step
     def evaluate(self):
-        """Score the trained network on the held-out test split."""
+        """Score the trained network on the held-out test split, and the registry's champion on the same rows."""
+        from {{ cookiecutter.module_name }}.champion import champion_metrics
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
+        from {{ cookiecutter.module_name }}.gates import parse_skip
         from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
         from {{ cookiecutter.module_name }}.training import load_weights
 
-        network = build_network(TabularEncoder.from_state(self.encoder_state), **self.settings.model.model_dump())
+        cfg = self.settings
+        network = build_network(TabularEncoder.from_state(self.encoder_state), **cfg.model.model_dump())
         x_test, y_test = self.arrays["test"]
-        self.metrics = classification_metrics(y_test, predict_proba(load_weights(network, self.weights), x_test))
+        proba = predict_proba(load_weights(network, self.weights), x_test)
+        self.metrics = classification_metrics(y_test, proba)
+        self.predictions = {"y_true": y_test, "y_pred": proba.argmax(1), "scores": proba[:, -1]}
         print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
+        test = self.splits["test"]
+        judge_champion = cfg.gates.champion.enabled and "champion" not in parse_skip(self.skip_gates)
+        self.champion = (
+            champion_metrics(cfg.packaging.model_name, test[self.columns.features], test[cfg.data.target])
+            if judge_champion
+            else None
+        )
         self.next(self.gate)
 
+    @card(type="blank", id="gates")
     @tracked
     @step
     def gate(self):
-        """Fail closed: a model that misses a threshold stops the run here, before anything is packaged."""
-        from {{ cookiecutter.module_name }}.gates import GateFailed, performance_gate
+        """Judge performance, fairness and the champion; report every check (card + MLflow). Enforced in package."""
+        from {{ cookiecutter.module_name }} import reports
+        from {{ cookiecutter.module_name }}.fairness import group_tables
+        from {{ cookiecutter.module_name }}.gates import parse_skip, run_gates
 
-        verdict = performance_gate(self.metrics, self.settings.gates.performance)
-        self.verdicts = [verdict.as_dict()]  # logged to MLflow by package, or by @tracked when this step fails
-        print(verdict.summary())
-        if not verdict.passed:
-            raise GateFailed(verdict.summary())
+        cfg = self.settings
+        sensitive = self.splits["test"][cfg.data.sensitive_features]
+        p = self.predictions
+        tables = group_tables(
+            p["y_true"], p["y_pred"], p["scores"], sensitive, cfg.gates.primary_metric, cfg.gates.fairness.intersections
+        )
+        verdicts = run_gates(self.metrics, tables, self.champion, cfg.gates, parse_skip(self.skip_gates))
+        self.verdicts = [v.as_dict() for v in verdicts]
+        self.group_tables = tables
+        print("\n".join(v.summary() for v in verdicts))
+        figures = reports.charts(tables, cfg.gates.primary_metric, cfg.gates.fairness)
+        reports.fill_card(current.card["gates"], self.verdicts, tables, figures)
+        self.report = {"report.html": reports.html_report(self.verdicts, tables, figures)} | figures
         self.next(self.package)
 
     @tracked
     @step
     def package(self):
-        """Register the model in MLflow, save it to the BentoML store labelled with its lineage, build the Bento."""
-        from {{ cookiecutter.module_name }} import tracking
+        """Fail closed on a failed gate; else register in MLflow, save to BentoML with the lineage, build the Bento."""
+        from {{ cookiecutter.module_name }} import __doc__ as description
+        from {{ cookiecutter.module_name }} import reports, tracking
+        from {{ cookiecutter.module_name }}.gates import enforce
         from {{ cookiecutter.module_name }}.packaging import publish_model
 
         cfg = self.settings
-        tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts)
+        tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report)
+        enforce(self.verdicts)
+        card_text = reports.model_card(
+            description, self.data, len(self.table), self.metrics, self.group_tables, self.verdicts
+        )
         self.published = {}
         if self.publish:
             self.published = publish_model(
@@ -177,6 +224,8 @@ class TrainingFlow(FlowSpec):
                     "data_md5": self.data["md5"],
                 },
                 metadata={"metrics": self.metrics, "accelerator": self.training["accelerator"]},
+                model_card=card_text,
+                promote=cfg.packaging.promote,
                 build=cfg.packaging.build_bento,
             )
         if self.published:

@@ -59,13 +59,37 @@ class PerformanceGate(_Strict):
     max: dict[str, float] = {}
 
 
+class FairnessGate(_Strict):
+    """Bounds on how differently the model treats the groups of each sensitive feature (None: not checked)."""
+
+    max_demographic_parity_difference: float | None = Field(0.10, ge=0, le=1)
+    min_demographic_parity_ratio: float | None = Field(None, ge=0, le=1)
+    max_equalized_odds_difference: float | None = Field(0.15, ge=0, le=1)
+    min_group_primary: float | None = Field(None, description="lowest primary-metric value any group may have")
+    min_group_size: PositiveInt = 30
+    small_group_action: Literal["warn", "fail"] = "warn"
+    intersections: bool = False
+
+
+class ChampionGate(_Strict):
+    enabled: bool = True
+    tolerance: float = Field(0.01, ge=0)
+
+
+Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+
+
 class GatesConfig(_Strict):
+    primary_metric: Metric = "roc_auc"
     performance: PerformanceGate = PerformanceGate()
+    fairness: FairnessGate = FairnessGate()
+    champion: ChampionGate = ChampionGate()
 
 
 class PackagingConfig(_Strict):
     model_name: str = Field(pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
     build_bento: bool = True
+    promote: bool = True  # move the `champion` alias to a model that passes every gate (else only `candidate`)
 
 
 class ServingConfig(_Strict):

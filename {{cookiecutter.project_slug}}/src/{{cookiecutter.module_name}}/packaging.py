@@ -5,7 +5,7 @@ import io
 import json
 from pathlib import Path
 
-WEIGHTS, SPEC = "weights.pt", "model.json"
+WEIGHTS, SPEC, CARD = "weights.pt", "model.json", "MODEL_CARD.md"
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parents[1]
 
@@ -23,16 +23,21 @@ def weights_sha256(weights: bytes) -> str:
     return digest.hexdigest()
 
 
-def write_model_dir(path: str | Path, weights: bytes, spec: dict) -> Path:
-    """The one on-disk layout of a model, used by the BentoML store, the MLflow model and the service."""
+def write_model_dir(path: str | Path, weights: bytes, spec: dict, card: str = "") -> Path:
+    """The one on-disk layout of a model (weights, spec, model card), used by the BentoML store, the MLflow model
+    and the service."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     (path / WEIGHTS).write_bytes(weights)
     (path / SPEC).write_text(json.dumps(spec))
+    if card:
+        (path / CARD).write_text(card)
     return path
 
 
-def log_and_register(run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str]) -> str:
+def log_and_register(
+    run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str], card: str = ""
+) -> str:
     """Log the model to the MLflow run (signature + input example) and register it; return the registry version."""
     import tempfile
 
@@ -45,7 +50,7 @@ def log_and_register(run_id: str, name: str, weights: bytes, spec: dict, example
 
     client()  # points mlflow at the project's tracking store
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
-        model_dir = write_model_dir(Path(tmp) / "model", weights, spec)
+        model_dir = write_model_dir(Path(tmp) / "model", weights, spec, card)
         output = pd.DataFrame([p.model_dump() for p in Predictor(model_dir).predict(example.to_dict("records"))])
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -59,12 +64,12 @@ def log_and_register(run_id: str, name: str, weights: bytes, spec: dict, example
     return mlflow.register_model(info.model_uri, name).version
 
 
-def save_bentoml_model(name: str, weights: bytes, spec: dict, labels: dict, metadata: dict) -> str:
+def save_bentoml_model(name: str, weights: bytes, spec: dict, labels: dict, metadata: dict, card: str = "") -> str:
     """Store the model in the BentoML store; return its tag."""
     import bentoml
 
     with bentoml.models.create(name, labels={k: str(v) for k, v in labels.items()}, metadata=metadata) as model:
-        write_model_dir(model.path, weights, spec)
+        write_model_dir(model.path, weights, spec, card)
     return str(model.tag)
 
 
@@ -81,17 +86,29 @@ def build_bento(model_tag: str, project_dir: str | Path = ".") -> str:
     return str(bento.tag)
 
 
-def publish_model(name: str, weights: bytes, spec: dict, example, lineage: dict, metadata: dict, build: bool) -> dict:
-    """Register in MLflow (aliases candidate + champion), then save to BentoML labelled with the whole lineage and
-    build the Bento. Only called for a model that passed every gate."""
-    from .tracking import client, log
+def publish_model(
+    name: str,
+    weights: bytes,
+    spec: dict,
+    example,
+    lineage: dict,
+    metadata: dict,
+    model_card: str,
+    promote: bool,
+    build: bool,
+) -> dict:
+    """Register in MLflow (alias `candidate`, and `champion` when promoting), then save to BentoML labelled with the
+    whole lineage and build the Bento. Only called for a model that passed every gate."""
+    from .tracking import client, log, log_text
 
     run_id = lineage["mlflow_run_id"]
     requirements = [line.split("#")[0].strip() for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()]
-    version = log_and_register(run_id, name, weights, spec, example, [r for r in requirements if r])
-    for alias in ("candidate", "champion"):
+    version = log_and_register(run_id, name, weights, spec, example, [r for r in requirements if r], model_card)
+    log_text(run_id, model_card, CARD)
+    for alias in ("candidate", "champion") if promote else ("candidate",):
         client().set_registered_model_alias(name, alias, version)
-    model_tag = save_bentoml_model(name, weights, spec, lineage | {"mlflow_model_version": version}, metadata)
+    labels = lineage | {"mlflow_model_version": version}
+    model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card)
     bento_tag = build_bento(model_tag, PROJECT_DIR) if build else ""
     log(run_id, tags={"bentoml.model": model_tag, "bentoml.bento": bento_tag})
     return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag}

@@ -36,10 +36,14 @@ class Predictor:
         network = build_network(self.encoder, **spec["network"])
         self.network = load_weights(network, Path(model_dir, WEIGHTS).read_bytes())
 
-    def predict(self, records: list[dict]) -> list[Prediction]:
+    def predict_proba(self, frame: pd.DataFrame):
+        """Class probabilities (columns in `encoder.classes` order) for raw feature rows."""
         from .evaluation import predict_proba
 
-        proba = predict_proba(self.network, self.encoder.transform(pd.DataFrame.from_records(records)))
+        return predict_proba(self.network, self.encoder.transform(frame))
+
+    def predict(self, records: list[dict]) -> list[Prediction]:
+        proba = self.predict_proba(pd.DataFrame.from_records(records))
         best = proba.argmax(1)
         return [
             Prediction(label=self.encoder.classes[i], probability=float(p[i])) for i, p in zip(best, proba, strict=True)

@@ -5,6 +5,8 @@ there shows them). Set MLFLOW_TRACKING_URI to use a tracking server instead.
 """
 
 import os
+import re
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,11 @@ def start_run(experiment: str, run_name: str, tags: dict) -> str:
     return run.info.run_id
 
 
+def _key(name: str) -> str:
+    """MLflow keys allow letters, digits and `_-. /`: "a [b = c]" -> "a _b _ c_"."""
+    return re.sub(r"[^\w\-. /]", "_", name)
+
+
 def log(
     run_id: str, params: dict | None = None, metrics: dict | None = None, tags: dict | None = None, step: int = 0
 ) -> None:
@@ -55,11 +62,12 @@ def log(
     from mlflow.utils.time import get_current_time_millis
 
     now = get_current_time_millis()
+    tags = {_key(k): v for k, v in (tags or {}).items()}
     client().log_batch(
         run_id,
         metrics=[Metric(k, float(v), now, step) for k, v in (metrics or {}).items()],
         params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
-        tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
+        tags=[RunTag(k, str(v)) for k, v in tags.items()],
     )
 
 
@@ -102,13 +110,22 @@ def log_training(run_id: str, training: dict, weights_sha256: str) -> None:
     log(run_id, tags=tags | {"weights_sha256": weights_sha256})
 
 
-def record_evaluation(run_id: str, metrics: dict, verdicts: list[dict]) -> None:
-    """Test metrics, each gate's outcome and every failed check (value, threshold), logged once the gates have run
-    (or from a failing step), so evaluate and gate need not pay for importing MLflow."""
+def record_evaluation(run_id: str, metrics: dict, verdicts: list[dict], report: dict | None = None) -> None:
+    """Test metrics, each gate's outcome and every failed check (value, threshold), and the gate report (HTML + PNG),
+    logged once the gates have run (or from a failing step), so evaluate and gate need not import MLflow."""
     tags = {}
     for verdict in verdicts:
-        tags[f"gate.{verdict['gate']}"] = "passed" if verdict["passed"] else "failed"
+        state = "skipped" if verdict.get("skipped") else "passed" if verdict["passed"] else "failed"
+        tags[f"gate.{verdict['gate']}"] = state
         tags |= {
             f"gate.{verdict['gate']}.failed.{c['name']}": c["detail"] for c in verdict["checks"] if not c["passed"]
         }
     log(run_id, metrics={f"test_{k}": v for k, v in metrics.items()}, tags=tags)
+    mlflow_client = client()
+    for name, content in (report or {}).items():
+        if isinstance(content, str):
+            mlflow_client.log_text(run_id, content, f"gates/{name}")
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / name).write_bytes(content)
+                mlflow_client.log_artifact(run_id, str(Path(tmp) / name), "gates")

@@ -1,0 +1,123 @@
+"""Gates fail closed on real runs: biased data fails fairness, a worse challenger is blocked by the champion, skipping
+a gate is explicit and logged, and the reports (Metaflow card, MLflow HTML/PNG, model card) are where people look."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from .conftest import bake, run
+
+pytestmark = pytest.mark.e2e
+MODULE = "credit_approval_model"
+DATA = f"data/{MODULE}.csv"
+
+
+def flow(project, *args, edit=None):
+    config = []
+    if edit:
+        params = yaml.safe_load((project / "params.yaml").read_text())
+        edit(params)
+        (project / "variant.yaml").write_text(yaml.safe_dump(params))
+        config = ["--config", "config", "variant.yaml"]
+    done = run(
+        [sys.executable, "flow.py", "--no-pylint", *config, "run", *args],
+        project,
+        BENTOML_HOME=str(project.parent / "bentoml"),
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def models(project) -> set:
+    return {p.name for p in (project.parent / "bentoml" / "models" / MODULE).glob("*") if p.is_dir()}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A baked project whose first (unbiased) run passed every gate and became champion v1."""
+    project = bake(tmp_path_factory.mktemp("gates"))
+    assert run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--out", DATA], project).returncode == 0
+    assert run([sys.executable, "-m", "dvc", "add", "-q", DATA], project).returncode == 0
+    subprocess.run(["git", "commit", "-qam", "demo data"], cwd=project, check=True)
+    code, output = flow(project)
+    assert code == 0, output
+    assert "fairness gate PASSED" in output and "no champion yet" in output
+    return project
+
+
+@pytest.fixture(scope="module")
+def client(project):
+    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+
+
+def latest(client):
+    experiment = client.get_experiment_by_name(MODULE)
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
+
+
+def champion(client) -> str:
+    return str(client.get_model_version_by_alias(MODULE, "champion").version)
+
+
+def test_first_run_reports_and_ships_a_model_card(project, client):
+    run_id = latest(client).info.run_id
+    assert {"gates/report.html", "gates/fairness_0.png", "MODEL_CARD.md"} <= {
+        a.path for d in ("", "gates") for a in client.list_artifacts(run_id, d or None)
+    }
+    card = client.download_artifacts(run_id, "MODEL_CARD.md")
+    text = Path(card).read_text()
+    assert "## Fairness by group" in text and "Gates PASSED" in text
+    (model_dir,) = (project.parent / "bentoml" / "models" / MODULE).glob("*/")
+    assert (model_dir / "MODEL_CARD.md").read_text() == text
+    bento_cards = list((project.parent / "bentoml" / "bentos").glob(f"*/*/models/{MODULE}/*/MODEL_CARD.md"))
+    assert bento_cards, "the model card ships inside the Bento"
+    pathspec = latest(client).data.tags["metaflow.pathspec"]
+    got = run([sys.executable, "flow.py", "--no-pylint", "card", "get", f"{pathspec}/gate", "card.html"], project)
+    assert got.returncode == 0, got.stderr
+    page = (project / "card.html").read_text()
+    assert "Gates PASSED" in page and "Groups by sex" in page
+
+
+def test_biased_data_fails_fairness_and_nothing_moves(project, client):
+    before = models(project)
+    made = run(
+        [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--bias", "2.5", "--out", "biased.csv"],
+        project,
+    )
+    assert made.returncode == 0
+    code, output = flow(project, "--allow-unpinned-data", "true", edit=lambda p: p["data"].update(path="biased.csv"))
+    assert code != 0
+    assert "fairness gate FAILED" in output and "gates FAILED, nothing packaged or promoted" in output
+    assert re.search(r"fairness: (demographic parity|equalized odds) difference \[sex\] = [\d.]+, needs <=", output)
+    failed = latest(client)
+    assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "gate"
+    assert failed.data.tags["gate.fairness"] == "failed"
+    assert "gates/report.html" in {a.path for a in client.list_artifacts(failed.info.run_id, "gates")}
+    assert models(project) == before and champion(client) == "1"
+
+
+def test_worse_challenger_is_blocked_by_the_champion(project, client):
+    def worse(params):
+        params["training"].update(max_epochs=1, learning_rate=1e-6)  # barely trained
+        params["gates"]["performance"] = {"min": {}, "max": {}}
+        params["gates"]["fairness"] = {"max_demographic_parity_difference": None, "max_equalized_odds_difference": None}
+
+    versions = len(client.search_model_versions(f"name = '{MODULE}'"))
+    code, output = flow(project, edit=worse)
+    assert code != 0
+    assert re.search(r"champion: roc_auc vs champion v1 = [\d.]+, needs >= [\d.]+ \(off by [\d.]+\)", output), output
+    assert champion(client) == "1" and len(client.search_model_versions(f"name = '{MODULE}'")) == versions
+
+    code, output = flow(project, "--skip-gates", "champion", "--publish", "false", edit=worse)
+    assert code == 0, output
+    assert "champion gate SKIPPED" in output
+    assert latest(client).data.tags["gate.champion"] == "skipped"
+
+
+def test_unknown_gate_name_is_refused(project):
+    code, output = flow(project, "--skip-gates", "fairnes", "--publish", "false")
+    assert code != 0 and "unknown gate(s) ['fairnes']" in output

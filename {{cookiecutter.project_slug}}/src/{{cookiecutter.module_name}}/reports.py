@@ -1,0 +1,125 @@
+"""Gate reports people can read: verdict first, then per-group tables and charts (a Metaflow card, the same as
+HTML + PNG for MLflow), and the model card that ships with the model."""
+
+import base64
+import html
+import io
+
+import pandas as pd
+
+CHART_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"]
+
+
+def verdict_lines(verdicts: list[dict]) -> list[str]:
+    overall = "PASSED" if all(v["passed"] for v in verdicts) else "FAILED"
+    lines = [f"Gates {overall}"]
+    for verdict in verdicts:
+        state = "skipped" if verdict.get("skipped") else "passed" if verdict["passed"] else "FAILED"
+        lines.append(f"{verdict['gate']}: {state}")
+        lines += [f"  {'ok  ' if c['passed'] else 'FAIL'} {c['detail']}" for c in verdict["checks"]]
+        lines += [f"  note {n}" for n in verdict["notes"]]
+    return lines
+
+
+def group_chart(feature: str, table: pd.DataFrame, primary: str, fairness) -> bytes:
+    """One bar chart per metric by group, with the gate's thresholds drawn as dashed lines; PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = CHART_METRICS + ([primary] if primary not in CHART_METRICS else [])
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.8 * len(metrics), 3.2))
+    for ax, metric in zip(axes, metrics, strict=True):
+        ax.bar(table.index.astype(str), table[metric], color="#4c72b0")
+        ax.set_title(metric.replace("_", " "), fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        if metric == "selection_rate" and fairness.max_demographic_parity_difference is not None:
+            ax.axhline(table[metric].max() - fairness.max_demographic_parity_difference, ls="--", color="#c44e52")
+        if (
+            metric in ("true_positive_rate", "false_positive_rate")
+            and fairness.max_equalized_odds_difference is not None
+        ):
+            ax.axhline(table[metric].max() - fairness.max_equalized_odds_difference, ls="--", color="#c44e52")
+        if metric == primary and fairness.min_group_primary is not None:
+            ax.axhline(fairness.min_group_primary, ls="--", color="#c44e52")
+    fig.suptitle(f"by {feature} (dashed: gate threshold)", fontsize=10)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def charts(tables: dict[str, pd.DataFrame], primary: str, fairness) -> dict[str, bytes]:
+    return {f"fairness_{i}.png": group_chart(name, t, primary, fairness) for i, (name, t) in enumerate(tables.items())}
+
+
+def html_report(verdicts: list[dict], tables: dict[str, pd.DataFrame], figures: dict[str, bytes]) -> str:
+    """A self-contained page (verdict, per-group tables with confusion matrices, charts) for MLflow."""
+    parts = [f"<pre>{html.escape(chr(10).join(verdict_lines(verdicts)))}</pre>"]
+    for (feature, table), png in zip(tables.items(), figures.values(), strict=True):
+        parts.append(f"<h2>Groups by {html.escape(feature)}</h2>{table.round(4).to_html()}")
+        parts.append(f'<img alt="{html.escape(feature)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Gates</title></head><body>"
+        + "".join(parts)
+        + "</body></html>"
+    )
+
+
+def fill_card(card, verdicts: list[dict], tables: dict[str, pd.DataFrame], figures: dict[str, bytes]) -> None:
+    """The same content as the HTML report, as Metaflow card components."""
+    from metaflow.cards import Image, Markdown, Table
+
+    card.append(Markdown("```\n" + "\n".join(verdict_lines(verdicts)) + "\n```"))
+    for (feature, table), png in zip(tables.items(), figures.values(), strict=True):
+        card.append(Markdown(f"## Groups by {feature}"))
+        card.append(Table.from_dataframe(table.round(4).reset_index()))
+        card.append(Image(png, label=f"by {feature}"))
+
+
+def _markdown_table(table: pd.DataFrame) -> list[str]:
+    header = ["group", *map(str, table.columns)]
+    rows = [[str(index), *map(str, row)] for index, row in zip(table.index, table.to_numpy(), strict=True)]
+    return ["| " + " | ".join(r) + " |" for r in [header, ["---"] * len(header), *rows]]
+
+
+def model_card(description: str, data: dict, rows: int, metrics: dict, tables: dict, verdicts: list[dict]) -> str:
+    """Markdown shipped inside the model (BentoML store, Bento, MLflow)."""
+    lines = [
+        "# Model card",
+        "",
+        "## Intended use",
+        "",
+        description.strip(),
+        "",
+        "## Training data",
+        "",
+        f"- `{data['path']}` at `{data['rev']}`, md5 `{data['md5']}`, {rows} rows",
+        f"- pinned by DVC: {data['pinned']}",
+        "",
+        "## Test metrics",
+        "",
+        *[f"- {name}: {value:.4f}" for name, value in metrics.items()],
+        "",
+        "## Fairness by group",
+        "",
+    ]
+    for feature, table in tables.items():
+        lines += [f"### {feature}", "", *_markdown_table(table.round(4)), ""]
+    lines += [
+        "## Gate verdicts",
+        "",
+        "```",
+        *verdict_lines(verdicts),
+        "```",
+        "",
+        "## Limitations",
+        "",
+        "- Judged on one held-out split; groups smaller than the configured minimum are reported, not judged.",
+        "- Fairness is measured only over the configured sensitive features, not proxies of them.",
+        "- Retrain and re-gate when the input distribution drifts from the training data.",
+        "",
+    ]
+    return "\n".join(lines)
