@@ -51,7 +51,7 @@ def pinned_md5(project) -> str:
 def project(tmp_path_factory):
     """A baked project with smaller demo data committed through DVC, one flow run, and snapshot v1."""
     project = bake(tmp_path_factory.mktemp("repro"))
-    assert run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "1500", "--out", DATA], project).returncode == 0
+    assert run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--out", DATA], project).returncode == 0
     assert dvc(project, "add", "-q", DATA).returncode == 0
     git(project, "commit", "-qam", "smaller demo data")
     code, output = flow(project)
@@ -187,5 +187,5 @@ def test_training_on_an_older_tag_reads_that_data(project, mlflow_client):
     assert code == 0, output
     tags = mlflow_client.get_run(mlflow_run_id(output)).data.tags
     assert tags["data.md5"] == old_md5 and tags["data.rev"] == "v1"
-    assert "loaded 1500 rows" in output
+    assert "loaded 2000 rows" in output
     assert pinned_md5(project) != old_md5 and len((project / DATA).read_text().splitlines()) == 901  # untouched

@@ -73,15 +73,15 @@ def save_bentoml_model(name: str, weights: bytes, spec: dict, labels: dict, meta
     return str(model.tag)
 
 
-def build_bento(model_tag: str, project_dir: str | Path = ".") -> str:
-    """Build the Bento described by bentofile.yaml, pinned to this model version."""
+def build_bento(model_tag: str, project_dir: str | Path = ".", model_card: str = "") -> str:
+    """Build the Bento described by bentofile.yaml, pinned to this model version, with the model card as its README."""
     import bentoml
+    import yaml
 
-    bento = bentoml.bentos.build_bentofile(
-        str(Path(project_dir, "bentofile.yaml")),
-        build_ctx=str(project_dir),
-        labels={"model": model_tag},
-        args={"model_tag": model_tag},
+    spec = yaml.safe_load(Path(project_dir, "bentofile.yaml").read_text())
+    spec["labels"] = spec.get("labels", {}) | {"model": model_tag}
+    bento = bentoml.bentos.build(
+        **spec, description=model_card or None, build_ctx=str(project_dir), args={"model_tag": model_tag}
     )
     return str(bento.tag)
 
@@ -109,6 +109,6 @@ def publish_model(
         client().set_registered_model_alias(name, alias, version)
     labels = lineage | {"mlflow_model_version": version}
     model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card)
-    bento_tag = build_bento(model_tag, PROJECT_DIR) if build else ""
+    bento_tag = build_bento(model_tag, PROJECT_DIR, model_card) if build else ""
     log(run_id, tags={"bentoml.model": model_tag, "bentoml.bento": bento_tag})
     return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag}
