@@ -9,10 +9,22 @@ import sys
 from pathlib import Path
 
 MODULE = "{{ cookiecutter.module_name }}"
+PACKAGE = f"src/{MODULE}"
 DATA = f"data/{MODULE}.csv"
+TEXT = "{{ cookiecutter.task }}" == "text_classification"
 UNUSED = {
     "LICENSE": "{{ cookiecutter.license }}" == "Proprietary",
     ".github": "{{ cookiecutter.ci }}" == "none",
+    # one task per project: the other task's module, demo data and tests go
+    f"{PACKAGE}/tasks/tabular.py": TEXT,
+    f"{PACKAGE}/demo_data.py": TEXT,  # replaced by demo_text.py, renamed below
+    "tests/test_tabular.py": TEXT,
+    "tests/test_data.py": TEXT,
+    "tests/test_serving.py": TEXT,
+    f"{PACKAGE}/tasks/text.py": not TEXT,
+    f"{PACKAGE}/demo_text.py": not TEXT,
+    f"{PACKAGE}/tiny_model.py": not TEXT,
+    "tests/test_text.py": not TEXT,
 }
 ENV = os.environ | {"DVC_NO_ANALYTICS": "1"}
 
@@ -24,6 +36,8 @@ def remove_unused() -> None:
             shutil.rmtree(path)
         elif unused and path.exists():
             path.unlink()
+    if TEXT:
+        Path(f"{PACKAGE}/demo_text.py").rename(f"{PACKAGE}/demo_data.py")
 
 
 def run(*cmd: str) -> None:
@@ -31,7 +45,7 @@ def run(*cmd: str) -> None:
 
 
 def make_demo_data() -> None:
-    run(sys.executable, f"src/{MODULE}/demo_data.py", "--out", DATA)
+    run(sys.executable, f"{PACKAGE}/demo_data.py", "--out", DATA)
 
 
 def pin_data_with_dvc() -> None:

@@ -9,33 +9,44 @@ import yaml
 
 from .conftest import bake, run
 
-# compute x license x ci x python_version: interacting options crossed where they meet (compute/task), the
-# independent ones cycled so every value is generated at least once.
+# task x compute crossed (they interact: GPU settings differ per task); licence, CI and Python cycled so every
+# value is generated at least once; custom names on both tasks.
+TAB, TEXT = "tabular_classification", "text_classification"
+
+
+def answers(task, compute, license, ci, python, **extra):
+    return {"task": task, "compute": compute, "license": license, "ci": ci, "python_version": python, **extra}
+
+
 MATRIX = [
-    {"compute": "cpu", "license": "MIT", "ci": "github-actions", "python_version": "3.11"},
-    {"compute": "gpu", "license": "Apache-2.0", "ci": "none", "python_version": "3.12"},
-    {
-        "compute": "cpu",
-        "license": "BSD-3-Clause",
-        "ci": "none",
-        "python_version": "3.12",
-        "project_name": "Churn Risk",
-        "target_column": "churned",
-        "sensitive_features": "gender, age_band",
-    },
-    {
-        "compute": "gpu",
-        "license": "Proprietary",
-        "ci": "github-actions",
-        "python_version": "3.11",
-        "project_name": "Loan Default",
-        "module_name": "loans",
-    },
+    answers(TAB, "cpu", "MIT", "github-actions", "3.11"),
+    answers(TAB, "gpu", "Apache-2.0", "none", "3.12"),
+    answers(
+        TEXT,
+        "cpu",
+        "BSD-3-Clause",
+        "none",
+        "3.12",
+        project_name="Churn Risk",
+        target_column="churned",
+        sensitive_features="gender, age_band",
+    ),
+    answers(TEXT, "gpu", "Proprietary", "github-actions", "3.11", project_name="Loan Default", module_name="loans"),
+    answers(
+        TAB,
+        "cpu",
+        "BSD-3-Clause",
+        "none",
+        "3.11",
+        project_name="Credit Limits",
+        target_column="defaulted",
+        sensitive_features="gender, age_band",
+    ),
 ]
 
 
 def _ids(answers):
-    return "-".join(answers[k] for k in ("compute", "license", "ci"))
+    return "-".join(answers[k] for k in ("task", "compute", "license", "ci"))
 
 
 @pytest.fixture(scope="module", params=MATRIX, ids=_ids)
@@ -57,7 +68,12 @@ def test_answers_reach_the_files(baked):
     assert (project / "src" / module / "config.py").exists() and (project / "flow.py").exists()
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["training"]["gpus"] == (1 if answers["compute"] == "gpu" else 0)
-    assert params["data"]["target"] == answers.get("target_column", "approved")
+    text = answers["task"] == "text_classification"
+    assert params["data"]["target"] == answers.get("target_column", "label" if text else "approved")
+    tasks = {p.stem for p in (project / "src" / module / "tasks").glob("[!_]*.py")}
+    assert tasks == ({"text"} if text else {"tabular"})
+    assert (project / "src" / module / "tiny_model.py").exists() == text
+    assert ("name_or_path" in params["model"]) == text and ("text_column" in params["data"]) == text
     sensitive = [s.strip() for s in answers.get("sensitive_features", "sex").split(",")]
     assert params["data"]["sensitive_features"] == sensitive
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())

@@ -111,10 +111,10 @@ class TrainingFlow(FlowSpec):
     @step
     def preprocess(self):
         """Fit the encoder on the training split only; encode every split with it."""
-        from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder
+        from {{ cookiecutter.module_name }}.tasks import task
 
         target = self.settings.data.target
-        encoder = TabularEncoder.fit(self.splits["train"], self.columns, target)
+        encoder = task.fit_encoder(self.splits["train"], self.columns, self.settings)
         self.encoder_state = encoder.state()
         self.arrays = {
             name: (encoder.transform(df), encoder.encode_target(df[target])) for name, df in self.splits.items()
@@ -128,12 +128,12 @@ class TrainingFlow(FlowSpec):
         """Fit the network with Lightning (seeded; deterministic on CPU); log the per-epoch history."""
         from {{ cookiecutter.module_name }} import tracking
         from {{ cookiecutter.module_name }}.packaging import weights_sha256
-        from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
+        from {{ cookiecutter.module_name }}.tasks import task
         from {{ cookiecutter.module_name }}.training import fit, seed_everything, weights_to_bytes
 
         cfg = self.settings
         seed_everything(cfg.seed)
-        network = build_network(TabularEncoder.from_state(self.encoder_state), **cfg.model.model_dump())
+        network = task.build_network(task.encoder_from_state(self.encoder_state), cfg.model)
         self.training = fit(network, self.arrays["train"], self.arrays["validation"], cfg.training, cfg.seed)
         self.weights = weights_to_bytes(network)
         self.weights_sha256 = weights_sha256(self.weights)
@@ -147,11 +147,11 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.champion import champion_metrics
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
         from {{ cookiecutter.module_name }}.gates import parse_skip
-        from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
+        from {{ cookiecutter.module_name }}.tasks import task
         from {{ cookiecutter.module_name }}.training import load_weights
 
         cfg = self.settings
-        network = build_network(TabularEncoder.from_state(self.encoder_state), **cfg.model.model_dump())
+        network = task.build_network(task.encoder_from_state(self.encoder_state), cfg.model, pretrained=False)
         x_test, y_test = self.arrays["test"]
         proba = predict_proba(load_weights(network, self.weights), x_test)
         self.metrics = classification_metrics(y_test, proba)
@@ -198,6 +198,7 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }} import reports, tracking
         from {{ cookiecutter.module_name }}.gates import enforce
         from {{ cookiecutter.module_name }}.packaging import publish_model
+        from {{ cookiecutter.module_name }}.tasks import task
 
         cfg = self.settings
         tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report)
@@ -211,10 +212,10 @@ class TrainingFlow(FlowSpec):
                 cfg.packaging.model_name,
                 weights=self.weights,
                 spec={
-                    "task": "tabular",
+                    "task": task.NAME,
                     "encoder": self.encoder_state,
                     "network": cfg.model.model_dump(),
-                    "max_batch_size": cfg.serving.max_batch_size,
+                    "serving": cfg.serving.model_dump(),
                 },
                 example=self.splits["test"][self.columns.features].head(3),
                 lineage={

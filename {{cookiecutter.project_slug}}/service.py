@@ -26,7 +26,7 @@ if MODEL.stored is None:
     raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
 PREDICTOR = Predictor(MODEL.stored.path)
 LABELS = MODEL.stored.info.labels  # lineage written by the flow's package step
-Record = record_model(PREDICTOR.encoder)
+Record = record_model(PREDICTOR.encoder, PREDICTOR.serving)
 Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_batch_size)]
 
 
@@ -45,3 +45,10 @@ class Classifier:
     def predict(self, records: Records) -> PredictResponse:
         rows = [record.model_dump() for record in records]
         return PredictResponse(predictions=PREDICTOR.predict(rows))
+{%- if cookiecutter.task == "text_classification" %}
+
+    @bentoml.api(batchable=True, max_batch_size=64, max_latency_ms=200)
+    def classify(self, records: list[Record]) -> list[Prediction]:  # type: ignore[valid-type]
+        """Adaptive batching: records from concurrent requests share one forward pass."""
+        return PREDICTOR.predict([record.model_dump() for record in records])
+{%- endif %}

@@ -35,3 +35,18 @@ def demo_csv(tmp_path_factory, params) -> Path:
 @pytest.fixture()
 def demo_frame(demo_csv) -> pd.DataFrame:
     return pd.read_csv(demo_csv)
+
+{%- if cookiecutter.task == "text_classification" %}
+
+
+def tiny_model(csv: Path, out: Path) -> Path:
+    """A tiny BERT + WordPiece tokenizer trained on the demo texts: `from_pretrained(dir)` with no hub access."""
+    from {{ cookiecutter.module_name }}.tiny_model import build
+
+    return out if out.exists() else build(pd.read_csv(csv)["text"].tolist(), out)
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory, demo_csv) -> Path:
+    return tiny_model(demo_csv, tmp_path_factory.mktemp("tiny") / "model")
+{%- endif %}

@@ -1,5 +1,6 @@
 """A small end-to-end run of the real flow in a copy of the project (own Metaflow datastore and BentoML store)."""
 
+import json
 import os
 import re
 import shutil
@@ -11,10 +12,10 @@ import yaml
 
 from {{ cookiecutter.module_name }}.serving import Predictor
 
-from .conftest import ROOT
-from .test_serving import EXAMPLE
+from .conftest import ROOT{% if cookiecutter.task == 'text_classification' %}, tiny_model{% endif %}
 
 pytestmark = pytest.mark.e2e
+EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
 
 
 def _project(tmp_path, demo_csv, **gates):
@@ -26,6 +27,10 @@ def _project(tmp_path, demo_csv, **gates):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"]["path"] = str(demo_csv)
     params["training"]["max_epochs"] = 3
+{%- if cookiecutter.task == "text_classification" %}
+    params["model"]["name_or_path"] = str(tiny_model(demo_csv, tmp_path / "tiny"))  # offline: no hub download
+    params["training"]["learning_rate"] = 0.003
+{%- endif %}
     params["gates"]["performance"] = gates or {"min": {"accuracy": 0.6}}
     # 120 test rows are too few to judge group differences; the template's own tests judge them on more data
     params["gates"]["fairness"] = {"max_demographic_parity_difference": None, "max_equalized_odds_difference": None}

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from {{ cookiecutter.module_name }}.config import ModelConfig
 from {{ cookiecutter.module_name }}.data import validate_table
 from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
 
@@ -45,5 +46,5 @@ def test_network_outputs_one_logit_per_class(demo_frame, params):
     import torch
 
     encoder = _fit(demo_frame, params)
-    network = build_network(encoder, hidden_sizes=[8], dropout=0.0)
+    network = build_network(encoder, ModelConfig(hidden_sizes=[8], dropout=0.0))
     assert network(torch.zeros(3, encoder.input_dim)).shape == (3, len(encoder.classes))

@@ -15,6 +15,7 @@ class DataConfig(_Strict):
     path: str
     target: str = Field(min_length=1)
     features: list[str] = []
+    text_column: str | None = None  # text classification: the one input column
     categorical: list[str] = []
     drop: list[str] = []
     sensitive_features: list[str] = Field(min_length=1)
@@ -39,9 +40,16 @@ class SplitConfig(_Strict):
         return self
 
 
+{% if cookiecutter.task == "text_classification" -%}
+class ModelConfig(_Strict):
+    name_or_path: str = Field("distilbert/distilbert-base-uncased", min_length=1)  # hub id, or a local directory
+    max_length: PositiveInt = 128  # tokens per text; longer texts are truncated
+    freeze_encoder: bool = False  # train only the classification head
+{%- else -%}
 class ModelConfig(_Strict):
     hidden_sizes: list[PositiveInt] = [64, 32]
     dropout: float = Field(0.1, ge=0, lt=1)
+{%- endif %}
 
 
 class TrainingConfig(_Strict):
@@ -49,6 +57,7 @@ class TrainingConfig(_Strict):
     batch_size: PositiveInt = 128
     learning_rate: float = Field(3e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)  # share of steps with a linearly rising learning rate
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
     precision: Literal["auto", "32-true", "16-mixed", "bf16-mixed"] = "auto"
     gpus: int = Field(0, ge=0)
@@ -94,6 +103,7 @@ class PackagingConfig(_Strict):
 
 class ServingConfig(_Strict):
     max_batch_size: PositiveInt = 1000
+    max_text_chars: PositiveInt = 5000  # longer texts are refused with HTTP 400
 
 
 class Params(_Strict):

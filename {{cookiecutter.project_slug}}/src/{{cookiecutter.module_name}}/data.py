@@ -1,7 +1,7 @@
 """Read the training table, check it against params.yaml, split it. Problems are collected and reported together."""
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -21,10 +21,11 @@ class Columns:
 
     numeric: list[str]
     categorical: list[str]
+    text: list[str] = field(default_factory=list)
 
     @property
     def features(self) -> list[str]:
-        return self.numeric + self.categorical
+        return self.numeric + self.categorical + self.text
 
 
 def read_table(path: str | Path, content: bytes | None = None) -> pd.DataFrame:
@@ -41,6 +42,8 @@ def read_table(path: str | Path, content: bytes | None = None) -> pd.DataFrame:
 
 
 def infer_columns(df: pd.DataFrame, cfg: DataConfig) -> Columns:
+    if cfg.text_column:
+        return Columns(numeric=[], categorical=[], text=[cfg.text_column])
     excluded = {cfg.target, *cfg.drop, *([] if cfg.use_sensitive_as_feature else cfg.sensitive_features)}
     features = cfg.features or [c for c in df.columns if c not in excluded]
     numeric = [
@@ -54,6 +57,7 @@ def infer_columns(df: pd.DataFrame, cfg: DataConfig) -> Columns:
 def validate_table(df: pd.DataFrame, cfg: DataConfig) -> Columns:
     """Return the feature columns, or raise DataError naming every problem at once."""
     named = [cfg.target, *cfg.features, *cfg.categorical, *cfg.drop, *cfg.sensitive_features]
+    named += [cfg.text_column] if cfg.text_column else []
     missing = sorted({c for c in named if c not in df.columns})
     if missing:
         raise DataError(f"columns named in params.yaml are not in the data: {missing}; columns are {list(df.columns)}")
@@ -71,6 +75,9 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig) -> Columns:
     empty = [c for c in columns.features if df[c].isna().all()]
     if empty:
         problems.append(f"feature columns with no values at all: {empty}")
+    for col in columns.text:
+        if (blank := int(df[col].fillna("").astype(str).str.strip().eq("").sum())) > 0:
+            problems.append(f"text column {col!r} is empty in {blank} rows (remove or fill them upstream)")
     if problems:
         raise DataError("data does not match params.yaml:\n" + "\n".join(f"  - {p}" for p in problems))
     return columns

@@ -3,14 +3,16 @@
 import numpy as np
 
 
-def predict_proba(network, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+def predict_proba(network, x, batch_size: int = 1024) -> np.ndarray:
+    """x: one array of inputs, or a tuple of them (e.g. token ids and attention mask)."""
     import torch
 
+    inputs = x if isinstance(x, tuple) else (x,)
     network.eval()
     with torch.inference_mode():
         chunks = [
-            torch.softmax(network(torch.from_numpy(x[i : i + batch_size])).float(), -1)
-            for i in range(0, len(x), batch_size)
+            torch.softmax(network(*(torch.from_numpy(a[i : i + batch_size]) for a in inputs)).float(), -1)
+            for i in range(0, len(inputs[0]), batch_size)
         ]
     return torch.cat(chunks).numpy() if chunks else np.zeros((0, 0), dtype="float32")
 

@@ -2,13 +2,12 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from .packaging import SPEC, WEIGHTS
-from .tasks.tabular import TabularEncoder, build_network
+from .tasks import task
 
 
 class Prediction(BaseModel):
@@ -16,24 +15,23 @@ class Prediction(BaseModel):
     probability: float
 
 
-def record_model(encoder: TabularEncoder) -> type[BaseModel]:
-    """One typed field per model input: numbers for numeric columns, strings for categories; null means missing."""
-    number = Annotated[float | None, Field(allow_inf_nan=False)]
-    fields = dict.fromkeys(encoder.numeric, (number, ...))
-    fields |= {name: (str | None, Field(..., max_length=256)) for name in encoder.categorical}
-    return create_model("Record", __config__=ConfigDict(extra="forbid"), **fields)
+def record_model(encoder, serving: dict) -> type[BaseModel]:
+    """The request record: one typed field per model input, derived from the training data; unknown fields refused."""
+    return create_model("Record", __config__=ConfigDict(extra="forbid"), **task.record_fields(encoder, serving))
 
 
 class Predictor:
-    """The packaged network and its encoder, loaded from a BentoML model directory."""
+    """The packaged network and its encoder, loaded from a model directory (BentoML store, Bento or MLflow)."""
 
     def __init__(self, model_dir: str | Path):
+        from .config import ModelConfig
         from .training import load_weights
 
         spec = json.loads(Path(model_dir, SPEC).read_text())
-        self.encoder = TabularEncoder.from_state(spec["encoder"])
-        self.max_batch_size = spec["max_batch_size"]
-        network = build_network(self.encoder, **spec["network"])
+        self.encoder = task.encoder_from_state(spec["encoder"])
+        self.serving = spec["serving"]
+        self.max_batch_size = self.serving["max_batch_size"]
+        network = task.build_network(self.encoder, ModelConfig(**spec["network"]), pretrained=False)
         self.network = load_weights(network, Path(model_dir, WEIGHTS).read_bytes())
 
     def predict_proba(self, frame: pd.DataFrame):

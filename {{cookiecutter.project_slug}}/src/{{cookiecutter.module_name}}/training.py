@@ -34,11 +34,13 @@ def seed_everything(seed: int) -> None:
     pl.seed_everything(seed, workers=True, verbose=False)
 
 
-def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bool):
+def _loader(x, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bool):
+    """x: one array of inputs, or a tuple of them (e.g. token ids and attention mask)."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    data = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    inputs = x if isinstance(x, tuple) else (x,)
+    data = TensorDataset(*(torch.from_numpy(a) for a in inputs), torch.from_numpy(y))
     return DataLoader(
         data, batch_size=batch_size, shuffle=shuffle, generator=torch.Generator().manual_seed(seed), pin_memory=pin
     )
@@ -77,7 +79,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     )
     has_val = len(validation[1]) > 0
     trainer.fit(
-        Classifier(network, cfg.learning_rate, cfg.weight_decay),
+        Classifier(network, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio),
         _loader(*train, cfg.batch_size, True, seed, pin),
         _loader(*validation, cfg.batch_size, False, seed, pin) if has_val else None,
     )

@@ -1,6 +1,7 @@
 """Tabular task: an encoder fitted on the training split only, and an MLP over its output.
 
 The encoder's state is plain JSON, saved with the model, so serving applies exactly the training-time transform.
+Task interface (shared with tasks/text.py): NAME, fit_encoder, encoder_from_state, build_network, record_fields.
 """
 
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..data import Columns
+
+NAME = "tabular"
 
 
 def _plain(value):
@@ -61,13 +64,32 @@ class TabularEncoder:
         return cls(**state)
 
 
-def build_network(encoder: TabularEncoder, hidden_sizes: list[int], dropout: float):
-    """A plain torch MLP producing one logit per class."""
+def fit_encoder(train: pd.DataFrame, columns: Columns, cfg) -> TabularEncoder:
+    return TabularEncoder.fit(train, columns, cfg.data.target)
+
+
+def encoder_from_state(state: dict) -> TabularEncoder:
+    return TabularEncoder.from_state(state)
+
+
+def build_network(encoder: TabularEncoder, model, pretrained: bool = True):
+    """A plain torch MLP producing one logit per class (`model`: params.yaml's model section)."""
     import torch.nn as nn
 
     layers, width = [], encoder.input_dim
-    for size in hidden_sizes:
-        layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+    for size in model.hidden_sizes:
+        layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(model.dropout)]
         width = size
     layers.append(nn.Linear(width, len(encoder.classes)))
     return nn.Sequential(*layers)
+
+
+def record_fields(encoder: TabularEncoder, serving) -> dict:
+    """One typed request field per model input: numbers for numeric columns, strings for categories; null = missing."""
+    from typing import Annotated
+
+    from pydantic import Field
+
+    number = Annotated[float | None, Field(allow_inf_nan=False)]
+    fields = dict.fromkeys(encoder.numeric, (number, ...))
+    return fields | {name: (str | None, Field(..., max_length=256)) for name in encoder.categorical}

@@ -1,0 +1,77 @@
+"""The text task end to end, offline: a tiny BERT + WordPiece tokenizer built from the demo texts and loaded with the
+real `from_pretrained(dir)`, the whole flow (gates, registry, Bento), then `bentoml serve` answering over HTTP."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import requests
+import yaml
+
+from .conftest import Server, bake, run
+
+pytestmark = pytest.mark.e2e
+MODULE = "review_sentiment"
+DATA = f"data/{MODULE}.csv"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("text")
+    project = bake(root, task="text_classification", compute="gpu", project_name="Review Sentiment")
+    assert run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "1500", "--out", DATA], project).returncode == 0
+    tiny = run(
+        [sys.executable, "-m", f"{MODULE}.tiny_model", "--data", DATA, "--out", str(root / "tiny")],
+        project,
+        PYTHONPATH="src",
+    )
+    assert tiny.returncode == 0, tiny.stderr
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["model"]["name_or_path"] = str(root / "tiny")  # a local directory: no hub access at all
+    params["training"].update(learning_rate=0.003, max_epochs=2)
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    assert run([sys.executable, "-m", "dvc", "add", "-q", DATA], project).returncode == 0
+    subprocess.run(["git", "commit", "-qam", "tiny local model, smaller demo data"], cwd=project, check=True)
+    flow = run([sys.executable, "flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(root / "bentoml"))
+    assert flow.returncode == 0, flow.stdout[-4000:] + flow.stderr[-4000:]
+    return project, root / "bentoml", flow.stdout + flow.stderr
+
+
+def test_text_flow_gates_registers_and_packages(trained):
+    _, home, output = trained
+    assert "performance gate PASSED" in output and "fairness gate PASSED" in output
+    assert "registry version 1" in output
+    assert list((home / "models" / MODULE).glob("*/MODEL_CARD.md"))
+
+
+def test_gpu_project_trains_on_cpu_when_there_is_no_gpu(trained):
+    _, _, output = trained
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "no GPU found: training on CPU" in output
+
+
+def test_served_text_model_validates_and_batches(trained):
+    project, home, _ = trained
+    example = json.loads((project / "examples" / "request.json").read_text())
+    server = Server(project, home)
+    try:
+        server.wait_ready()
+        body = requests.post(f"{server.url}/predict", json=example, timeout=30).json()
+        assert [p["label"] for p in body["predictions"]] == [1, 0] and body["mlflow_model_version"] == "1"
+        batched = requests.post(f"{server.url}/classify", json=example, timeout=30)
+        assert batched.status_code == 200 and [p["label"] for p in batched.json()] == [1, 0]
+        for text in ("", "   ", "x" * 6000, 42):
+            bad = requests.post(f"{server.url}/predict", json={"records": [{"text": text}]}, timeout=30)
+            assert bad.status_code == 400 and "text" in json.dumps(bad.json()["detail"]), (text, bad.text)
+        assert requests.post(f"{server.url}/predict", json=example, timeout=30).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_generated_text_project_tests_pass(trained):
+    project, _, _ = trained
+    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]

@@ -1,0 +1,112 @@
+"""Text task: a Hugging Face tokenizer and `AutoModelForSequenceClassification`, fine-tuned inside the shared
+LightningModule. `model.name_or_path` is a hub id or a local directory; `from_pretrained` is called only at training,
+and the encoder state carries the tokenizer files and the model config, so serving never needs the hub.
+Task interface (shared with tasks/tabular.py): NAME, fit_encoder, encoder_from_state, build_network, record_fields.
+"""
+
+import base64
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data import Columns
+
+NAME = "text"
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass
+class TextEncoder:
+    text_column: str
+    max_length: int
+    classes: list
+    tokenizer_files: dict[str, str] = field(default_factory=dict)  # file name -> base64 content
+    model_config: dict = field(default_factory=dict)  # the pretrained model's config, num_labels set
+
+    @cached_property
+    def tokenizer(self):
+        from transformers import AutoTokenizer
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, content in self.tokenizer_files.items():
+                Path(tmp, name).write_bytes(base64.b64decode(content))
+            return AutoTokenizer.from_pretrained(tmp)
+
+    def transform(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        texts = df[self.text_column].fillna("").astype(str).tolist()
+        encoded = self.tokenizer(
+            texts, padding="max_length", truncation=True, max_length=self.max_length, return_tensors="np"
+        )
+        return encoded["input_ids"].astype("int64"), encoded["attention_mask"].astype("int64")
+
+    def encode_target(self, values: pd.Series) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.classes)}
+        return np.array([index[_plain(v)] for v in values], dtype="int64")
+
+    def state(self) -> dict:
+        return {
+            "text_column": self.text_column,
+            "max_length": self.max_length,
+            "classes": self.classes,
+            "tokenizer_files": self.tokenizer_files,
+            "model_config": self.model_config,
+        }
+
+
+def fit_encoder(train: pd.DataFrame, columns: Columns, cfg) -> TextEncoder:
+    """Tokenizer and config from `model.name_or_path` (hub id or local directory), labels from the training split."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    classes = sorted(_plain(v) for v in train[cfg.data.target].unique())
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer.save_pretrained(tmp)
+        files = {p.name: base64.b64encode(p.read_bytes()).decode() for p in Path(tmp).iterdir() if p.is_file()}
+    config = AutoConfig.from_pretrained(cfg.model.name_or_path, num_labels=len(classes))
+    return TextEncoder(columns.text[0], cfg.model.max_length, classes, files, config.to_dict())
+
+
+def encoder_from_state(state: dict) -> TextEncoder:
+    return TextEncoder(**state)
+
+
+def build_network(encoder: TextEncoder, model, pretrained: bool = True):
+    """The pretrained weights at training time (`pretrained`), else the same architecture from the stored config
+    (weights are loaded afterwards): either way a module mapping (input_ids, attention_mask) to logits."""
+    import torch.nn as nn
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    settings = dict(encoder.model_config)
+    config = AutoConfig.for_model(settings.pop("model_type"), **settings)
+    if pretrained:
+        hf_model = AutoModelForSequenceClassification.from_pretrained(model.name_or_path, config=config)
+    else:
+        hf_model = AutoModelForSequenceClassification.from_config(config)
+
+    class SequenceClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = hf_model
+            if model.freeze_encoder:
+                for parameter in hf_model.base_model.parameters():
+                    parameter.requires_grad = False
+
+        def forward(self, input_ids, attention_mask):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    return SequenceClassifier().train()  # from_pretrained returns a model in eval mode
+
+
+def record_fields(encoder: TextEncoder, serving: dict) -> dict:
+    """One request field: the text, non-empty and at most `serving.max_text_chars` characters."""
+    from pydantic import Field
+
+    text = Field(..., min_length=1, max_length=serving["max_text_chars"], pattern=r"\S")  # not empty, not blank
+    return {encoder.text_column: (str, text)}

@@ -1,0 +1,85 @@
+"""Text task: tokenizer + transformer from a local directory (no hub), encoder state, network, request schema."""
+
+import json
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from {{ cookiecutter.module_name }}.data import DataError, validate_table
+from {{ cookiecutter.module_name }}.packaging import write_model_dir
+from {{ cookiecutter.module_name }}.serving import Predictor, record_model
+from {{ cookiecutter.module_name }}.tasks import task
+from {{ cookiecutter.module_name }}.training import weights_to_bytes
+
+from .conftest import ROOT
+
+EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
+
+
+@pytest.fixture()
+def settings(params, tiny_dir):
+    return params.model_copy(update={"model": params.model.model_copy(update={"name_or_path": str(tiny_dir)})})
+
+
+@pytest.fixture()
+def encoder(demo_frame, settings):
+    return task.fit_encoder(demo_frame, validate_table(demo_frame, settings.data), settings)
+
+
+def test_only_the_text_column_is_an_input(demo_frame, params):
+    columns = validate_table(demo_frame, params.data)
+    assert columns.features == [params.data.text_column] and columns.numeric == columns.categorical == []
+
+
+def test_blank_texts_are_reported(demo_frame, params):
+    frame = demo_frame.copy()
+    frame.loc[:2, params.data.text_column] = "  "
+    with pytest.raises(DataError, match="empty in 3 rows"):
+        validate_table(frame, params.data)
+
+
+def test_encoder_tokenizes_to_fixed_length_and_survives_json(encoder, demo_frame, settings):
+    ids, mask = encoder.transform(demo_frame.head(5))
+    assert ids.shape == mask.shape == (5, settings.model.max_length) and ids.dtype == np.int64
+    restored = task.encoder_from_state(json.loads(json.dumps(encoder.state())))
+    assert np.array_equal(restored.transform(demo_frame.head(5))[0], ids)
+    assert encoder.classes == sorted(demo_frame[settings.data.target].unique().tolist())
+
+
+def test_network_from_pretrained_and_from_stored_config_agree(encoder, settings, demo_frame):
+    import torch
+
+    pretrained = task.build_network(encoder, settings.model).eval()
+    rebuilt = task.build_network(encoder, settings.model, pretrained=False)
+    rebuilt.load_state_dict(pretrained.state_dict())
+    ids, mask = (torch.from_numpy(a) for a in encoder.transform(demo_frame.head(4)))
+    logits = pretrained(ids, mask)
+    assert logits.shape == (4, len(encoder.classes)) and torch.allclose(logits, rebuilt.eval()(ids, mask))
+
+
+def test_frozen_encoder_trains_only_the_head(encoder, settings):
+    frozen = task.build_network(encoder, settings.model.model_copy(update={"freeze_encoder": True}))
+    trainable = {name for name, p in frozen.named_parameters() if p.requires_grad}
+    assert trainable and all("classifier" in name for name in trainable)
+
+
+def test_packaged_model_serves_the_example(tmp_path, encoder, settings):
+    network = task.build_network(encoder, settings.model)
+    spec = {
+        "task": task.NAME,
+        "encoder": encoder.state(),
+        "network": settings.model.model_dump(),
+        "serving": settings.serving.model_dump(),
+    }
+    predictor = Predictor(write_model_dir(tmp_path, weights_to_bytes(network), spec))
+    Record = record_model(predictor.encoder, predictor.serving)
+    predictions = predictor.predict([Record(**r).model_dump() for r in EXAMPLE])
+    assert len(predictions) == 2 and all(p.label in encoder.classes for p in predictions)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 6000, 42, None])
+def test_bad_texts_are_refused(encoder, settings, text):
+    Record = record_model(encoder, settings.serving.model_dump())
+    with pytest.raises(ValidationError, match="text"):
+        Record(text=text)
