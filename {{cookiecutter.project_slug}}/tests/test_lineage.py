@@ -77,3 +77,28 @@ def test_weights_hash_depends_on_values_only():
     with torch.no_grad():
         network.bias[0] += 1e-6
     assert weights_sha256(weights_to_bytes(network)) != first
+
+
+def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from {{ cookiecutter.module_name }}.snapshots import compare
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("runs", artifact_location=(tmp_path / "artifacts").as_uri())
+
+    def run(accuracy, weights, device):
+        tags = {"train.accelerator": device, "weights_sha256": weights, "data.md5": "d", "git.commit": "c"}
+        run_id = client.create_run(experiment, tags=tags).info.run_id
+        client.log_param(run_id, "seed", "42")
+        client.log_metric(run_id, "test_accuracy", accuracy)
+        return client.get_run(run_id)
+
+    def same(rows):
+        return all(ok for *_, ok in rows)
+
+    assert same(compare(run(0.9, "w", "cpu"), run(0.9, "w", "cpu")))
+    assert not same(compare(run(0.9, "w", "cpu"), run(0.9000001, "w", "cpu")))  # CPU: bit for bit
+    assert not same(compare(run(0.9, "w1", "cpu"), run(0.9, "w2", "cpu")))
+    assert same(compare(run(0.9, "w1", "gpu"), run(0.9004, "w2", "gpu")))  # GPU: within the documented tolerance
+    assert not same(compare(run(0.9, "w", "gpu"), run(0.91, "w", "gpu")))
