@@ -13,7 +13,7 @@ setup: $(VENV)/.installed  ## virtualenv with the pinned stack (CPU torch first)
 
 $(VENV)/.installed: requirements-dev.txt $(TEMPLATE_PROJECT)/requirements.txt $(TEMPLATE_PROJECT)/requirements-dev.txt $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q pip==25.3
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements-dev.txt -c "$(LOCK)"
 	$(PY) -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13.0') else 'torch was replaced: ' + torch.__version__)"
