@@ -4,6 +4,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .config import DataConfig, SplitConfig
@@ -97,3 +98,17 @@ def split(df: pd.DataFrame, cfg: SplitConfig, target: str, seed: int) -> dict[st
         return {"train": rest, "validation": rest.iloc[:0], "test": test}
     train, validation = cut(rest, cfg.validation_size / (1 - cfg.test_size))
     return {"train": train, "validation": validation, "test": test}
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value  # numpy scalar -> JSON-safe Python value
+
+
+def classes_of(target: pd.Series) -> list:
+    """The target's values as plain Python scalars, sorted: list index = class id."""
+    return sorted(_plain(v) for v in target.unique())
+
+
+def encode_labels(classes: list, values: pd.Series) -> np.ndarray:
+    index = {c: i for i, c in enumerate(classes)}
+    return np.array([index[_plain(v)] for v in values], dtype="int64")

@@ -9,13 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data import Columns
+from ..data import Columns, classes_of, encode_labels
 
 NAME = "tabular"
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass
@@ -33,8 +29,7 @@ class TabularEncoder:
             filled = values.fillna(median)
             numeric[col] = {"median": median, "mean": float(filled.mean()), "std": float(filled.std(ddof=0)) or 1.0}
         categorical = {col: sorted(train[col].dropna().astype(str).unique().tolist()) for col in columns.categorical}
-        classes = sorted(_plain(v) for v in train[target].unique())
-        return cls(numeric=numeric, categorical=categorical, classes=classes)
+        return cls(numeric=numeric, categorical=categorical, classes=classes_of(train[target]))
 
     @property
     def input_dim(self) -> int:
@@ -53,8 +48,7 @@ class TabularEncoder:
         return np.hstack(parts).astype("float32") if parts else np.zeros((len(df), 0), dtype="float32")
 
     def encode_target(self, values: pd.Series) -> np.ndarray:
-        index = {c: i for i, c in enumerate(self.classes)}
-        return np.array([index[_plain(v)] for v in values], dtype="int64")
+        return encode_labels(self.classes, values)
 
     def state(self) -> dict:
         return {"numeric": self.numeric, "categorical": self.categorical, "classes": self.classes}

@@ -13,13 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import Columns
+from ..data import Columns, classes_of, encode_labels
 
 NAME = "text"
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass
@@ -47,8 +43,7 @@ class TextEncoder:
         return encoded["input_ids"].astype("int64"), encoded["attention_mask"].astype("int64")
 
     def encode_target(self, values: pd.Series) -> np.ndarray:
-        index = {c: i for i, c in enumerate(self.classes)}
-        return np.array([index[_plain(v)] for v in values], dtype="int64")
+        return encode_labels(self.classes, values)
 
     def state(self) -> dict:
         return {
@@ -64,7 +59,7 @@ def fit_encoder(train: pd.DataFrame, columns: Columns, cfg) -> TextEncoder:
     """Tokenizer and config from `model.name_or_path` (hub id or local directory), labels from the training split."""
     from transformers import AutoConfig, AutoTokenizer
 
-    classes = sorted(_plain(v) for v in train[cfg.data.target].unique())
+    classes = classes_of(train[cfg.data.target])
     tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer.save_pretrained(tmp)
