@@ -24,6 +24,12 @@ if os.environ.get("USER", "root") == "root" and not os.environ.get("METAFLOW_USE
     os.environ["METAFLOW_USER"] = "tester"  # Metaflow refuses an unknown user and "root"
 
 
+def project_env(**extra: str) -> dict[str, str]:
+    """This interpreter's environment for a baked project's commands, minus any MLFLOW_TRACKING_URI: each project
+    must use its own store (a URI left by one test, or by the developer's shell, would mix projects' registries)."""
+    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | extra
+
+
 def bake(output_dir: Path, **answers) -> Path:
     """Generate a project (no prompts) and return its directory."""
     return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)))
@@ -31,7 +37,7 @@ def bake(output_dir: Path, **answers) -> Path:
 
 def run(cmd: list[str], cwd: Path, timeout: int = 900, **env) -> subprocess.CompletedProcess:
     """Run a command of the generated project with this interpreter's environment (plus `env`)."""
-    return subprocess.run(cmd, cwd=cwd, env=os.environ | env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, cwd=cwd, env=project_env(**env), capture_output=True, text=True, timeout=timeout)
 
 
 def free_port() -> int:
@@ -56,7 +62,7 @@ class Server:
             str(self.port),
             *args,
         ]
-        env = os.environ | {"BENTOML_HOME": str(bentoml_home)}
+        env = project_env(BENTOML_HOME=str(bentoml_home))
         self.proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 120) -> float:
@@ -81,18 +87,37 @@ class Server:
             self.proc.wait()
 
 
+def pin_demo_data(project: Path, rows: int, *extra: str) -> Path:
+    """Regenerate the baked project's demo data at `rows` rows, `dvc add` it and commit, as a user would."""
+    module = project.name.replace("-", "_")
+    data = f"data/{module}.csv"
+    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", str(rows), "--out", data, *extra], project)
+    assert made.returncode == 0, made.stderr
+    pinned = run([sys.executable, "-m", "dvc", "add", "-q", data], project)
+    assert pinned.returncode == 0, pinned.stderr
+    subprocess.run(["git", "commit", "-qam", f"{rows} demo rows"], cwd=project, check=True)
+    return project
+
+
+def mlflow_client(project: Path):
+    """A client of the project's own MLflow store (SQLite in the project)."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+
+
+def latest_run(client, experiment: str):
+    """The newest MLflow run of `experiment`, whatever its status."""
+    found = client.get_experiment_by_name(experiment)
+    return client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
+
+
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory):
     """The default project, baked once, its flow run once on smaller demo data pinned with DVC (shared by tests)."""
     root = tmp_path_factory.mktemp("trained")
-    project = bake(root)
+    project = pin_demo_data(bake(root), 2000)
     home = root / "bentoml"
-    module = project.name.replace("-", "_")
-    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", "2000"], project)
-    assert made.returncode == 0, made.stderr
-    pinned = run([sys.executable, "-m", "dvc", "add", "-q", f"data/{module}.csv"], project)
-    assert pinned.returncode == 0, pinned.stderr
-    subprocess.run(["git", "commit", "-qam", "smaller demo data"], cwd=project, check=True)
     flow = run([sys.executable, "flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(home))
     assert flow.returncode == 0, flow.stdout + flow.stderr
     return project, home, flow.stdout + flow.stderr

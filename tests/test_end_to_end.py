@@ -7,9 +7,8 @@ import sys
 import pytest
 import requests
 import yaml
-from mlflow.tracking import MlflowClient
 
-from .conftest import Server, run
+from .conftest import Server, latest_run, mlflow_client, run
 
 pytestmark = pytest.mark.e2e
 
@@ -102,9 +101,8 @@ def test_failing_gate_fails_the_run_and_packages_nothing(trained_project):
     assert done.returncode != 0
     assert "performance gate FAILED" in output and "roc_auc = " in output and "needs >= 0.9999" in output
     assert _models(home) == before
-    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("credit_approval_model")
-    failed = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])[0]
+    client = mlflow_client(project)
+    failed = latest_run(client, "credit_approval_model")
     assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "gate"
     assert (
         failed.data.tags["gate.performance"] == "failed"

@@ -3,15 +3,13 @@ a gate is explicit and logged, and the reports (Metaflow card, MLflow HTML/PNG, 
 
 import base64
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from mlflow.tracking import MlflowClient
 
-from .conftest import bake, run
+from .conftest import bake, latest_run, mlflow_client, pin_demo_data, run
 
 pytestmark = pytest.mark.e2e
 MODULE = "credit_approval_model"
@@ -40,10 +38,7 @@ def models(project) -> set:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A baked project whose first (unbiased) run passed every gate and became champion v1."""
-    project = bake(tmp_path_factory.mktemp("gates"))
-    assert run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--out", DATA], project).returncode == 0
-    assert run([sys.executable, "-m", "dvc", "add", "-q", DATA], project).returncode == 0
-    subprocess.run(["git", "commit", "-qam", "demo data"], cwd=project, check=True)
+    project = pin_demo_data(bake(tmp_path_factory.mktemp("gates")), 2000)
     code, output = flow(project)
     assert code == 0, output
     assert "fairness gate PASSED" in output and "no champion yet" in output
@@ -52,12 +47,11 @@ def project(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(project):
-    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    return mlflow_client(project)
 
 
 def latest(client):
-    experiment = client.get_experiment_by_name(MODULE)
-    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
+    return latest_run(client, MODULE)
 
 
 def champion(client) -> str:

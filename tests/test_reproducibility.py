@@ -6,9 +6,8 @@ import sys
 
 import pytest
 import yaml
-from mlflow.tracking import MlflowClient
 
-from .conftest import bake, run
+from .conftest import bake, latest_run, mlflow_client, pin_demo_data, run
 
 pytestmark = pytest.mark.e2e
 MODULE = "credit_approval_model"
@@ -50,10 +49,7 @@ def pinned_md5(project) -> str:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A baked project with smaller demo data committed through DVC, one flow run, and snapshot v1."""
-    project = bake(tmp_path_factory.mktemp("repro"))
-    assert run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--out", DATA], project).returncode == 0
-    assert dvc(project, "add", "-q", DATA).returncode == 0
-    git(project, "commit", "-qam", "smaller demo data")
+    project = pin_demo_data(bake(tmp_path_factory.mktemp("repro")), 2000)
     code, output = flow(project)
     assert code == 0, output
     code, output = cli(project, "snapshot", "v1", "-m", "first snapshot")
@@ -62,19 +58,14 @@ def project(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def mlflow_client(project):
-    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+def client(project):
+    return mlflow_client(project)
 
 
-def latest_run(client):
-    experiment = client.get_experiment_by_name(MODULE)
-    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
-
-
-def test_run_records_lineage_and_registers_model(project, mlflow_client):
+def test_run_records_lineage_and_registers_model(project, client, monkeypatch):
     snapshot = git(project, "tag", "-l", "--format=%(contents)", "v1")
     run_id = re.search(r'"mlflow_run_id": "(\w+)"', snapshot)[1]
-    record = mlflow_client.get_run(run_id)
+    record = client.get_run(run_id)
     tags, params = record.data.tags, record.data.params
     assert record.info.status == "FINISHED"
     assert tags["git.commit"] == git(project, "rev-parse", "HEAD") and tags["git.dirty"] == "False"
@@ -82,16 +73,16 @@ def test_run_records_lineage_and_registers_model(project, mlflow_client):
     assert tags["metaflow.pathspec"].startswith("TrainingFlow/") and tags["seed"] == "42"
     assert tags["version.torch"].startswith("2.13.0") and re.fullmatch(r"[0-9a-f]{64}", tags["weights_sha256"])
     assert params["training.max_epochs"] == "15" and params["data.target"] == "approved"
-    assert len(mlflow_client.get_metric_history(run_id, "val_loss")) == 15
+    assert len(client.get_metric_history(run_id, "val_loss")) == 15
     assert 0.5 < record.data.metrics["test_roc_auc"] <= 1
-    assert "environment" in [a.path for a in mlflow_client.list_artifacts(run_id)]
+    assert "environment" in [a.path for a in client.list_artifacts(run_id)]
 
-    version = mlflow_client.get_model_version_by_alias(MODULE, "champion")
+    version = client.get_model_version_by_alias(MODULE, "champion")
     assert version.run_id == run_id and {"candidate", "champion"} <= set(version.aliases)
     import mlflow.pyfunc
     import pandas as pd
 
-    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")  # undone after the test
     model = mlflow.pyfunc.load_model(f"models:/{MODULE}@champion")
     assert model.metadata.signature is not None
     frame = pd.read_csv(project / DATA).drop(columns=["approved", "sex"]).head(4)
@@ -105,7 +96,7 @@ def test_untouched_snapshot_reproduces_exactly(project):
     assert "v1: reproduced exactly" in output and "differs" not in output
 
 
-def test_reproduce_names_a_param_and_data_difference(project, mlflow_client):
+def test_reproduce_names_a_param_and_data_difference(project, client):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["training"]["max_epochs"] = 3
     (project / "other.yaml").write_text(yaml.safe_dump(params))
@@ -119,7 +110,7 @@ def test_reproduce_names_a_param_and_data_difference(project, mlflow_client):
         data.write_bytes(original)
     assert code == 0, output
     other = mlflow_run_id(output)
-    assert mlflow_client.get_run(other).data.tags["data.pinned"] == "False"  # the opt-out is marked in lineage
+    assert client.get_run(other).data.tags["data.pinned"] == "False"  # the opt-out is marked in lineage
     code, output = cli(project, "reproduce", "v1", "--against", other)
     assert code == 1
     assert re.search(r"param training.max_epochs\s+3\s+15\s+<-- differs", output), output
@@ -127,7 +118,7 @@ def test_reproduce_names_a_param_and_data_difference(project, mlflow_client):
     assert "v1: NOT reproduced" in output
 
 
-def test_tampered_data_is_refused_and_the_run_marked_failed(project, mlflow_client):
+def test_tampered_data_is_refused_and_the_run_marked_failed(project, client):
     data = project / DATA
     original = data.read_bytes()
     data.write_bytes(original.replace(b",1\n", b",0\n", 5))  # five labels flipped
@@ -139,7 +130,7 @@ def test_tampered_data_is_refused_and_the_run_marked_failed(project, mlflow_clie
     assert code != 0
     assert f"{DATA} does not match its pointer {DATA}.dvc" in output
     assert pinned_md5(project) in output and f"dvc checkout {DATA}.dvc" in output
-    failed = latest_run(mlflow_client)
+    failed = latest_run(client, MODULE)
     assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "start"
 
 
@@ -173,7 +164,7 @@ def test_lineage_chain_of_the_served_model(project):
     assert re.search(r"snapshot  v1$", output, re.M) and "champion" in output
 
 
-def test_training_on_an_older_tag_reads_that_data(project, mlflow_client):
+def test_training_on_an_older_tag_reads_that_data(project, client):
     old_md5 = pinned_md5(project)
     assert (
         run(
@@ -186,7 +177,7 @@ def test_training_on_an_older_tag_reads_that_data(project, mlflow_client):
     assert pinned_md5(project) != old_md5
     code, output = flow(project, "--data-rev", "v1", "--publish", "false")
     assert code == 0, output
-    tags = mlflow_client.get_run(mlflow_run_id(output)).data.tags
+    tags = client.get_run(mlflow_run_id(output)).data.tags
     assert tags["data.md5"] == old_md5 and tags["data.rev"] == "v1"
     assert "loaded 2000 rows" in output
     assert pinned_md5(project) != old_md5 and len((project / DATA).read_text().splitlines()) == 901  # untouched

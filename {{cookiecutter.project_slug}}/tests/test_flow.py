@@ -40,7 +40,9 @@ def _project(tmp_path, demo_csv, **gates):
 
 def _run(project):
     """`python flow.py run` in a subprocess, as a user types it (Metaflow's Runner patches `typing` in-process)."""
-    env = os.environ | {"BENTOML_HOME": str(project / "bentoml")}
+    # its own stores: a tracking server in your shell, or the project's registry, never sees test runs
+    stores = {"BENTOML_HOME": str(project / "bentoml"), "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    env = os.environ | stores
     cmd = [sys.executable, "flow.py", "--no-pylint", "run", "--allow-unpinned-data", "true"]  # the copy has no DVC
     done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=600)
     return done.returncode, done.stdout + done.stderr
@@ -50,6 +52,7 @@ def test_flow_trains_gates_and_packages(tmp_path, demo_csv, params):
     project = _project(tmp_path, demo_csv)
     code, output = _run(project)
     assert code == 0, output
+    assert (project / "mlflow.db").is_file() and "registry version 1" in output
     name, version, bento = re.search(r"model ([\w.-]+):(\w+); bento ([\w.-]+:\w+)", output).groups()
     assert name == params.packaging.model_name
     assert (project / "bentoml" / "bentos" / bento.replace(":", "/")).is_dir()
