@@ -2,14 +2,16 @@
 a gate is explicit and logged, and the reports (Metaflow card, MLflow HTML/PNG, model card) are where people look."""
 
 import base64
+import json
 import re
 import sys
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
-from .conftest import bake, latest_run, mlflow_client, pin_demo_data, run
+from .conftest import Server, bake, latest_run, mlflow_client, pin_demo_data, run
 
 pytestmark = pytest.mark.e2e
 MODULE = "credit_approval_model"
@@ -78,13 +80,20 @@ def test_first_run_reports_and_ships_a_model_card(project, client):
     assert "Gates PASSED" in content and "Groups by sex" in content
 
 
+def biased(project) -> str:
+    """Demo data where one group's outcomes are penalised: labels and base rates differ by sex."""
+    if not (project / "biased.csv").exists():
+        made = run(
+            [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--bias", "2.5", "--out", "biased.csv"],
+            project,
+        )
+        assert made.returncode == 0, made.stderr
+    return "biased.csv"
+
+
 def test_biased_data_fails_fairness_and_nothing_moves(project, client):
     before = models(project)
-    made = run(
-        [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--bias", "2.5", "--out", "biased.csv"],
-        project,
-    )
-    assert made.returncode == 0
+    biased(project)
     code, output = flow(project, "--allow-unpinned-data", "true", edit=lambda p: p["data"].update(path="biased.csv"))
     assert code != 0
     assert "fairness gate FAILED" in output and "gates FAILED, nothing packaged or promoted" in output
@@ -117,3 +126,39 @@ def test_worse_challenger_is_blocked_by_the_champion(project, client):
 def test_unknown_gate_name_is_refused(project):
     code, output = flow(project, "--skip-gates", "fairnes", "--publish", "false")
     assert code != 0 and "unknown gate(s) ['fairnes']" in output
+
+
+def test_mitigation_is_rechecked_by_the_same_gate_and_served_with_the_groups(project, client):
+    """fairlearn's ThresholdOptimizer (equalized odds) on the biased data: the gate that the network alone fails is
+    re-run on the mitigated decisions and passes; the service then needs, and validates, each record's group."""
+
+    def mitigated(params):
+        params["data"]["path"] = biased(project)
+        params["mitigation"].update(method="threshold_optimizer", constraints="equalized_odds")
+        params["gates"]["fairness"]["max_demographic_parity_difference"] = None  # base rates differ by group
+        params["gates"]["champion"]["enabled"] = False  # other data: not comparable with the champion
+
+    code, output = flow(project, "--allow-unpinned-data", "true", edit=mitigated)
+    assert code == 0, output
+    assert "fairness gate PASSED" in output and "before mitigation: {" in output
+    before = re.search(r"note: before mitigation: equalized odds difference \[sex\] = ([\d.]+), needs <= 0.15", output)
+    after = re.search(r"\[ok\] equalized odds difference \[sex\] = ([\d.]+) <= 0.15", output)
+    assert before and after and float(after[1]) < 0.15 < float(before[1]), output
+    record = latest(client)
+    assert record.data.tags["gate.fairness"] == "passed"
+    assert record.data.params["mitigation.method"] == "threshold_optimizer"
+
+    example = json.loads((project / "examples" / "request.json").read_text())
+    server = Server(project, project.parent / "bentoml")  # serves the latest model: the mitigated one
+    try:
+        server.wait_ready()
+        missing = requests.post(f"{server.url}/predict", json=example, timeout=30)
+        assert missing.status_code == 400 and "sex" in missing.text
+        records = [r | {"sex": sex} for r, sex in zip(example["records"], ["female", "male"], strict=False)]
+        answered = requests.post(f"{server.url}/predict", json={"records": records}, timeout=30)
+        assert answered.status_code == 200, answered.text
+        assert [p["label"] in (0, 1) for p in answered.json()["predictions"]] == [True] * len(records)
+        unknown = requests.post(f"{server.url}/predict", json={"records": [records[0] | {"sex": "x"}]}, timeout=30)
+        assert unknown.status_code == 400 and "sex" in unknown.text
+    finally:
+        server.stop()

@@ -94,6 +94,11 @@ class TrainingFlow(FlowSpec):
             print(f"WARNING: training on unpinned data {cfg.data.path} (--allow-unpinned-data)")
         self.table = read_table(cfg.data.path, content)
         self.columns = validate_table(self.table, cfg.data)
+        if cfg.mitigation.method != "none":
+            from {{ cookiecutter.module_name }}.data import classes_of
+            from {{ cookiecutter.module_name }}.mitigation import require_binary
+
+            require_binary(classes_of(self.table[cfg.data.target]))
         print(f"loaded {len(self.table)} rows (md5 {self.data['md5']}, {self.data['rev']})")
         self.next(self.split)
 
@@ -143,7 +148,8 @@ class TrainingFlow(FlowSpec):
     @tracked
     @step
     def evaluate(self):
-        """Score the trained network on the held-out test split, and the registry's champion on the same rows."""
+        """Score the trained network on the held-out test split (through fairness thresholds fitted on the other
+        splits, when mitigation is on), and the registry's champion on the same rows."""
         from {{ cookiecutter.module_name }}.champion import champion_metrics
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
         from {{ cookiecutter.module_name }}.gates import parse_skip
@@ -152,18 +158,22 @@ class TrainingFlow(FlowSpec):
 
         cfg = self.settings
         network = task.build_network(task.encoder_from_state(self.encoder_state), cfg.model, pretrained=False)
-        x_test, y_test = self.arrays["test"]
-        proba = predict_proba(load_weights(network, self.weights), x_test)
-        self.metrics = classification_metrics(y_test, proba)
-        self.predictions = {"y_true": y_test, "y_pred": proba.argmax(1), "scores": proba[:, -1]}
+        network = load_weights(network, self.weights)
+        (x_test, y_test), test = self.arrays["test"], self.splits["test"]
+        proba = predict_proba(network, x_test)
+        labels, self.thresholds, self.unmitigated = proba.argmax(1), None, None
+        if cfg.mitigation.method != "none":
+            from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_outside_test
+
+            print("before mitigation:", {k: round(v, 4) for k, v in classification_metrics(y_test, proba).items()})
+            self.unmitigated = {"y_pred": labels, "scores": proba[:, -1]}
+            self.thresholds = fit_outside_test(network, self.arrays, self.splits, cfg)
+            labels = Thresholds(self.thresholds, cfg.data.sensitive_features, cfg.seed).decide(proba, test)
+        self.metrics = classification_metrics(y_test, proba, labels)
+        self.predictions = {"y_true": y_test, "y_pred": labels, "scores": proba[:, -1]}
         print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
-        test = self.splits["test"]
         judge_champion = cfg.gates.champion.enabled and "champion" not in parse_skip(self.skip_gates)
-        self.champion = (
-            champion_metrics(cfg.packaging.model_name, test[self.columns.features], test[cfg.data.target])
-            if judge_champion
-            else None
-        )
+        self.champion = champion_metrics(cfg.packaging.model_name, test, cfg.data.target) if judge_champion else None
         self.next(self.gate)
 
     @card(type="blank", id="gates")
@@ -177,11 +187,16 @@ class TrainingFlow(FlowSpec):
 
         cfg = self.settings
         sensitive = self.splits["test"][cfg.data.sensitive_features]
-        p = self.predictions
-        tables = group_tables(
-            p["y_true"], p["y_pred"], p["scores"], sensitive, cfg.gates.primary_metric, cfg.gates.fairness.intersections
-        )
-        verdicts = run_gates(self.metrics, tables, self.champion, cfg.gates, parse_skip(self.skip_gates))
+        y_true = self.predictions["y_true"]
+
+        def tables_of(p):
+            return group_tables(
+                y_true, p["y_pred"], p["scores"], sensitive, cfg.gates.primary_metric, cfg.gates.fairness.intersections
+            )
+
+        tables = tables_of(self.predictions)
+        before = tables_of(self.unmitigated) if self.unmitigated else None  # shown beside the verdict
+        verdicts = run_gates(self.metrics, tables, self.champion, cfg.gates, parse_skip(self.skip_gates), before)
         self.verdicts = [v.as_dict() for v in verdicts]
         self.group_tables = tables
         print("\n".join(v.summary() for v in verdicts))
@@ -203,8 +218,14 @@ class TrainingFlow(FlowSpec):
         cfg = self.settings
         tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report)
         enforce(self.verdicts)
+        inputs, mitigation, extra = list(self.columns.features), {}, {}
+        if self.thresholds:  # the sensitive features become inputs, limited to the groups the thresholds know
+            from {{ cookiecutter.module_name }}.mitigation import THRESHOLDS, model_spec
+
+            mitigation, extra = model_spec(self.splits, cfg), {THRESHOLDS: self.thresholds}
+            inputs += [c for c in mitigation["groups"] if c not in inputs]
         card_text = reports.model_card(
-            description, self.data, len(self.table), self.metrics, self.group_tables, self.verdicts
+            description, self.data, len(self.table), self.metrics, self.group_tables, self.verdicts, mitigation
         )
         self.published = {}
         if self.publish:
@@ -216,8 +237,10 @@ class TrainingFlow(FlowSpec):
                     "encoder": self.encoder_state,
                     "network": cfg.model.model_dump(),
                     "serving": cfg.serving.model_dump(),
+                    "mitigation": mitigation,
                 },
-                example=self.splits["test"][self.columns.features].head(3),
+                extra=extra,
+                example=self.splits["test"][inputs].head(3),
                 lineage={
                     "mlflow_run_id": self.mlflow_run_id,
                     "metaflow_pathspec": current.pathspec,

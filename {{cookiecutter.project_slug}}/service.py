@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 import bentoml  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
-from {{ cookiecutter.module_name }}.serving import Prediction, Predictor, record_model  # noqa: E402
+from {{ cookiecutter.module_name }}.serving import Prediction, Predictor, UnknownGroup  # noqa: E402
 
 
 class Arguments(BaseModel):
@@ -26,7 +26,7 @@ if MODEL.stored is None:
     raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
 PREDICTOR = Predictor(MODEL.stored.path)
 LABELS = MODEL.stored.info.labels  # lineage written by the flow's package step
-Record = record_model(PREDICTOR.encoder, PREDICTOR.serving)
+Record = PREDICTOR.record  # with fairness mitigation, the sensitive features are fields too
 Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_batch_size)]
 
 
@@ -37,18 +37,24 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+def score(records: list) -> list[Prediction]:
+    try:
+        return PREDICTOR.predict([record.model_dump() for record in records])
+    except UnknownGroup as err:  # a combination of sensitive groups the fairness thresholds never saw
+        raise bentoml.exceptions.InvalidArgument(str(err)) from None
+
+
 @bentoml.service(resources={"cpu": "1"}, traffic={"timeout": 30})
 class Classifier:
     model = MODEL
 
     @bentoml.api
     def predict(self, records: Records) -> PredictResponse:
-        rows = [record.model_dump() for record in records]
-        return PredictResponse(predictions=PREDICTOR.predict(rows))
+        return PredictResponse(predictions=score(records))
 {%- if cookiecutter.task == "text_classification" %}
 
     @bentoml.api(batchable=True, max_batch_size=64, max_latency_ms=200)
     def classify(self, records: list[Record]) -> list[Prediction]:  # type: ignore[valid-type]
         """Adaptive batching: records from concurrent requests share one forward pass."""
-        return PREDICTOR.predict([record.model_dump() for record in records])
+        return score(records)
 {%- endif %}

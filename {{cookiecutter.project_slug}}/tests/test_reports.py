@@ -28,7 +28,7 @@ def test_html_report_embeds_tables_and_charts():
 
 def test_model_card_has_every_section():
     data = {"path": "data/x.csv", "rev": "workspace", "md5": "ab" * 16, "pinned": True}
-    card = reports.model_card("Scores loan applications.", data, 800, {"roc_auc": 0.9}, TABLES, VERDICTS)
+    card = reports.model_card("Scores loan applications.", data, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, {})
     for heading in (
         "## Intended use",
         "## Training data",
@@ -39,3 +39,10 @@ def test_model_card_has_every_section():
     ):
         assert heading in card
     assert "md5 `" + "ab" * 16 + "`, 800 rows" in card and "| group | count |" in card
+
+
+def test_model_card_says_when_decisions_are_mitigated():
+    data = {"path": "data/x.csv", "rev": "workspace", "md5": "ab" * 16, "pinned": True}
+    mitigation = {"constraints": "demographic_parity", "objective": "accuracy_score", "groups": {"sex": ["f", "m"]}}
+    card = reports.model_card("Scores.", data, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, mitigation)
+    assert "ThresholdOptimizer (demographic_parity" in card and "Requests must name sex" in card

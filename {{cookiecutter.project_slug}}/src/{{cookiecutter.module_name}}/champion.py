@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 
-def champion_metrics(name: str, features: pd.DataFrame, target: pd.Series) -> dict | None:
+def champion_metrics(name: str, rows: pd.DataFrame, target: str) -> dict | None:
     """{'version', 'metrics'} of the model under alias `champion`; None when there is none yet; {'version',
     'error'} when it cannot score this data (the gate then fails closed rather than promote blindly)."""
     import mlflow
@@ -22,10 +22,10 @@ def champion_metrics(name: str, features: pd.DataFrame, target: pd.Series) -> di
     try:
         path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
         predictor = Predictor(path / "artifacts" / "model")
-        proba = predictor.predict_proba(features)
+        labels, proba = predictor.decide(rows)  # the champion's own decisions, mitigated or not
         return {
             "version": str(version),
-            "metrics": classification_metrics(predictor.encoder.encode_target(target), proba),
+            "metrics": classification_metrics(predictor.encoder.encode_target(rows[target]), proba, labels),
         }
     except Exception as err:  # noqa: BLE001 - any failure to score means "not comparable"
         return {"version": str(version), "error": f"{type(err).__name__}: {err}"}

@@ -80,6 +80,22 @@ class FairnessGate(_Strict):
     intersections: bool = False
 
 
+class MitigationConfig(_Strict):
+    """Optional fairlearn ThresholdOptimizer: per-group thresholds on the model's score, fitted outside the test
+    split and re-checked by the fairness gate. The sensitive features then become inputs of the service."""
+
+    method: Literal["none", "threshold_optimizer"] = "none"
+    constraints: Literal[
+        "demographic_parity",
+        "equalized_odds",
+        "true_positive_rate_parity",
+        "false_positive_rate_parity",
+        "true_negative_rate_parity",
+        "false_negative_rate_parity",
+    ] = "demographic_parity"
+    objective: Literal["accuracy_score", "balanced_accuracy_score"] = "balanced_accuracy_score"
+
+
 class ChampionGate(_Strict):
     enabled: bool = True
     tolerance: float = Field(0.01, ge=0)
@@ -113,6 +129,7 @@ class Params(_Strict):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     gates: GatesConfig = GatesConfig()
+    mitigation: MitigationConfig = MitigationConfig()
     packaging: PackagingConfig
     serving: ServingConfig = ServingConfig()
 

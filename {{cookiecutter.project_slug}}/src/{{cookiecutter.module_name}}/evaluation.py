@@ -17,12 +17,13 @@ def predict_proba(network, x, batch_size: int = 1024) -> np.ndarray:
     return torch.cat(chunks).numpy() if chunks else np.zeros((0, 0), dtype="float32")
 
 
-def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Metrics for binary (positive class = last class) and multi-class problems; all in [0, 1] except log_loss."""
+def classification_metrics(y_true: np.ndarray, proba: np.ndarray, y_pred: np.ndarray | None = None) -> dict[str, float]:
+    """Metrics for binary (positive class = last class) and multi-class problems; all in [0, 1] except log_loss.
+    `y_pred`: decisions other than the argmax of `proba` (fairness thresholds)."""
     from sklearn import metrics
 
     labels = list(range(proba.shape[1]))
-    y_pred = proba.argmax(1)
+    y_pred = proba.argmax(1) if y_pred is None else y_pred
     binary = proba.shape[1] == 2
     average = "binary" if binary else "macro"
     return {

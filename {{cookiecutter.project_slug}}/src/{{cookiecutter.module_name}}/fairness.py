@@ -66,9 +66,14 @@ def group_tables(y_true, y_pred, scores, sensitive: pd.DataFrame, primary: str, 
     return tables
 
 
-def fairness_gate(tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str) -> Verdict:
-    """Checks per feature on the groups large enough to judge; smaller groups are reported, and fail if configured."""
+def fairness_gate(
+    tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str, before: dict | None = None
+) -> Verdict:
+    """Checks per feature on the groups large enough to judge; smaller groups are reported, and fail if configured.
+    `before`: the tables of the network's own decisions when mitigated, shown as notes beside the verdict."""
     checks, notes = [], []
+    if before is not None:
+        notes += [f"before mitigation: {c.describe()}" for c in fairness_gate(before, cfg, primary).checks]
     for feature, table in tables.items():
         judged = table[table["count"] >= cfg.min_group_size]
         small = table[table["count"] < cfg.min_group_size]

@@ -94,13 +94,16 @@ def champion_gate(metrics: dict[str, float], champion: dict | None, primary: str
 GATES = ("performance", "fairness", "champion")
 
 
-def run_gates(metrics: dict, tables: dict, champion: dict | None, cfg, skip: set[str]) -> list[Verdict]:
-    """Every gate in order; a skipped gate is recorded as skipped, never silently absent."""
+def run_gates(
+    metrics: dict, tables: dict, champion: dict | None, cfg, skip: set[str], before: dict | None = None
+) -> list[Verdict]:
+    """Every gate in order; a skipped gate is recorded as skipped, never silently absent. `before`: group tables
+    without fairness mitigation, when it is on."""
     from .fairness import fairness_gate
 
     judges = {
         "performance": lambda: performance_gate(metrics, cfg.performance),
-        "fairness": lambda: fairness_gate(tables, cfg.fairness, cfg.primary_metric),
+        "fairness": lambda: fairness_gate(tables, cfg.fairness, cfg.primary_metric, before),
         "champion": lambda: (
             champion_gate(metrics, champion, cfg.primary_metric, cfg.champion.tolerance)
             if cfg.champion.enabled

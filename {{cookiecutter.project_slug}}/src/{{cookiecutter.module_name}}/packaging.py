@@ -23,20 +23,22 @@ def weights_sha256(weights: bytes) -> str:
     return digest.hexdigest()
 
 
-def write_model_dir(path: str | Path, weights: bytes, spec: dict, card: str = "") -> Path:
-    """The one on-disk layout of a model (weights, spec, model card), used by the BentoML store, the MLflow model
-    and the service."""
+def write_model_dir(path: str | Path, weights: bytes, spec: dict, card: str = "", extra: dict | None = None) -> Path:
+    """The one on-disk layout of a model (weights, spec, model card, `extra` files such as fairness thresholds), used
+    by the BentoML store, the MLflow model and the service."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     (path / WEIGHTS).write_bytes(weights)
     (path / SPEC).write_text(json.dumps(spec))
     if card:
         (path / CARD).write_text(card)
+    for name, content in (extra or {}).items():
+        (path / name).write_bytes(content)
     return path
 
 
 def log_and_register(
-    run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str], card: str = ""
+    run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str], card: str, extra: dict
 ) -> str:
     """Log the model to the MLflow run (signature + input example) and register it; return the registry version."""
     import tempfile
@@ -50,7 +52,7 @@ def log_and_register(
 
     client()  # points mlflow at the project's tracking store
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
-        model_dir = write_model_dir(Path(tmp) / "model", weights, spec, card)
+        model_dir = write_model_dir(Path(tmp) / "model", weights, spec, card, extra)
         output = pd.DataFrame([p.model_dump() for p in Predictor(model_dir).predict(example.to_dict("records"))])
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -64,12 +66,14 @@ def log_and_register(
     return mlflow.register_model(info.model_uri, name).version
 
 
-def save_bentoml_model(name: str, weights: bytes, spec: dict, labels: dict, metadata: dict, card: str = "") -> str:
+def save_bentoml_model(
+    name: str, weights: bytes, spec: dict, labels: dict, metadata: dict, card: str, extra: dict
+) -> str:
     """Store the model in the BentoML store; return its tag."""
     import bentoml
 
     with bentoml.models.create(name, labels={k: str(v) for k, v in labels.items()}, metadata=metadata) as model:
-        write_model_dir(model.path, weights, spec, card)
+        write_model_dir(model.path, weights, spec, card, extra)
     return str(model.tag)
 
 
@@ -96,6 +100,7 @@ def publish_model(
     model_card: str,
     promote: bool,
     build: bool,
+    extra: dict | None = None,
 ) -> dict:
     """Register in MLflow (alias `candidate`, and `champion` when promoting), then save to BentoML labelled with the
     whole lineage and build the Bento. Only called for a model that passed every gate."""
@@ -103,12 +108,13 @@ def publish_model(
 
     run_id = lineage["mlflow_run_id"]
     requirements = [line.split("#")[0].strip() for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()]
-    version = log_and_register(run_id, name, weights, spec, example, [r for r in requirements if r], model_card)
+    requirements = [r for r in requirements if r]
+    version = log_and_register(run_id, name, weights, spec, example, requirements, model_card, extra or {})
     log_text(run_id, model_card, CARD)
     for alias in ("candidate", "champion") if promote else ("candidate",):
         client().set_registered_model_alias(name, alias, version)
     labels = lineage | {"mlflow_model_version": version}
-    model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card)
+    model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
     bento_tag = build_bento(model_tag, PROJECT_DIR, model_card) if build else ""
     log(run_id, tags={"bentoml.model": model_tag, "bentoml.bento": bento_tag})
     return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag}

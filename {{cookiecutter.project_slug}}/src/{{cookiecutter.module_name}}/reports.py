@@ -85,8 +85,10 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
     return ["| " + " | ".join(r) + " |" for r in [header, ["---"] * len(header), *rows]]
 
 
-def model_card(description: str, data: dict, rows: int, metrics: dict, tables: dict, verdicts: list[dict]) -> str:
-    """Markdown shipped inside the model (BentoML store, Bento, MLflow)."""
+def model_card(
+    description: str, data: dict, rows: int, metrics: dict, tables: dict, verdicts: list[dict], mitigation: dict
+) -> str:
+    """Markdown shipped inside the model (BentoML store, Bento, MLflow). `mitigation`: spec's section, {} if off."""
     lines = [
         "# Model card",
         "",
@@ -106,6 +108,14 @@ def model_card(description: str, data: dict, rows: int, metrics: dict, tables: d
         "## Fairness by group",
         "",
     ]
+    if mitigation:
+        lines += [
+            f"Decisions go through fairlearn's ThresholdOptimizer ({mitigation['constraints']}, maximising "
+            f"{mitigation['objective']}), fitted outside the test split: per-group thresholds on the network's score, "
+            f"mixed at random (seeded) between two of them. Requests must name {', '.join(mitigation['groups'])}. "
+            "The tables below are after mitigation; the gate notes show the checks before it.",
+            "",
+        ]
     for feature, table in tables.items():
         lines += [f"### {feature}", "", *_markdown_table(table.round(4)), ""]
     lines += [

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, create_model
@@ -10,14 +11,21 @@ from .packaging import SPEC, WEIGHTS
 from .tasks import task
 
 
+class UnknownGroup(ValueError):
+    """A record's sensitive groups were not seen when the fairness thresholds were fitted (HTTP 400)."""
+
+
 class Prediction(BaseModel):
     label: str | int | float | bool
-    probability: float
+    probability: float  # the network's, for this label (with fairness thresholds it can be below 0.5)
 
 
-def record_model(encoder, serving: dict) -> type[BaseModel]:
-    """The request record: one typed field per model input, derived from the training data; unknown fields refused."""
-    return create_model("Record", __config__=ConfigDict(extra="forbid"), **task.record_fields(encoder, serving))
+def record_model(encoder, serving: dict, groups: dict[str, list[str]] | None = None) -> type[BaseModel]:
+    """The request record: one typed field per model input, derived from the training data; unknown fields refused.
+    `groups`: with fairness mitigation, each sensitive feature is an input too, limited to the groups seen."""
+    fields = task.record_fields(encoder, serving)
+    fields |= {name: (Literal[tuple(values)], ...) for name, values in (groups or {}).items()}
+    return create_model("Record", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 class Predictor:
@@ -33,6 +41,17 @@ class Predictor:
         self.max_batch_size = self.serving["max_batch_size"]
         network = task.build_network(self.encoder, ModelConfig(**spec["network"]), pretrained=False)
         self.network = load_weights(network, Path(model_dir, WEIGHTS).read_bytes())
+        self.groups = spec.get("mitigation", {}).get("groups")  # sensitive feature -> groups seen, when mitigated
+        self.thresholds = None
+        if self.groups:
+            from .mitigation import THRESHOLDS, Thresholds
+
+            blob = Path(model_dir, THRESHOLDS).read_bytes()
+            self.thresholds = Thresholds(blob, list(self.groups), spec["mitigation"]["seed"])
+
+    @property
+    def record(self) -> type[BaseModel]:
+        return record_model(self.encoder, self.serving, self.groups)
 
     def predict_proba(self, frame: pd.DataFrame):
         """Class probabilities (columns in `encoder.classes` order) for raw feature rows."""
@@ -40,9 +59,14 @@ class Predictor:
 
         return predict_proba(self.network, self.encoder.transform(frame))
 
+    def decide(self, frame: pd.DataFrame):
+        """(class ids, probabilities): the network's argmax, or the fairness thresholds' decisions when mitigated."""
+        proba = self.predict_proba(frame)
+        return (self.thresholds.decide(proba, frame) if self.thresholds else proba.argmax(1)), proba
+
     def predict(self, records: list[dict]) -> list[Prediction]:
-        proba = self.predict_proba(pd.DataFrame.from_records(records))
-        best = proba.argmax(1)
+        labels, proba = self.decide(pd.DataFrame.from_records(records))
         return [
-            Prediction(label=self.encoder.classes[i], probability=float(p[i])) for i, p in zip(best, proba, strict=True)
+            Prediction(label=self.encoder.classes[i], probability=float(p[i]))
+            for i, p in zip(labels, proba, strict=True)
         ]
