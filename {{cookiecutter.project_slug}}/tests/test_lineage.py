@@ -82,7 +82,7 @@ def test_weights_hash_depends_on_values_only():
 def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path):
     from mlflow.tracking import MlflowClient
 
-    from {{ cookiecutter.module_name }}.snapshots import compare
+    from {{ cookiecutter.module_name }}.snapshots import compare, on_gpu
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.create_experiment("runs", artifact_location=(tmp_path / "artifacts").as_uri())
@@ -102,3 +102,4 @@ def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path)
     assert not same(compare(run(0.9, "w1", "cpu"), run(0.9, "w2", "cpu")))
     assert same(compare(run(0.9, "w1", "gpu"), run(0.9004, "w2", "gpu")))  # GPU: within the documented tolerance
     assert not same(compare(run(0.9, "w", "gpu"), run(0.91, "w", "gpu")))
+    assert on_gpu(run(0.9, "w", "cpu"), run(0.9, "w", "gpu")) and not on_gpu(run(0.9, "w", "cpu"))
