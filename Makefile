@@ -29,7 +29,7 @@ test-fast: setup  ## bake + hooks + generated unit tests, no flow runs
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/test.sh -m "not e2e"
 
 bench: setup  ## time bake, flow, serve-ready and first prediction
-	source scripts/env.sh && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/quickstart.py $(if $(BASELINE),--baseline-ref $(BASELINE))
+	source scripts/env.sh && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/quickstart.py $(foreach ref,$(BASELINE),--baseline-ref $(ref))
 
 lint: setup  ## lint the template's own code
 	$(VENV)/bin/ruff check hooks tests benchmarks

@@ -1,9 +1,10 @@
 """Time the quick start on this machine: bake, `python flow.py run` (per step), `bentoml serve` until ready, first
 prediction, then `reproduce` of a snapshot. Figures are printed with ratios against baselines measured in the same run:
 an empty two-step Metaflow flow (Metaflow's own floor), the targets (flow < 60 s, bake → served prediction < 120 s),
-and, with --baseline-ref, the same flow baked from an earlier template revision (e.g. one without lineage).
+and, with --baseline-ref (repeatable, oldest first), the same flow baked from earlier template revisions, each
+compared with the next: e.g. before lineage → with lineage → this one isolates what each feature costs.
 
-    make bench            # or: python benchmarks/quickstart.py [--rows 5000] [--baseline-ref REV]
+    make bench BASELINE="REV1 REV2"   # or: python benchmarks/quickstart.py [--rows 5000] [--baseline-ref REV ...]
 """
 
 import argparse
@@ -92,7 +93,9 @@ def baseline_flow(ref: str, out: Path, rows: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000, help="demo data size (the default project uses 5000)")
-    parser.add_argument("--baseline-ref", default="", help="template revision to time the same flow against")
+    parser.add_argument(
+        "--baseline-ref", action="append", default=[], help="template revision to time the same flow at (repeatable)"
+    )
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="bench-"))
     home = out / "bentoml"
@@ -122,7 +125,7 @@ def main() -> None:
     assert run([*cli, "snapshot", "bench"], project, PYTHONPATH="src").returncode == 0
     t_reproduce, done = timed(lambda: run([*cli, "reproduce", "bench"], project, PYTHONPATH="src"))
     assert done.returncode == 0, done.stdout + done.stderr
-    t_baseline = baseline_flow(args.baseline_ref, out, args.rows) if args.baseline_ref else 0.0
+    baselines = {ref: baseline_flow(ref, out / f"at-{i}", args.rows) for i, ref in enumerate(args.baseline_ref)}
 
     total = t_bake + t_flow + t_ready + t_first
     print(f"quick start on {args.rows} demo rows (seconds; installs excluded)")
@@ -136,11 +139,11 @@ def main() -> None:
     print(f"  bake -> served prediction {total:7.2f}   = {total / 120:.2f}x the 120 s target")
     ratio = t_reproduce / t_flow
     print(f"  reproduce a snapshot      {t_reproduce:7.2f}   = {ratio:.2f}x a flow run (clone, dvc pull, re-run)")
-    if t_baseline:
-        print(
-            f"  flow at {args.baseline_ref:<17} {t_baseline:7.2f}   this flow = {t_flow / t_baseline:.2f}x it "
-            f"({t_flow - t_baseline:+.1f} s)"
-        )
+    previous = None
+    for label, seconds in [*baselines.items(), ("this revision", t_flow)] if baselines else []:
+        versus = f"   = {seconds / previous:.2f}x the line above ({seconds - previous:+.1f} s)" if previous else ""
+        print(f"  flow at {label:<17} {seconds:7.2f}{versus}")
+        previous = seconds
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from {{ cookiecutter.module_name }}.config import TrainingConfig
 from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
@@ -52,3 +53,14 @@ def test_gpu_request_degrades_to_cpu_without_a_gpu(caplog):
     else:
         assert (accelerator, precision) == ("cpu", "32-true")
         assert "no GPU found: training on CPU" in caplog.text
+
+
+@pytest.mark.parametrize("bf16, mixed", [(True, "bf16-mixed"), (False, "16-mixed")])
+def test_on_a_gpu_machine_training_uses_mixed_precision_unless_told_otherwise(monkeypatch, bf16, mixed):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the GPU branch, on a machine without one
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    assert resolve_device(TrainingConfig(gpus=1)) == ("gpu", mixed)
+    assert resolve_device(TrainingConfig(precision="32-true")) == ("gpu", "32-true")
+    assert resolve_device(TrainingConfig(accelerator="cpu", gpus=1)) == ("cpu", "32-true")
