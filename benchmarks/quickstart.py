@@ -73,7 +73,9 @@ def resize_data(project: Path, rows: int) -> None:
     run([sys.executable, f"src/{module}/demo_data.py", "--rows", str(rows), "--out", data], project)
     if (project / f"{data}.dvc").exists():
         run([sys.executable, "-m", "dvc", "add", "-q", data], project)
-        subprocess.run(["git", "commit", "-qam", f"{rows} demo rows"], cwd=project, check=True)
+        changed = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout
+        if changed:  # the same size as shipped changes nothing
+            subprocess.run(["git", "commit", "-qam", f"{rows} demo rows"], cwd=project, check=True)
 
 
 def baseline_flow(ref: str, out: Path, rows: int) -> float:
