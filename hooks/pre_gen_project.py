@@ -34,6 +34,7 @@ SLUG = "{{ cookiecutter.project_slug }}"
 MODULE = "{{ cookiecutter.module_name }}"
 TARGET = "{{ cookiecutter.target_column }}".strip()
 SENSITIVE = [s.strip() for s in "{{ cookiecutter.sensitive_features }}".split(",") if s.strip()]
+TEXT = "{{ cookiecutter.task }}" == "text_classification"
 
 
 def problems():
@@ -53,6 +54,8 @@ def problems():
         yield "sensitive_features must name at least one column"
     if TARGET in SENSITIVE:
         yield f"target_column {TARGET!r} cannot also be a sensitive feature"
+    if TEXT and "text" in [TARGET, *SENSITIVE]:
+        yield "'text' is the text column of a text project; give the target and sensitive columns other names"
     for name in [TARGET, *SENSITIVE]:
         if name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             yield f"column name {name!r} must be letters, digits and '_' (it becomes a field of the service's schema)"

@@ -39,8 +39,8 @@ MATRIX = [
         "none",
         "3.11",
         project_name="Credit Limits",
-        target_column="defaulted",
-        sensitive_features="gender, age_band",
+        target_column="income",  # answers that name demo columns: the shipped request must drop them
+        sensitive_features="gender, age",
     ),
 ]
 

@@ -18,6 +18,7 @@ BAD_ANSWERS = [
     ({"sensitive_features": " , "}, "sensitive_features must name at least one column"),
     ({"target_column": "sex"}, "cannot also be a sensitive feature"),
     ({"target_column": "approved?"}, "must be letters, digits and '_'"),
+    ({"task": "text_classification", "sensitive_features": "text"}, "'text' is the text column"),
 ]
 
 

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.module_name }}.config import ModelConfig
-from {{ cookiecutter.module_name }}.data import validate_table
+from {{ cookiecutter.module_name }}.data import request_example, validate_table
 from {{ cookiecutter.module_name }}.packaging import SPEC, WEIGHTS
 from {{ cookiecutter.module_name }}.serving import Predictor, record_model
 from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
@@ -13,6 +13,8 @@ from {{ cookiecutter.module_name }}.training import weights_to_bytes
 from .conftest import ROOT
 
 EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
+NUMBER = next(k for k, v in EXAMPLE[0].items() if isinstance(v, int | float))  # a numeric input, and a category
+CATEGORY = next(k for k, v in EXAMPLE[0].items() if isinstance(v, str))
 
 
 @pytest.fixture()
@@ -42,10 +44,10 @@ def test_example_request_predicts_a_known_class(model_dir):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"age": "forty"}, "age"),
-        ({"region": 3}, "region"),
+        ({NUMBER: "forty"}, NUMBER),
+        ({CATEGORY: 3}, CATEGORY),
         ({"unknown_column": 1}, "unknown_column"),
-        ({"income": float("inf")}, "income"),
+        ({NUMBER: float("inf")}, NUMBER),
     ],
 )
 def test_bad_records_name_the_field(model_dir, change, field):
@@ -59,6 +61,19 @@ def test_bad_records_name_the_field(model_dir, change, field):
 def test_missing_field_is_rejected_but_null_is_allowed(model_dir):
     predictor = Predictor(model_dir)
     Record = record_model(predictor.encoder, predictor.serving)
-    Record(**(EXAMPLE[0] | {"income": None}))
-    with pytest.raises(ValidationError, match="income"):
-        Record(**{k: v for k, v in EXAMPLE[0].items() if k != "income"})
+    Record(**(EXAMPLE[0] | {NUMBER: None}))
+    with pytest.raises(ValidationError, match=NUMBER):
+        Record(**{k: v for k, v in EXAMPLE[0].items() if k != NUMBER})
+
+
+def test_example_written_from_the_data_is_a_valid_request(model_dir, demo_frame, params):
+    predictor = Predictor(model_dir)
+    columns = validate_table(demo_frame, params.data)
+    body = json.loads(json.dumps(request_example(demo_frame, columns, [], rows=100), allow_nan=False))
+    assert all(list(r) == columns.features for r in body["records"])
+    assert any(v is None for r in body["records"] for v in r.values())  # missing values come out as null
+    assert len(predictor.predict([predictor.record(**r).model_dump() for r in body["records"]])) == 100
+    with_groups = request_example(demo_frame, columns, params.data.sensitive_features)["records"][0]
+    assert {k: with_groups[k] for k in params.data.sensitive_features} == {
+        k: str(demo_frame[k].iloc[0]) for k in params.data.sensitive_features
+    }

@@ -3,9 +3,11 @@
 snapshot TAG [-m WHY]       tag code + data together (data pushed to the DVC remote)
 reproduce TAG [--against]   re-run a snapshot in a fresh checkout; exit 1 if anything differs
 lineage [--bento|--version] Bento -> model -> MLflow run -> Metaflow run -> commit -> data -> snapshot
+example [--rows N]          write examples/request.json from the data's first rows (after changing data or columns)
 """
 
 import argparse
+import json
 import sys
 
 import yaml
@@ -30,8 +32,14 @@ def main(argv=None) -> int:
     lin = commands.add_parser("lineage", help="print the chain behind a Bento or registry version")
     lin.add_argument("--bento", default="", help="Bento tag (default: the latest)")
     lin.add_argument("--version", default="", help="MLflow registry version instead of a Bento")
+    ex = commands.add_parser("example", help="write a valid request from the data's first rows")
+    ex.add_argument("--rows", type=int, default=2)
+    ex.add_argument("--out", default="examples/request.json")
     args = parser.parse_args(argv)
-    name = load(ROOT / "params.yaml").packaging.model_name
+    if args.command == "example" and args.rows < 1:
+        parser.error("--rows must be positive")
+    cfg = load(ROOT / "params.yaml")
+    name = cfg.packaging.model_name
     bento_name = yaml.safe_load((ROOT / "bentofile.yaml").read_text())["name"]
     try:
         if args.command == "snapshot":
@@ -40,12 +48,22 @@ def main(argv=None) -> int:
             same, report = reproduce(args.tag, name, args.against)
             print(report)
             return 0 if same else 1
+        elif args.command == "example":
+            from .data import read_table, request_example, validate_table
+
+            table = read_table(ROOT / cfg.data.path)
+            groups = cfg.data.sensitive_features if cfg.mitigation.method != "none" else []
+            body = request_example(table, validate_table(table, cfg.data), groups, args.rows)
+            out = ROOT / args.out
+            records = ",\n".join(f"    {json.dumps(record)}" for record in body["records"])  # one per line
+            out.write_text('{\n  "records": [\n' + records + "\n  ]\n}\n")
+            print(f"{out}: {len(body['records'])} records with fields {list(body['records'][0])}")
         else:
             from .provenance import chain
 
             for link, value in chain(name, bento_name, args.bento, args.version):
                 print(f"{link:>22}  {value}")
-    except (SnapshotError, LookupError) as err:
+    except (SnapshotError, LookupError, ValueError) as err:  # ValueError: the data does not match params.yaml
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

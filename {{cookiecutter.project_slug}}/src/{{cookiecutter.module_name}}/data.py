@@ -112,3 +112,18 @@ def classes_of(target: pd.Series) -> list:
 def encode_labels(classes: list, values: pd.Series) -> np.ndarray:
     index = {c: i for i, c in enumerate(classes)}
     return np.array([index[_plain(v)] for v in values], dtype="int64")
+
+
+def request_example(df: pd.DataFrame, columns: Columns, groups: list[str], rows: int = 2) -> dict:
+    """A valid `POST /predict` body from the data's first rows, for examples/request.json: numbers for numeric
+    features, text for the rest, null where missing; `groups` are the sensitive features the service needs too (with
+    fairness mitigation)."""
+    inputs = columns.features + [c for c in groups if c not in columns.features]
+
+    def value(column: str, v):
+        if pd.isna(v):
+            return None
+        return _plain(v) if column in columns.numeric else str(v)
+
+    records = df[inputs].head(rows).to_dict("records")
+    return {"records": [{c: value(c, r[c]) for c in inputs} for r in records]}

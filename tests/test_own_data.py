@@ -1,0 +1,96 @@
+"""Bring your own data: a user's Parquet file with other columns, a string target and missing values, pinned with DVC
+and named in params.yaml, trains and serves with no code change; `cli example` writes the request for its columns."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+import yaml
+
+from .conftest import Server, bake, latest_run, mlflow_client, run
+
+pytestmark = pytest.mark.e2e
+DATA = "data/churn.parquet"
+
+
+def churn_table(rows: int = 2000, seed: int = 3) -> pd.DataFrame:
+    """Customers who churn or not: numeric and categorical columns, missing values, a sensitive `region`."""
+    rng = np.random.default_rng(seed)
+    tenure = rng.integers(1, 73, rows)
+    calls = rng.poisson(1.5, rows)
+    contract = rng.choice(["monthly", "yearly", "two_year"], rows, p=[0.5, 0.3, 0.2])
+    plan = rng.choice(["basic", "plus", "pro"], rows)
+    charges = np.round(rng.normal(60, 20, rows), 2)
+    score = -0.06 * (tenure - 36) + 0.9 * (calls - 1.5) + 1.8 * (contract == "monthly") - 0.7 * (plan == "pro") - 0.6
+    churned = np.where(rng.random(rows) < 1 / (1 + np.exp(-2 * score)), "yes", "no")
+    charges[rng.random(rows) < 0.05] = np.nan
+    plan = np.where(rng.random(rows) < 0.03, None, plan)
+    region = rng.choice(["urban", "rural"], rows)
+    return pd.DataFrame(
+        {
+            "tenure_months": tenure,
+            "support_calls": calls,
+            "contract": contract,
+            "plan": plan,
+            "monthly_charges": charges,
+            "region": region,
+            "churned": churned,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """The default project pointed at the user's own Parquet file (DVC-pinned, committed), its flow run once."""
+    project = bake(tmp_path_factory.mktemp("own-data"))
+    churn_table().to_parquet(project / DATA, index=False)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["data"].update(path=DATA, target="churned", sensitive_features=["region"])
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    pinned = run([sys.executable, "-m", "dvc", "add", "-q", DATA], project)
+    assert pinned.returncode == 0, pinned.stderr
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-qm", "train on churn.parquet"], cwd=project, check=True)
+    flow = run([sys.executable, "flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(project.parent / "bentoml"))
+    assert flow.returncode == 0, flow.stdout[-4000:] + flow.stderr[-4000:]
+    return project
+
+
+def test_own_parquet_trains_on_its_columns_pinned_by_dvc(project):
+    record = latest_run(mlflow_client(project), "credit_approval_model")
+    assert record.info.status == "FINISHED" and record.data.tags["gate.fairness"] == "passed"
+    assert record.data.params["data.target"] == "churned" and record.data.tags["data.path"] == DATA
+    pointer = yaml.safe_load((project / f"{DATA}.dvc").read_text())
+    assert record.data.tags["data.md5"] == pointer["outs"][0]["md5"] and record.data.tags["data.pinned"] == "True"
+
+
+def test_example_command_writes_a_request_the_service_accepts(project):
+    shipped = json.loads((project / "examples" / "request.json").read_text())  # the demo's columns
+    cli = [sys.executable, "-m", "credit_approval_model.cli"]
+    written = run([*cli, "example", "--rows", "3"], project, PYTHONPATH="src")
+    assert written.returncode == 0, written.stderr
+    example = json.loads((project / "examples" / "request.json").read_text())
+    assert list(example["records"][0]) == ["tenure_months", "support_calls", "monthly_charges", "contract", "plan"]
+
+    server = Server(project, project.parent / "bentoml")
+    try:
+        server.wait_ready()
+
+        def predict(body):
+            return requests.post(f"{server.url}/predict", json=body, timeout=30)
+
+        answered = predict(example)
+        assert answered.status_code == 200, answered.text
+        assert [p["label"] in ("yes", "no") for p in answered.json()["predictions"]] == [True] * 3
+        unseen = example["records"][0] | {"plan": "enterprise", "monthly_charges": None}  # unseen category, missing
+        assert predict({"records": [unseen]}).status_code == 200
+        wrong = predict({"records": [unseen | {"tenure_months": "long"}]})
+        assert wrong.status_code == 400 and "tenure_months" in wrong.text
+        stale = predict(shipped)  # the demo's request: the schema is now the user's data's
+        assert stale.status_code == 400 and "age" in stale.text
+    finally:
+        server.stop()

@@ -1,0 +1,23 @@
+import json
+
+import pytest
+
+from {{ cookiecutter.module_name }}.cli import main
+
+from .conftest import ROOT
+
+
+def test_example_command_writes_a_request_with_the_shipped_fields(tmp_path, capsys):
+    out = tmp_path / "request.json"
+    assert main(["example", "--rows", "5", "--out", str(out)]) == 0
+    written = json.loads(out.read_text())["records"]
+    shipped = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
+    assert len(written) == 5 and all(list(record) == list(shipped[0]) for record in written)
+    assert str(out) in capsys.readouterr().out
+
+
+def test_example_command_refuses_a_non_positive_row_count(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["example", "--rows", "0", "--out", str(tmp_path / "request.json")])
+    assert stopped.value.code == 2 and "--rows must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "request.json").exists()
