@@ -141,11 +141,12 @@ def main() -> None:
     print(f"  bake -> served prediction {total:7.2f}   = {total / 120:.2f}x the 120 s target")
     ratio = t_reproduce / t_flow
     print(f"  reproduce a snapshot      {t_reproduce:7.2f}   = {ratio:.2f}x a flow run (clone, dvc pull, re-run)")
-    previous = None
-    for label, seconds in [*baselines.items(), ("this revision", t_flow)] if baselines else []:
-        versus = f"   = {seconds / previous:.2f}x the line above ({seconds - previous:+.1f} s)" if previous else ""
-        print(f"  flow at {label:<17} {seconds:7.2f}{versus}")
-        previous = seconds
+    if baselines:
+        previous = None
+        for label, seconds in [*baselines.items(), ("this revision", t_flow)]:
+            versus = f"   = {seconds / previous:.2f}x the line above ({seconds - previous:+.1f} s)" if previous else ""
+            print(f"  flow at {label:<17} {seconds:7.2f}{versus}")
+            previous = seconds
 
 
 if __name__ == "__main__":

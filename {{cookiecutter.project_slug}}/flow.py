@@ -211,6 +211,7 @@ class TrainingFlow(FlowSpec):
         """Fail closed on a failed gate; else register in MLflow, save to BentoML with the lineage, build the Bento."""
         from {{ cookiecutter.module_name }} import __doc__ as description
         from {{ cookiecutter.module_name }} import reports, tracking
+        from {{ cookiecutter.module_name }}.data import model_inputs
         from {{ cookiecutter.module_name }}.gates import enforce
         from {{ cookiecutter.module_name }}.packaging import publish_model
         from {{ cookiecutter.module_name }}.tasks import task
@@ -218,12 +219,11 @@ class TrainingFlow(FlowSpec):
         cfg = self.settings
         tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report)
         enforce(self.verdicts)
-        inputs, mitigation, extra = list(self.columns.features), {}, {}
-        if self.thresholds:  # the sensitive features become inputs, limited to the groups the thresholds know
+        inputs, mitigation, extra = model_inputs(self.columns, cfg), {}, {}
+        if self.thresholds:  # the sensitive features are inputs too, limited to the groups the thresholds know
             from {{ cookiecutter.module_name }}.mitigation import THRESHOLDS, model_spec
 
             mitigation, extra = model_spec(self.splits, cfg), {THRESHOLDS: self.thresholds}
-            inputs += [c for c in mitigation["groups"] if c not in inputs]
         card_text = reports.model_card(
             description, self.data, len(self.table), self.metrics, self.group_tables, self.verdicts, mitigation
         )

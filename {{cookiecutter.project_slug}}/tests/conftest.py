@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from {{ cookiecutter.module_name }} import config
 from {{ cookiecutter.module_name }}.demo_data import generate
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"]  # the shipped request
 
 # Offline, telemetry-free defaults for every test (Metaflow refuses to run as an unknown user or as root).
 for name, value in {

@@ -4,15 +4,14 @@ import pytest
 
 from {{ cookiecutter.module_name }}.cli import main
 
-from .conftest import ROOT
+from .conftest import EXAMPLE
 
 
 def test_example_command_writes_a_request_with_the_shipped_fields(tmp_path, capsys):
     out = tmp_path / "request.json"
     assert main(["example", "--rows", "5", "--out", str(out)]) == 0
     written = json.loads(out.read_text())["records"]
-    shipped = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
-    assert len(written) == 5 and all(list(record) == list(shipped[0]) for record in written)
+    assert len(written) == 5 and all(list(record) == list(EXAMPLE[0]) for record in written)
     assert str(out) in capsys.readouterr().out
 
 

@@ -1,21 +1,18 @@
-import json
-
 import pytest
 
 from {{ cookiecutter.module_name }}.data import DataError, read_table, split, validate_table
 
-from .conftest import ROOT
+from .conftest import EXAMPLE
 
-EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"][0]
-NUMBER = next(k for k, v in EXAMPLE.items() if isinstance(v, int | float))
+NUMBER = next(k for k, v in EXAMPLE[0].items() if isinstance(v, int | float))
 
 
 def test_features_are_inferred_without_target_or_sensitive(demo_frame, params):
     columns = validate_table(demo_frame, params.data)
     assert params.data.target not in columns.features
     assert not set(params.data.sensitive_features) & set(columns.features)
-    assert columns.features == list(EXAMPLE)  # the shipped request has exactly the model's inputs
-    assert columns.numeric == [k for k, v in EXAMPLE.items() if isinstance(v, int | float)]
+    assert columns.features == list(EXAMPLE[0])  # the shipped request has exactly the model's inputs
+    assert columns.numeric == [k for k, v in EXAMPLE[0].items() if isinstance(v, int | float)]
 
 
 def test_sensitive_feature_can_be_kept(demo_frame, params):

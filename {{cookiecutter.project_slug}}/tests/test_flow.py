@@ -1,6 +1,5 @@
 """A small end-to-end run of the real flow in a copy of the project (own Metaflow datastore and BentoML store)."""
 
-import json
 import os
 import re
 import shutil
@@ -12,10 +11,9 @@ import yaml
 
 from {{ cookiecutter.module_name }}.serving import Predictor
 
-from .conftest import ROOT{% if cookiecutter.task == 'text_classification' %}, tiny_model{% endif %}
+from .conftest import EXAMPLE, ROOT{% if cookiecutter.task == 'text_classification' %}, tiny_model{% endif %}
 
 pytestmark = pytest.mark.e2e
-EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
 
 
 def _project(tmp_path, demo_csv, **gates):

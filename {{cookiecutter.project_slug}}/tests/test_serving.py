@@ -4,15 +4,14 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.module_name }}.config import ModelConfig
-from {{ cookiecutter.module_name }}.data import request_example, validate_table
+from {{ cookiecutter.module_name }}.data import model_inputs, request_example, validate_table
 from {{ cookiecutter.module_name }}.packaging import SPEC, WEIGHTS
 from {{ cookiecutter.module_name }}.serving import Predictor, record_model
 from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
 from {{ cookiecutter.module_name }}.training import weights_to_bytes
 
-from .conftest import ROOT
+from .conftest import EXAMPLE
 
-EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
 NUMBER = next(k for k, v in EXAMPLE[0].items() if isinstance(v, int | float))  # a numeric input, and a category
 CATEGORY = next(k for k, v in EXAMPLE[0].items() if isinstance(v, str))
 
@@ -69,11 +68,18 @@ def test_missing_field_is_rejected_but_null_is_allowed(model_dir):
 def test_example_written_from_the_data_is_a_valid_request(model_dir, demo_frame, params):
     predictor = Predictor(model_dir)
     columns = validate_table(demo_frame, params.data)
-    body = json.loads(json.dumps(request_example(demo_frame, columns, [], rows=100), allow_nan=False))
+    body = json.loads(json.dumps(request_example(demo_frame, columns, columns.features, rows=100), allow_nan=False))
     assert all(list(r) == columns.features for r in body["records"])
     assert any(v is None for r in body["records"] for v in r.values())  # missing values come out as null
     assert len(predictor.predict([predictor.record(**r).model_dump() for r in body["records"]])) == 100
-    with_groups = request_example(demo_frame, columns, params.data.sensitive_features)["records"][0]
-    assert {k: with_groups[k] for k in params.data.sensitive_features} == {
-        k: str(demo_frame[k].iloc[0]) for k in params.data.sensitive_features
-    }
+
+
+def test_with_mitigation_the_sensitive_features_are_inputs_too(demo_frame, params):
+    columns = validate_table(demo_frame, params.data)
+    sensitive = params.data.sensitive_features
+    assert model_inputs(columns, params) == columns.features
+    mitigation = params.mitigation.model_copy(update={"method": "threshold_optimizer"})
+    mitigated = params.model_copy(update={"mitigation": mitigation})
+    assert model_inputs(columns, mitigated) == columns.features + sensitive
+    record = request_example(demo_frame, columns, model_inputs(columns, mitigated))["records"][0]
+    assert {k: record[k] for k in sensitive} == {k: str(demo_frame[k].iloc[0]) for k in sensitive}

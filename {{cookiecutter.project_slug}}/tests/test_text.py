@@ -12,9 +12,7 @@ from {{ cookiecutter.module_name }}.serving import Predictor, record_model
 from {{ cookiecutter.module_name }}.tasks import task
 from {{ cookiecutter.module_name }}.training import weights_to_bytes
 
-from .conftest import ROOT
-
-EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
+from .conftest import EXAMPLE
 
 
 @pytest.fixture()

@@ -49,11 +49,11 @@ def main(argv=None) -> int:
             print(report)
             return 0 if same else 1
         elif args.command == "example":
-            from .data import read_table, request_example, validate_table
+            from .data import model_inputs, read_table, request_example, validate_table
 
             table = read_table(ROOT / cfg.data.path)
-            groups = cfg.data.sensitive_features if cfg.mitigation.method != "none" else []
-            body = request_example(table, validate_table(table, cfg.data), groups, args.rows)
+            columns = validate_table(table, cfg.data)
+            body = request_example(table, columns, model_inputs(columns, cfg), args.rows)
             out = ROOT / args.out
             records = ",\n".join(f"    {json.dumps(record)}" for record in body["records"])  # one per line
             out.write_text('{\n  "records": [\n' + records + "\n  ]\n}\n")

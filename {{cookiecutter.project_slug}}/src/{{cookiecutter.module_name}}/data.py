@@ -114,11 +114,16 @@ def encode_labels(classes: list, values: pd.Series) -> np.ndarray:
     return np.array([index[_plain(v)] for v in values], dtype="int64")
 
 
-def request_example(df: pd.DataFrame, columns: Columns, groups: list[str], rows: int = 2) -> dict:
+def model_inputs(columns: Columns, cfg) -> list[str]:
+    """The served model's input fields: the features, plus the sensitive features when fairness thresholds (fitted
+    per group) decide the labels."""
+    groups = cfg.data.sensitive_features if cfg.mitigation.method != "none" else []
+    return columns.features + [c for c in groups if c not in columns.features]
+
+
+def request_example(df: pd.DataFrame, columns: Columns, inputs: list[str], rows: int = 2) -> dict:
     """A valid `POST /predict` body from the data's first rows, for examples/request.json: numbers for numeric
-    features, text for the rest, null where missing; `groups` are the sensitive features the service needs too (with
-    fairness mitigation)."""
-    inputs = columns.features + [c for c in groups if c not in columns.features]
+    features, text for the rest, null where missing."""
 
     def value(column: str, v):
         if pd.isna(v):
