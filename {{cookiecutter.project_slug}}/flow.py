@@ -151,27 +151,32 @@ class TrainingFlow(FlowSpec):
         """Score the trained network on the held-out test split (through fairness thresholds fitted on the other
         splits, when mitigation is on), and the registry's champion on the same rows."""
         from {{ cookiecutter.module_name }}.champion import champion_metrics
-        from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
+        from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
         from {{ cookiecutter.module_name }}.gates import parse_skip
         from {{ cookiecutter.module_name }}.tasks import task
         from {{ cookiecutter.module_name }}.training import load_weights
 
         cfg = self.settings
-        network = task.build_network(task.encoder_from_state(self.encoder_state), cfg.model, pretrained=False)
-        network = load_weights(network, self.weights)
+        encoder = task.encoder_from_state(self.encoder_state)
+        network = load_weights(task.build_network(encoder, cfg.model, pretrained=False), self.weights)
         (x_test, y_test), test = self.arrays["test"], self.splits["test"]
         proba = predict_proba(network, x_test)
-        labels, self.thresholds, self.unmitigated = proba.argmax(1), None, None
+        labels, self.thresholds, self.unmitigated = decide(proba, cfg.serving.threshold), None, None
         if cfg.mitigation.method != "none":
             from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_outside_test
 
-            print("before mitigation:", {k: round(v, 4) for k, v in classification_metrics(y_test, proba).items()})
-            self.unmitigated = {"y_pred": labels, "scores": proba[:, -1]}
+            unmitigated = classification_metrics(y_test, proba, labels)
+            print("before mitigation:", {k: round(v, 4) for k, v in unmitigated.items()})
+            self.unmitigated = {"y_pred": labels, "proba": proba}
             self.thresholds = fit_outside_test(network, self.arrays, self.splits, cfg)
             labels = Thresholds(self.thresholds, cfg.data.sensitive_features, cfg.seed).decide(proba, test)
+        self.classes = encoder.classes
         self.metrics = classification_metrics(y_test, proba, labels)
-        self.predictions = {"y_true": y_test, "y_pred": labels, "scores": proba[:, -1]}
+        self.class_metrics = per_class_metrics(y_test, labels, self.classes)
+        self.predictions = {"y_true": y_test, "y_pred": labels, "proba": proba}
         print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
+        if len(self.classes) > 2:
+            print("per class:", {c: round(m["recall"], 4) for c, m in self.class_metrics.items()}, "(recall)")
         judge_champion = cfg.gates.champion.enabled and "champion" not in parse_skip(self.skip_gates)
         self.champion = champion_metrics(cfg.packaging.model_name, test, cfg.data.target) if judge_champion else None
         self.next(self.gate)
@@ -187,11 +192,14 @@ class TrainingFlow(FlowSpec):
 
         cfg = self.settings
         sensitive = self.splits["test"][cfg.data.sensitive_features]
-        y_true = self.predictions["y_true"]
+        fairness = cfg.gates.fairness
 
         def tables_of(p):
+            if not fairness.enabled:
+                return {}
+            y_true, primary = self.predictions["y_true"], cfg.gates.primary_metric
             return group_tables(
-                y_true, p["y_pred"], p["scores"], sensitive, cfg.gates.primary_metric, cfg.gates.fairness.intersections
+                y_true, p["y_pred"], p["proba"], sensitive, primary, fairness.intersections, self.classes
             )
 
         tables = tables_of(self.predictions)
@@ -217,15 +225,25 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.tasks import task
 
         cfg = self.settings
-        tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report)
+        tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report, self.class_metrics)
         enforce(self.verdicts)
         inputs, mitigation, extra = model_inputs(self.columns, cfg), {}, {}
         if self.thresholds:  # the sensitive features are inputs too, limited to the groups the thresholds know
             from {{ cookiecutter.module_name }}.mitigation import THRESHOLDS, model_spec
 
             mitigation, extra = model_spec(self.splits, cfg), {THRESHOLDS: self.thresholds}
+        decision = {"classes": self.classes, "threshold": cfg.serving.threshold}
         card_text = reports.model_card(
-            description, self.data, len(self.table), self.metrics, self.group_tables, self.verdicts, mitigation
+            description,
+            self.data,
+            len(self.table),
+            self.metrics,
+            self.group_tables,
+            self.verdicts,
+            mitigation,
+            decision,
+            self.class_metrics,
+            self.training,
         )
         self.published = {}
         if self.publish:

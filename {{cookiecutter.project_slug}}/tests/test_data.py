@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.module_name }}.data import DataError, read_table, split, validate_table
+from {{ cookiecutter.module_name }}.data import DataError, classes_of, read_table, split, validate_table
 
 from .conftest import EXAMPLE
 
@@ -55,3 +55,35 @@ def test_split_is_seeded_stratified_and_disjoint(demo_frame, params):
     assert not set(parts["train"].index) & set(parts["test"].index)
     rate = demo_frame[params.data.target].mean()
     assert abs(parts["test"][params.data.target].mean() - rate) < 0.02
+
+
+def _labelled(frame, params, labels):
+    frame = frame.copy()
+    frame[params.data.target] = [labels[i % len(labels)] for i in range(len(frame))]
+    return frame
+
+
+def test_named_labels_need_a_positive_class(demo_frame, params):
+    frame = _labelled(demo_frame, params, ["approved", "denied"])
+    with pytest.raises(DataError, match="set data.positive_label"):
+        validate_table(frame, params.data)
+    chosen = params.data.model_copy(update={"positive_label": "approved"})
+    validate_table(frame, chosen)
+    assert classes_of(frame[params.data.target], "approved") == ["denied", "approved"]  # positive last, not sorted
+    wrong = params.data.model_copy(update={"positive_label": "accepted"})
+    with pytest.raises(DataError, match="positive_label 'accepted' is not a class"):
+        validate_table(frame, wrong)
+
+
+def test_zero_one_labels_default_to_one_as_positive(demo_frame, params):
+    frame = _labelled(demo_frame, params, [1, 0])
+    validate_table(frame, params.data)
+    assert classes_of(frame[params.data.target]) == [0, 1]
+    assert classes_of(frame[params.data.target], 0) == [1, 0]  # a positive label of 0 is honoured too
+
+
+def test_multiclass_targets_are_accepted_without_a_positive_label(demo_frame, params):
+    frame = _labelled(demo_frame, params, ["low", "mid", "high"])
+    validate_table(frame, params.data)
+    with pytest.raises(DataError, match="positive_label applies to binary targets"):
+        validate_table(frame, params.data.model_copy(update={"positive_label": "high"}))

@@ -2,7 +2,9 @@ import pytest
 
 from {{ cookiecutter.module_name }}.config import GatesConfig, PerformanceGate
 from {{ cookiecutter.module_name }}.gates import (
+    Check,
     GateFailed,
+    Verdict,
     champion_gate,
     enforce,
     parse_skip,
@@ -23,13 +25,32 @@ def test_failure_names_metric_value_threshold_and_margin():
         {"roc_auc": 0.7, "accuracy": 0.9}, PerformanceGate(min={"roc_auc": 0.8, "accuracy": 0.5})
     )
     assert not verdict.passed
-    assert [c.name for c in verdict.failures] == ["roc_auc"]
+    assert verdict.failures == ["roc_auc = 0.7000, needs >= 0.8 (off by 0.1000)"]
     assert "roc_auc = 0.7000, needs >= 0.8 (off by 0.1000)" in verdict.summary()
 
 
-def test_unreported_metric_fails_closed():
-    verdict = performance_gate({"accuracy": 0.99}, PerformanceGate(min={"auprc": 0.5}))
-    assert not verdict.passed and "auprc: not reported" in verdict.summary()
+def test_unknown_metric_name_is_refused_by_the_config():
+    with pytest.raises(ValueError, match="auprc"):
+        PerformanceGate(min={"auprc": 0.5})
+
+
+def test_undefined_metric_is_not_judged_and_fails_closed():
+    verdict = performance_gate({"roc_auc": float("nan")}, PerformanceGate(min={"roc_auc": 0.5}))
+    assert not verdict.passed and "[not judged] roc_auc: not judged" in verdict.summary()
+    assert "FAILED (0 judged, 1 not judged)" in verdict.summary()
+
+
+def test_lenient_gate_passes_with_some_checks_not_judged_and_says_so():
+    checks = [Check("a", 0.1, 0.2, "<="), Check("b", 0.9, 0.5, ">="), Check("c", None, 0.2, "<=", "too few")]
+    verdict = Verdict("fairness", checks, strict=False, require_judgement=True)
+    assert verdict.passed and verdict.headline() == "PASSED (2 judged, 1 not judged)"
+    assert "c: not judged (too few; needs <= 0.2)" in verdict.summary()
+
+
+def test_gate_with_nothing_judged_fails_when_judgement_is_required():
+    checks = [Check("a", None, 0.2, "<=", "too few")]
+    assert not Verdict("fairness", checks, strict=False, require_judgement=True).passed
+    assert Verdict("fairness", checks, strict=False, require_judgement=False).passed  # turned off on purpose
 
 
 def test_verdict_serialises_every_check():
@@ -38,17 +59,22 @@ def test_verdict_serialises_every_check():
         "gate": "performance",
         "passed": False,
         "skipped": False,
+        "disabled": False,
+        "headline": "FAILED (1 judged)",
         "checks": [
             {
                 "name": "f1",
                 "value": 0.4,
                 "threshold": 0.5,
                 "op": ">=",
+                "reason": "",
+                "state": "failed",
                 "passed": False,
                 "detail": "f1 = 0.4000, needs >= 0.5 (off by 0.1000)",
             }
         ],
         "notes": [],
+        "failures": ["f1 = 0.4000, needs >= 0.5 (off by 0.1000)"],
     }
 
 
@@ -68,7 +94,35 @@ def test_champion_gate_tolerates_a_small_drop_and_blocks_a_larger_one():
 
 def test_champion_that_cannot_score_fails_closed():
     verdict = champion_gate({"roc_auc": 0.99}, {"version": "2", "error": "KeyError: 'age'"}, "roc_auc", 0.01)
-    assert not verdict.passed and "could not score" in verdict.notes[0]
+    assert not verdict.passed and "roc_auc vs champion v2: not judged (KeyError: 'age'" in verdict.failures[0]
+
+
+def test_only_a_missing_model_or_alias_means_no_champion():
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos import databricks_pb2 as codes
+
+    from {{ cookiecutter.module_name }}.champion import no_champion
+
+    def error(message, code):
+        return MlflowException(message, error_code=code)
+
+    assert no_champion(error("Registered Model with name=x not found", codes.RESOURCE_DOES_NOT_EXIST))
+    assert no_champion(error("Registered model alias champion not found.", codes.INVALID_PARAMETER_VALUE))
+    assert not no_champion(error("API request failed: connection refused", codes.INTERNAL_ERROR))
+    assert not no_champion(error("Permission denied", codes.PERMISSION_DENIED))
+    assert not no_champion(ConnectionError("server down"))
+
+
+def test_champion_gate_fails_when_the_registry_cannot_be_read(tmp_path, monkeypatch):
+    """A registry that does not answer is not "no champion": the gate blocks rather than let anything through."""
+    import pandas as pd
+
+    from {{ cookiecutter.module_name }}.champion import champion_metrics
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    found = champion_metrics("model", pd.DataFrame({"y": [0, 1]}), "y")
+    assert found["error"].startswith("registry error") and not champion_gate({"roc_auc": 1}, found, "roc_auc", 0).passed
 
 
 def test_skipped_gate_is_recorded_not_absent():
@@ -76,6 +130,13 @@ def test_skipped_gate_is_recorded_not_absent():
     verdicts = run_gates({"roc_auc": 0.5}, {}, None, cfg, skip={"performance"})
     assert [v.gate for v in verdicts] == ["performance", "fairness", "champion"]
     assert verdicts[0].skipped and verdicts[0].passed and "SKIPPED" in verdicts[0].summary()
+
+
+def test_disabled_gates_say_off():
+    cfg = GatesConfig(fairness={"enabled": False}, champion={"enabled": False})
+    _, fairness, champion = run_gates({"roc_auc": 0.5}, {}, None, cfg, skip=set())
+    assert fairness.summary().startswith("fairness gate OFF") and "not assessed" in fairness.notes[0]
+    assert champion.headline() == "OFF" and champion.passed
 
 
 def test_unknown_gate_name_is_refused():

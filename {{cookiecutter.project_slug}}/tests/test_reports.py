@@ -7,7 +7,8 @@ from {{ cookiecutter.module_name }}.fairness import group_tables
 from {{ cookiecutter.module_name }}.gates import run_gates
 
 Y = np.array([1, 0, 1, 0, 1, 1, 0, 0])
-TABLES = group_tables(Y, Y, Y * 0.8 + 0.1, pd.DataFrame({"sex": ["f", "m"] * 4}), "roc_auc", intersections=False)
+PROBA = np.stack([0.9 - Y * 0.8, Y * 0.8 + 0.1], axis=1)
+TABLES = group_tables(Y, Y, PROBA, pd.DataFrame({"sex": ["f", "m"] * 4}), "roc_auc", False, [0, 1])
 CFG = GatesConfig(performance=PerformanceGate(min={"roc_auc": 0.99}), fairness=FairnessGate(min_group_size=1))
 VERDICTS = [v.as_dict() for v in run_gates({"roc_auc": 0.9}, TABLES, None, CFG, skip=set())]
 
@@ -16,6 +17,12 @@ def test_verdict_comes_first_and_names_failures():
     lines = reports.verdict_lines(VERDICTS)
     assert lines[0] == "Gates FAILED"
     assert "  FAIL roc_auc = 0.9000, needs >= 0.99 (off by 0.0900)" in lines
+    assert "performance: FAILED (1 judged)" in lines
+
+
+def test_group_rates_show_their_interval():
+    shown = reports.display_table(TABLES["sex"])
+    assert shown.loc["f", "selection_rate"] == "0.750 [0.30, 0.95]"  # 3 of 4 rows: hardly known
 
 
 def test_html_report_embeds_tables_and_charts():
@@ -26,9 +33,15 @@ def test_html_report_embeds_tables_and_charts():
     assert "false_positives" in page  # the confusion matrix per group
 
 
+DATA = {"path": "data/x.csv", "rev": "workspace", "md5": "ab" * 16, "pinned": True}
+BINARY = {"classes": ["no", "yes"], "threshold": 0.4}
+
+
 def test_model_card_has_every_section():
-    data = {"path": "data/x.csv", "rev": "workspace", "md5": "ab" * 16, "pinned": True}
-    card = reports.model_card("Scores loan applications.", data, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, {})
+    training = {"best_epoch": 4, "epochs_run": 7, "accelerator": "cpu", "precision": "32-true"}
+    card = reports.model_card(
+        "Scores loan applications.", DATA, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, {}, BINARY, training=training
+    )
     for heading in (
         "## Intended use",
         "## Training data",
@@ -39,10 +52,23 @@ def test_model_card_has_every_section():
     ):
         assert heading in card
     assert "md5 `" + "ab" * 16 + "`, 800 rows" in card and "| group | count |" in card
+    assert "positive class `yes`" in card and "P(yes) >= 0.4" in card
+    assert "weights of epoch 4 of 7 run" in card
+
+
+def test_model_card_of_a_multiclass_model_lists_every_class():
+    per_class = {c: {"precision": 0.5, "recall": 0.6, "f1": 0.55, "support": 10} for c in ("a", "b", "c")}
+    decision = {"classes": ["a", "b", "c"], "threshold": 0.5}
+    card = reports.model_card("Scores.", DATA, 90, {"f1": 0.55}, TABLES, VERDICTS, {}, decision, per_class)
+    assert "3 classes (`a`, `b`, `c`)" in card and "### Per class" in card and "| c | 0.5 | 0.6 |" in card
+
+
+def test_model_card_says_fairness_was_not_assessed():
+    card = reports.model_card("Scores.", DATA, 90, {"f1": 0.55}, {}, VERDICTS, {}, BINARY)
+    assert "Fairness was not assessed" in card
 
 
 def test_model_card_says_when_decisions_are_mitigated():
-    data = {"path": "data/x.csv", "rev": "workspace", "md5": "ab" * 16, "pinned": True}
     mitigation = {"constraints": "demographic_parity", "objective": "accuracy_score", "groups": {"sex": ["f", "m"]}}
-    card = reports.model_card("Scores.", data, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, mitigation)
+    card = reports.model_card("Scores.", DATA, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, mitigation, BINARY)
     assert "ThresholdOptimizer (demographic_parity" in card and "Requests must name sex" in card

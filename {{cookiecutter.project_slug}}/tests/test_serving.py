@@ -38,6 +38,21 @@ def test_example_request_predicts_a_known_class(model_dir):
     predictions = predictor.predict([Record(**r).model_dump() for r in EXAMPLE])
     assert len(predictions) == len(EXAMPLE)
     assert all(p.label in predictor.encoder.classes and 0.5 <= p.probability <= 1 for p in predictions)
+    for p in predictions:  # every class's probability, keyed by the class as text
+        assert set(p.probabilities) == {str(c) for c in predictor.encoder.classes}
+        assert sum(p.probabilities.values()) == pytest.approx(1, abs=1e-5)
+        assert p.probabilities[str(p.label)] == p.probability
+
+
+def test_binary_threshold_decides_as_in_evaluation(model_dir):
+    """`serving.threshold` ships in the spec: the same rule as the flow's evaluation (evaluation.decide)."""
+    spec = json.loads((model_dir / SPEC).read_text())
+    spec["serving"]["threshold"] = 0.999
+    (model_dir / SPEC).write_text(json.dumps(spec))
+    predictor = Predictor(model_dir)
+    positive = predictor.encoder.classes[-1]
+    for p in predictor.predict(EXAMPLE):
+        assert (p.label == positive) == (p.probabilities[str(positive)] >= 0.999)
 
 
 @pytest.mark.parametrize(

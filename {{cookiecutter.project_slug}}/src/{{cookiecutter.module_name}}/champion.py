@@ -5,11 +5,19 @@ from pathlib import Path
 import pandas as pd
 
 
+def no_champion(err) -> bool:
+    """Only "no such model" or "no champion alias" mean there is no champion yet. Anything else (a server down, a
+    permission, a corrupt store) must block the gate, or an outage would let any challenger through."""
+    code = getattr(err, "error_code", "")
+    return code == "RESOURCE_DOES_NOT_EXIST" or (
+        code == "INVALID_PARAMETER_VALUE" and "alias" in str(err) and "not found" in str(err)
+    )
+
+
 def champion_metrics(name: str, rows: pd.DataFrame, target: str) -> dict | None:
     """{'version', 'metrics'} of the model under alias `champion`; None when there is none yet; {'version',
-    'error'} when it cannot score this data (the gate then fails closed rather than promote blindly)."""
+    'error'} when the registry cannot be read or the champion cannot score this data (the gate then fails closed)."""
     import mlflow
-    from mlflow.exceptions import MlflowException
 
     from .evaluation import classification_metrics
     from .serving import Predictor
@@ -17,8 +25,10 @@ def champion_metrics(name: str, rows: pd.DataFrame, target: str) -> dict | None:
 
     try:
         version = client().get_model_version_by_alias(name, "champion").version
-    except MlflowException:
-        return None
+    except Exception as err:  # noqa: BLE001 - an unreachable registry is a failed gate, whatever raised
+        if no_champion(err):
+            return None
+        return {"version": "?", "error": f"registry error: {type(err).__name__}: {str(err)[:300]}"}
     try:
         path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
         predictor = Predictor(path / "artifacts" / "model")

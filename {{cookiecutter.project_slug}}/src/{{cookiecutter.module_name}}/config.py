@@ -18,8 +18,9 @@ class DataConfig(_Strict):
     text_column: str | None = None  # text classification: the one input column
     categorical: list[str] = []
     drop: list[str] = []
-    sensitive_features: list[str] = Field(min_length=1)
+    sensitive_features: list[str] = []  # empty only with gates.fairness.enabled: false
     use_sensitive_as_feature: bool = False
+    positive_label: str | int | bool | None = None  # binary: the class precision, recall and selection rate refer to
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self):
@@ -63,21 +64,32 @@ class TrainingConfig(_Strict):
     gpus: int = Field(0, ge=0)
 
 
+Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+
+
 class PerformanceGate(_Strict):
-    min: dict[str, float] = {}
-    max: dict[str, float] = {}
+    """Bounds on test metrics; a name that is not a metric is refused here, before any training."""
+
+    min: dict[Metric, float] = {}
+    max: dict[Metric, float] = {}
 
 
 class FairnessGate(_Strict):
-    """Bounds on how differently the model treats the groups of each sensitive feature (None: not checked)."""
+    """Bounds on how differently the model treats the groups of each sensitive feature (None: not checked).
+    Multi-class targets are judged one class against the rest, for every class or for `classes`."""
 
+    enabled: bool = True  # false: fairness is not assessed (say so on purpose, e.g. data with no sensitive column)
     max_demographic_parity_difference: float | None = Field(0.10, ge=0, le=1)
     min_demographic_parity_ratio: float | None = Field(None, ge=0, le=1)
     max_equalized_odds_difference: float | None = Field(0.15, ge=0, le=1)
     min_group_primary: float | None = Field(None, description="lowest primary-metric value any group may have")
-    min_group_size: PositiveInt = 30
+    min_group_size: PositiveInt = 30  # rows: smaller groups are reported, not judged
+    min_group_positives: PositiveInt = 20  # true positive rates are judged only on groups with this many positives
+    min_group_negatives: PositiveInt = 20  # false positive rates only on groups with this many negatives
     small_group_action: Literal["warn", "fail"] = "warn"
     intersections: bool = False
+    require_judgement: bool = True  # a fairness gate none of whose checks could be judged fails
+    classes: list[str | int | bool] | None = None  # multi-class: the classes judged (None: every class)
 
 
 class MitigationConfig(_Strict):
@@ -101,9 +113,6 @@ class ChampionGate(_Strict):
     tolerance: float = Field(0.01, ge=0)
 
 
-Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
-
-
 class GatesConfig(_Strict):
     primary_metric: Metric = "roc_auc"
     performance: PerformanceGate = PerformanceGate()
@@ -119,6 +128,7 @@ class PackagingConfig(_Strict):
 
 class ServingConfig(_Strict):
     max_batch_size: PositiveInt = 1000
+    threshold: float = Field(0.5, gt=0, lt=1)  # binary: P(positive) at or above which the positive class is decided
     max_text_chars: PositiveInt = 5000  # longer texts are refused with HTTP 400
 
 
@@ -132,6 +142,19 @@ class Params(_Strict):
     mitigation: MitigationConfig = MitigationConfig()
     packaging: PackagingConfig
     serving: ServingConfig = ServingConfig()
+
+    @model_validator(mode="after")
+    def _fairness_needs_groups(self):
+        if self.gates.fairness.enabled and not self.data.sensitive_features:
+            raise ValueError(
+                "data.sensitive_features is empty: name the sensitive columns of your data, or set "
+                "gates.fairness.enabled: false to train without a fairness assessment"
+            )
+        if self.mitigation.method != "none" and not (self.gates.fairness.enabled and self.data.sensitive_features):
+            raise ValueError("mitigation needs data.sensitive_features and gates.fairness.enabled: true")
+        if self.mitigation.method != "none" and self.serving.threshold != 0.5:
+            raise ValueError("serving.threshold: mitigation fits its own per-group thresholds; leave it at 0.5")
+        return self
 
 
 class ConfigError(ValueError):

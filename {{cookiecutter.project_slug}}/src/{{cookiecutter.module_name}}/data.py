@@ -69,10 +69,12 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig) -> Columns:
     if (n := int(df[cfg.target].isna().sum())) > 0:
         problems.append(f"target {cfg.target!r} is missing in {n} rows (fill or remove them upstream)")
     counts = df[cfg.target].value_counts()
+    classes = classes_of(df[cfg.target])
     if len(counts) < 2:
-        problems.append(f"target {cfg.target!r} has {len(counts)} class(es); at least 2 are needed")
+        problems.append(f"target {cfg.target!r} has {len(counts)} class(es) {classes}; at least 2 are needed")
     elif counts.min() < MIN_ROWS_PER_CLASS:
         problems.append(f"class {counts.idxmin()!r} of {cfg.target!r} has {counts.min()} rows (< {MIN_ROWS_PER_CLASS})")
+    problems += _label_problems(classes, cfg)
     empty = [c for c in columns.features if df[c].isna().all()]
     if empty:
         problems.append(f"feature columns with no values at all: {empty}")
@@ -82,6 +84,22 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig) -> Columns:
     if problems:
         raise DataError("data does not match params.yaml:\n" + "\n".join(f"  - {p}" for p in problems))
     return columns
+
+
+def _label_problems(classes: list, cfg: DataConfig) -> list[str]:
+    """A binary target needs to know its positive class; a positive label must be one of the classes."""
+    if cfg.positive_label is None:
+        if needs_positive_label(classes):
+            return [
+                f"target {cfg.target!r} has classes {classes}: set data.positive_label to the one that precision, "
+                "recall and selection rate refer to"
+            ]
+        return []
+    if len(classes) > 2:
+        return [f"data.positive_label applies to binary targets; {cfg.target!r} has {len(classes)} classes {classes}"]
+    if not any(_same(c, cfg.positive_label) for c in classes):
+        return [f"data.positive_label {cfg.positive_label!r} is not a class of {cfg.target!r}: classes are {classes}"]
+    return []
 
 
 def split(df: pd.DataFrame, cfg: SplitConfig, target: str, seed: int) -> dict[str, pd.DataFrame]:
@@ -104,9 +122,23 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value  # numpy scalar -> JSON-safe Python value
 
 
-def classes_of(target: pd.Series) -> list:
-    """The target's values as plain Python scalars, sorted: list index = class id."""
-    return sorted(_plain(v) for v in target.unique())
+def _same(value, wanted) -> bool:
+    """A label from params.yaml names a class whether the data holds it as a number, a bool or a string."""
+    return value == wanted or str(value) == str(wanted)
+
+
+def needs_positive_label(classes: list) -> bool:
+    """Binary labels other than 0/1 or false/true do not say which class is the positive one."""
+    return len(classes) == 2 and not ({*classes} <= {0, 1} or {*classes} <= {False, True})
+
+
+def classes_of(target: pd.Series, positive=None) -> list:
+    """The target's values as plain Python scalars: list index = class id. Sorted, except that a binary target's
+    positive class (`data.positive_label`, else 1 / true) is last, so column -1 of the probabilities is P(positive)."""
+    classes = sorted(_plain(v) for v in target.dropna().unique())
+    if positive is not None and len(classes) == 2:
+        classes = [c for c in classes if not _same(c, positive)] + [c for c in classes if _same(c, positive)]
+    return classes
 
 
 def encode_labels(classes: list, values: pd.Series) -> np.ndarray:

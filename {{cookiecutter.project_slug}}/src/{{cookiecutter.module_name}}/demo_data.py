@@ -1,4 +1,5 @@
-"""Deterministic demo data: a credit-approval table with a binary target, a sensitive attribute and missing values.
+"""Deterministic demo data: a credit-approval table with a binary target (or three named classes with --classes 3), a
+sensitive attribute and missing values.
 
 Standard library only, so the template's post-generation hook can run it before any dependency is installed:
     python src/{{ cookiecutter.module_name }}/demo_data.py --rows 5000 --out data/{{ cookiecutter.module_name }}.csv
@@ -14,13 +15,14 @@ KNOWN_GROUPS = {"sex": ["female", "male"], "gender": ["female", "male", "non_bin
 EMPLOYMENT = {"employed": 0.6, "self_employed": 0.2, "unemployed": -1.2, "student": -0.6, "retired": 0.1}
 EDUCATION = {"high_school": -0.3, "bachelor": 0.2, "master": 0.4, "doctorate": 0.5}
 REGIONS = ["north", "south", "east", "west"]
+TIERS = ["denied", "review", "approved"]  # --classes 3: string labels, cut from the same latent score
 
 
 def _maybe_missing(rng: random.Random, value, rate: float):
     return "" if rng.random() < rate else value
 
 
-def make_row(rng: random.Random, target: str, sensitive: list[str], bias: float) -> dict:
+def make_row(rng: random.Random, target: str, sensitive: list[str], bias: float, classes: int = 2) -> dict:
     age = rng.randint(18, 75)
     income = round(math.exp(rng.gauss(3.7, 0.5)), 1)  # thousands per year
     debt_ratio = round(min(max(rng.betavariate(2, 5), 0.0), 1.0), 3)
@@ -41,7 +43,11 @@ def make_row(rng: random.Random, target: str, sensitive: list[str], bias: float)
     first = sensitive[0]
     if bias and groups[first] == KNOWN_GROUPS.get(first, ["group_a"])[0]:
         score -= bias  # injected unfairness: the first group of the first sensitive feature is penalised
-    label = int(rng.random() < 1 / (1 + math.exp(-2.0 * score)))
+    if classes == 2:
+        label = int(rng.random() < 1 / (1 + math.exp(-2.0 * score)))
+    else:
+        noisy = score + rng.gauss(0, 0.6)
+        label = TIERS[(noisy > -0.3) + (noisy > 1.2)]
     return {
         "age": age,
         "income": _maybe_missing(rng, income, 0.03),
@@ -56,9 +62,11 @@ def make_row(rng: random.Random, target: str, sensitive: list[str], bias: float)
     }
 
 
-def generate(path: Path, rows: int, target: str, sensitive: list[str], seed: int = 42, bias: float = 0.0) -> Path:
+def generate(
+    path: Path, rows: int, target: str, sensitive: list[str], seed: int = 42, bias: float = 0.0, classes: int = 2
+) -> Path:
     rng = random.Random(seed)
-    records = [make_row(rng, target, sensitive, bias) for _ in range(rows)]
+    records = [make_row(rng, target, sensitive, bias, classes) for _ in range(rows)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
@@ -75,11 +83,12 @@ def main(argv=None) -> None:
     parser.add_argument("--sensitive", default="{{ cookiecutter.sensitive_features }}", help="comma-separated")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bias", type=float, default=0.0, help="penalty for one group (tests the fairness gate)")
+    parser.add_argument("--classes", type=int, choices=[2, 3], default=2, help="3: denied / review / approved")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be positive")
     sensitive = [s.strip() for s in args.sensitive.split(",") if s.strip()]
-    print(generate(args.out, args.rows, args.target, sensitive, args.seed, args.bias))
+    print(generate(args.out, args.rows, args.target, sensitive, args.seed, args.bias, args.classes))
 
 
 if __name__ == "__main__":

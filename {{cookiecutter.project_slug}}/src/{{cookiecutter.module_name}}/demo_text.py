@@ -1,4 +1,5 @@
-"""Deterministic demo data for text classification: short product reviews with a sentiment label and group columns.
+"""Deterministic demo data for text classification: short product reviews with a sentiment label (0/1, or negative /
+neutral / positive with --classes 3) and group columns.
 
 Standard library only, so the template's post-generation hook can run it before any dependency is installed:
     python src/{{ cookiecutter.module_name }}/demo_data.py --rows 3000 --out data/{{ cookiecutter.module_name }}.csv
@@ -16,9 +17,14 @@ BAD = ["terrible", "flimsy", "broken", "disappointing", "noisy", "useless", "ove
 OPENERS = ["I bought this {p} last month.", "Got the {p} as a gift.", "Ordered the {p} for work.", "The {p} arrived."]
 GOOD_CLOSERS = ["Would buy again.", "Highly recommend it.", "Five stars from me.", "Very happy overall."]
 BAD_CLOSERS = ["Returning it.", "Would not recommend.", "One star.", "Asked for a refund."]
+MEH = ["okay", "average", "ordinary", "acceptable", "so so", "middling", "passable", "unremarkable"]
+MEH_CLOSERS = ["It does the job.", "Three stars.", "Nothing special.", "Neither good nor bad."]
+SENTIMENTS = ["negative", "neutral", "positive"]  # --classes 3
 
 
-def make_row(rng: random.Random, target: str, text: str, sensitive: list[str], bias: float) -> dict:
+def make_row(rng: random.Random, target: str, text: str, sensitive: list[str], bias: float, classes: int = 2) -> dict:
+    if classes == 3 and rng.random() < 0.33:
+        return _neutral_row(rng, target, text, sensitive)
     positive = rng.random() < 0.55
     groups = {name: rng.choice(KNOWN_GROUPS.get(name, ["group_a", "group_b", "group_c"])) for name in sensitive}
     first = sensitive[0]
@@ -31,14 +37,28 @@ def make_row(rng: random.Random, target: str, text: str, sensitive: list[str], b
     body = f"It is {rng.choice(words)} and {rng.choice(words + ['okay', 'fine'])}."
     review = " ".join([rng.choice(OPENERS).format(p=product), body, rng.choice(closers)])
     label = int(positive) if rng.random() > 0.08 else int(not positive)  # label noise, as in real annotations
-    return {text: review, **groups, target: label}
+    return {text: review, **groups, target: label if classes == 2 else SENTIMENTS[2 * label]}
+
+
+def _neutral_row(rng: random.Random, target: str, text: str, sensitive: list[str]) -> dict:
+    groups = {name: rng.choice(KNOWN_GROUPS.get(name, ["group_a", "group_b", "group_c"])) for name in sensitive}
+    body = f"It is {rng.choice(MEH)} and {rng.choice(MEH + ['okay', 'fine'])}."
+    review = " ".join([rng.choice(OPENERS).format(p=rng.choice(PRODUCTS)), body, rng.choice(MEH_CLOSERS)])
+    return {text: review, **groups, target: "neutral"}
 
 
 def generate(
-    path: Path, rows: int, target: str, sensitive: list[str], seed: int = 42, bias: float = 0.0, text: str = "text"
+    path: Path,
+    rows: int,
+    target: str,
+    sensitive: list[str],
+    seed: int = 42,
+    bias: float = 0.0,
+    text: str = "text",
+    classes: int = 2,
 ) -> Path:
     rng = random.Random(seed)
-    records = [make_row(rng, target, text, sensitive, bias) for _ in range(rows)]
+    records = [make_row(rng, target, text, sensitive, bias, classes) for _ in range(rows)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
@@ -56,11 +76,12 @@ def main(argv=None) -> None:
     parser.add_argument("--sensitive", default="{{ cookiecutter.sensitive_features }}", help="comma-separated")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bias", type=float, default=0.0, help="flip labels against one group (fairness tests)")
+    parser.add_argument("--classes", type=int, choices=[2, 3], default=2, help="3: negative / neutral / positive")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be positive")
     sensitive = [s.strip() for s in args.sensitive.split(",") if s.strip()]
-    print(generate(args.out, args.rows, args.target, sensitive, args.seed, args.bias, args.text))
+    print(generate(args.out, args.rows, args.target, sensitive, args.seed, args.bias, args.text, args.classes))
 
 
 if __name__ == "__main__":

@@ -17,13 +17,22 @@ def predict_proba(network, x, batch_size: int = 1024) -> np.ndarray:
     return torch.cat(chunks).numpy() if chunks else np.zeros((0, 0), dtype="float32")
 
 
+def decide(proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Class ids: binary, the positive class (last column) when its probability reaches `threshold`
+    (`serving.threshold`); multi-class, the most probable class. Evaluation, gates and serving all decide here."""
+    if proba.shape[1] == 2:
+        return (proba[:, 1] >= threshold).astype("int64")
+    return proba.argmax(1).astype("int64")
+
+
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray, y_pred: np.ndarray | None = None) -> dict[str, float]:
-    """Metrics for binary (positive class = last class) and multi-class problems; all in [0, 1] except log_loss.
-    `y_pred`: decisions other than the argmax of `proba` (fairness thresholds)."""
+    """The gate's metrics, all in [0, 1] except log_loss. Binary: precision, recall and F1 of the positive class (the
+    last one); multi-class: their macro average, and ROC AUC one class against the rest. `y_pred`: the decisions
+    (default: `decide` at 0.5)."""
     from sklearn import metrics
 
+    y_pred = decide(proba) if y_pred is None else y_pred
     labels = list(range(proba.shape[1]))
-    y_pred = proba.argmax(1) if y_pred is None else y_pred
     binary = proba.shape[1] == 2
     average = "binary" if binary else "macro"
     return {
@@ -32,10 +41,33 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, y_pred: np.nda
         "precision": float(metrics.precision_score(y_true, y_pred, average=average, zero_division=0)),
         "recall": float(metrics.recall_score(y_true, y_pred, average=average, zero_division=0)),
         "f1": float(metrics.f1_score(y_true, y_pred, average=average, zero_division=0)),
-        "roc_auc": float(
-            metrics.roc_auc_score(y_true, proba[:, 1])
-            if binary
-            else metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels)
-        ),
+        "roc_auc": _roc_auc(y_true, proba, labels),
         "log_loss": float(metrics.log_loss(y_true, proba, labels=labels)),
+    }
+
+
+def _roc_auc(y_true, proba, labels) -> float:
+    """NaN when the test rows hold a single class (undefined): the gate then reports it as not judged."""
+    from sklearn import metrics
+
+    if len(np.unique(y_true)) < 2:
+        return float("nan")
+    if proba.shape[1] == 2:
+        return float(metrics.roc_auc_score(y_true, proba[:, 1]))
+    present = np.unique(y_true)
+    if len(present) < len(labels):  # sklearn needs every class in y_true for one-vs-rest
+        return float("nan")
+    return float(metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels))
+
+
+def per_class_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list) -> dict[str, dict[str, float]]:
+    """{class: precision, recall, f1, support}: what a macro average hides."""
+    from sklearn import metrics
+
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=list(range(len(classes))), zero_division=0
+    )
+    return {
+        str(c): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+        for c, p, r, f, n in zip(classes, precision, recall, f1, support, strict=True)
     }

@@ -11,7 +11,9 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         self.predictor = Predictor(context.artifacts["model_dir"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return pd.DataFrame([p.model_dump() for p in self.predictor.predict(model_input.to_dict("records"))])
+        from {{ cookiecutter.module_name }}.serving import predictions_frame
+
+        return predictions_frame(self.predictor.predict(model_input.to_dict("records")))
 
 
 mlflow.models.set_model(PyfuncModel())

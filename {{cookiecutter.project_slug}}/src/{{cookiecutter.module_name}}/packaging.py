@@ -44,16 +44,15 @@ def log_and_register(
     import tempfile
 
     import mlflow
-    import pandas as pd
     from mlflow.models import infer_signature
 
-    from .serving import Predictor
+    from .serving import Predictor, predictions_frame
     from .tracking import client
 
     client()  # points mlflow at the project's tracking store
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
         model_dir = write_model_dir(Path(tmp) / "model", weights, spec, card, extra)
-        output = pd.DataFrame([p.model_dump() for p in Predictor(model_dir).predict(example.to_dict("records"))])
+        output = predictions_frame(Predictor(model_dir).predict(example.to_dict("records")))
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(PACKAGE_DIR / "mlflow_model.py"),

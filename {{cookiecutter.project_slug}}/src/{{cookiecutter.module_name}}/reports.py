@@ -10,15 +10,29 @@ import pandas as pd
 CHART_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"]
 
 
+MARKS = {"passed": "ok  ", "failed": "FAIL", "not judged": "----"}
+
+
 def verdict_lines(verdicts: list[dict]) -> list[str]:
+    """The verdict as text: each gate's headline (with how many checks were judged), then every check and note."""
     overall = "PASSED" if all(v["passed"] for v in verdicts) else "FAILED"
     lines = [f"Gates {overall}"]
     for verdict in verdicts:
-        state = "skipped" if verdict.get("skipped") else "passed" if verdict["passed"] else "FAILED"
-        lines.append(f"{verdict['gate']}: {state}")
-        lines += [f"  {'ok  ' if c['passed'] else 'FAIL'} {c['detail']}" for c in verdict["checks"]]
+        lines.append(f"{verdict['gate']}: {verdict['headline']}")
+        lines += [f"  {MARKS[c['state']]} {c['detail']}" for c in verdict["checks"]]
         lines += [f"  note {n}" for n in verdict["notes"]]
     return lines
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A group table for people: each rate with its 95% interval ("0.41 [0.36, 0.46]"), the counts it rests on."""
+    shown = table.drop(columns=[c for c in table.columns if c.endswith(("_low", "_high"))]).round(4).astype(object)
+    for rate in ("selection_rate", "true_positive_rate", "false_positive_rate"):
+        shown[rate] = [
+            f"{v:.3f} [{lo:.2f}, {hi:.2f}]" if pd.notna(v) and pd.notna(lo) else "n/a"
+            for v, lo, hi in zip(table[rate], table[f"{rate}_low"], table[f"{rate}_high"], strict=True)
+        ]
+    return shown
 
 
 def group_chart(feature: str, table: pd.DataFrame, primary: str, fairness) -> bytes:
@@ -31,7 +45,10 @@ def group_chart(feature: str, table: pd.DataFrame, primary: str, fairness) -> by
     metrics = CHART_METRICS + ([primary] if primary not in CHART_METRICS else [])
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.8 * len(metrics), 3.2))
     for ax, metric in zip(axes, metrics, strict=True):
-        ax.bar(table.index.astype(str), table[metric], color="#4c72b0")
+        error = None
+        if f"{metric}_low" in table:  # the 95% interval: a tall bar on few rows shows as unsure
+            error = [table[metric] - table[f"{metric}_low"], table[f"{metric}_high"] - table[metric]]
+        ax.bar(table.index.astype(str), table[metric], yerr=error, capsize=3, color="#4c72b0")
         ax.set_title(metric.replace("_", " "), fontsize=9)
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         if metric == "selection_rate" and fairness.max_demographic_parity_difference is not None:
@@ -43,7 +60,7 @@ def group_chart(feature: str, table: pd.DataFrame, primary: str, fairness) -> by
             ax.axhline(table[metric].max() - fairness.max_equalized_odds_difference, ls="--", color="#c44e52")
         if metric == primary and fairness.min_group_primary is not None:
             ax.axhline(fairness.min_group_primary, ls="--", color="#c44e52")
-    fig.suptitle(f"by {feature} (dashed: gate threshold)", fontsize=10)
+    fig.suptitle(f"by {feature} (dashed: gate threshold; whiskers: 95% interval)", fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
@@ -59,7 +76,7 @@ def html_report(verdicts: list[dict], tables: dict[str, pd.DataFrame], figures: 
     """A self-contained page (verdict, per-group tables with confusion matrices, charts) for MLflow."""
     parts = [f"<pre>{html.escape(chr(10).join(verdict_lines(verdicts)))}</pre>"]
     for (feature, table), png in zip(tables.items(), figures.values(), strict=True):
-        parts.append(f"<h2>Groups by {html.escape(feature)}</h2>{table.round(4).to_html()}")
+        parts.append(f"<h2>Groups by {html.escape(feature)}</h2>{display_table(table).to_html()}")
         parts.append(f'<img alt="{html.escape(feature)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Gates</title></head><body>"
@@ -75,7 +92,7 @@ def fill_card(card, verdicts: list[dict], tables: dict[str, pd.DataFrame], figur
     card.append(Markdown("```\n" + "\n".join(verdict_lines(verdicts)) + "\n```"))
     for (feature, table), png in zip(tables.items(), figures.values(), strict=True):
         card.append(Markdown(f"## Groups by {feature}"))
-        card.append(Table.from_dataframe(table.round(4).reset_index()))
+        card.append(Table.from_dataframe(display_table(table).reset_index()))
         card.append(Image(png, label=f"by {feature}"))
 
 
@@ -86,9 +103,27 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
 
 
 def model_card(
-    description: str, data: dict, rows: int, metrics: dict, tables: dict, verdicts: list[dict], mitigation: dict
+    description: str,
+    data: dict,
+    rows: int,
+    metrics: dict,
+    tables: dict,
+    verdicts: list[dict],
+    mitigation: dict,
+    decision: dict,
+    class_metrics: dict | None = None,
+    training: dict | None = None,
 ) -> str:
-    """Markdown shipped inside the model (BentoML store, Bento, MLflow). `mitigation`: spec's section, {} if off."""
+    """Markdown shipped inside the model (BentoML store, Bento, MLflow). `mitigation`: spec's section, {} if off;
+    `decision`: classes, positive class and threshold; `training`: what `training.fit` reported."""
+    classes = decision["classes"]
+    if len(classes) == 2:
+        rule = (
+            f"Binary: positive class `{classes[-1]}` (precision, recall, selection rate refer to it), decided when "
+            f"P({classes[-1]}) >= {decision['threshold']}."
+        )
+    else:
+        rule = f"{len(classes)} classes ({', '.join(f'`{c}`' for c in classes)}): the most probable class is decided."
     lines = [
         "# Model card",
         "",
@@ -101,13 +136,26 @@ def model_card(
         f"- `{data['path']}` at `{data['rev']}`, md5 `{data['md5']}`, {rows} rows",
         f"- pinned by DVC: {data['pinned']}",
         "",
+        "## Decisions",
+        "",
+        rule,
+        "",
+        *_training_lines(training),
         "## Test metrics",
         "",
         *[f"- {name}: {value:.4f}" for name, value in metrics.items()],
         "",
-        "## Fairness by group",
-        "",
     ]
+    if class_metrics and len(classes) > 2:
+        per_class = pd.DataFrame(class_metrics).T.round(4)
+        lines += ["### Per class", "", *_markdown_table(per_class), ""]
+    lines += ["## Fairness by group", ""]
+    if not tables:
+        lines += [
+            "Fairness was not assessed: this model was trained with `gates.fairness.enabled: false` (no sensitive "
+            "feature was named), so nothing here says how it treats any group of people.",
+            "",
+        ]
     if mitigation:
         lines += [
             f"Decisions go through fairlearn's ThresholdOptimizer ({mitigation['constraints']}, maximising "
@@ -117,7 +165,7 @@ def model_card(
             "",
         ]
     for feature, table in tables.items():
-        lines += [f"### {feature}", "", *_markdown_table(table.round(4)), ""]
+        lines += [f"### {feature}", "", *_markdown_table(display_table(table)), ""]
     lines += [
         "## Gate verdicts",
         "",
@@ -127,9 +175,23 @@ def model_card(
         "",
         "## Limitations",
         "",
-        "- Judged on one held-out split; groups smaller than the configured minimum are reported, not judged.",
+        "- Judged on one held-out split; groups with fewer rows (or, for true and false positive rates, fewer "
+        "positives or negatives) than the configured minimums are reported, not judged. Intervals: 95% Wilson.",
         "- Fairness is measured only over the configured sensitive features, not proxies of them.",
         "- Retrain and re-gate when the input distribution drifts from the training data.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _training_lines(training: dict | None) -> list[str]:
+    """The epoch whose weights ship, when training reported it (early stopping keeps the best epoch)."""
+    if not training or "best_epoch" not in training:
+        return []
+    return [
+        "## Training",
+        "",
+        f"- weights of epoch {training['best_epoch']} of {training.get('epochs_run', '?')} run "
+        f"(best validation {training.get('monitor', 'loss')}); on {training['accelerator']}, {training['precision']}",
+        "",
+    ]

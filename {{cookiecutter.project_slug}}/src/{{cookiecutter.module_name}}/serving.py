@@ -17,7 +17,13 @@ class UnknownGroup(ValueError):
 
 class Prediction(BaseModel):
     label: str | int | float | bool
-    probability: float  # the network's, for this label (with fairness thresholds it can be below 0.5)
+    probability: float  # the network's, for this label (below 0.5 with a lower threshold or fairness thresholds)
+    probabilities: dict[str, float]  # every class's, keyed by the class as text
+
+
+def predictions_frame(predictions: list[Prediction]) -> pd.DataFrame:
+    """Predictions as flat columns (label, probability, probabilities.<class>): the MLflow model's output."""
+    return pd.json_normalize([p.model_dump() for p in predictions])
 
 
 def record_model(encoder, serving: dict, groups: dict[str, list[str]] | None = None) -> type[BaseModel]:
@@ -39,6 +45,7 @@ class Predictor:
         self.encoder = task.encoder_from_state(spec["encoder"])
         self.serving = spec["serving"]
         self.max_batch_size = self.serving["max_batch_size"]
+        self.threshold = self.serving.get("threshold", 0.5)  # binary decision threshold (models before it: 0.5)
         network = task.build_network(self.encoder, ModelConfig(**spec["network"]), pretrained=False)
         self.network = load_weights(network, Path(model_dir, WEIGHTS).read_bytes())
         self.groups = spec.get("mitigation", {}).get("groups")  # sensitive feature -> groups seen, when mitigated
@@ -60,13 +67,21 @@ class Predictor:
         return predict_proba(self.network, self.encoder.transform(frame))
 
     def decide(self, frame: pd.DataFrame):
-        """(class ids, probabilities): the network's argmax, or the fairness thresholds' decisions when mitigated."""
+        """(class ids, probabilities): decided as in evaluation (`serving.threshold` for a binary target), or by the
+        fairness thresholds when mitigated."""
+        from .evaluation import decide
+
         proba = self.predict_proba(frame)
-        return (self.thresholds.decide(proba, frame) if self.thresholds else proba.argmax(1)), proba
+        return (self.thresholds.decide(proba, frame) if self.thresholds else decide(proba, self.threshold)), proba
 
     def predict(self, records: list[dict]) -> list[Prediction]:
         labels, proba = self.decide(pd.DataFrame.from_records(records))
+        names = [str(c) for c in self.encoder.classes]
         return [
-            Prediction(label=self.encoder.classes[i], probability=float(p[i]))
+            Prediction(
+                label=self.encoder.classes[i],
+                probability=float(p[i]),
+                probabilities={name: float(v) for name, v in zip(names, p, strict=True)},
+            )
             for i, p in zip(labels, proba, strict=True)
         ]

@@ -110,17 +110,27 @@ def log_training(run_id: str, training: dict, weights_sha256: str) -> None:
     log(run_id, tags=tags | {"weights_sha256": weights_sha256})
 
 
-def record_evaluation(run_id: str, metrics: dict, verdicts: list[dict], report: dict | None = None) -> None:
-    """Test metrics, each gate's outcome and every failed check (value, threshold), and the gate report (HTML + PNG),
-    logged once the gates have run (or from a failing step), so evaluate and gate need not import MLflow."""
+def record_evaluation(
+    run_id: str, metrics: dict, verdicts: list[dict], report: dict | None = None, class_metrics: dict | None = None
+) -> None:
+    """Test metrics (and per class: `test_recall.<class>`), each gate's outcome and every failed or not-judged check
+    (value, threshold), and the gate report (HTML + PNG), logged once the gates have run (or from a failing step), so
+    evaluate and gate need not import MLflow."""
     tags = {}
     for verdict in verdicts:
-        state = "skipped" if verdict.get("skipped") else "passed" if verdict["passed"] else "failed"
-        tags[f"gate.{verdict['gate']}"] = state
-        tags |= {
-            f"gate.{verdict['gate']}.failed.{c['name']}": c["detail"] for c in verdict["checks"] if not c["passed"]
-        }
-    log(run_id, metrics={f"test_{k}": v for k, v in metrics.items()}, tags=tags)
+        state = "skipped" if verdict.get("skipped") else "off" if verdict.get("disabled") else None
+        tags[f"gate.{verdict['gate']}"] = state or ("passed" if verdict["passed"] else "failed")
+        for check in verdict["checks"]:
+            if check["state"] != "passed":
+                kind = "failed" if check["state"] == "failed" else "not_judged"
+                tags[f"gate.{verdict['gate']}.{kind}.{check['name']}"] = check["detail"]
+    per_class = {
+        f"test_{name}.{label}": value
+        for label, figures in (class_metrics or {}).items()
+        for name, value in figures.items()
+        if name != "support"
+    }
+    log(run_id, metrics={f"test_{k}": v for k, v in metrics.items()} | per_class, tags=tags)
     mlflow_client = client()
     for name, content in (report or {}).items():
         if isinstance(content, str):

@@ -21,7 +21,7 @@ class TabularEncoder:
     classes: list = field(default_factory=list)  # target values, index = class id
 
     @classmethod
-    def fit(cls, train: pd.DataFrame, columns: Columns, target: str) -> "TabularEncoder":
+    def fit(cls, train: pd.DataFrame, columns: Columns, target: str, positive=None) -> "TabularEncoder":
         numeric = {}
         for col in columns.numeric:
             values = train[col].astype("float64")
@@ -29,7 +29,7 @@ class TabularEncoder:
             filled = values.fillna(median)
             numeric[col] = {"median": median, "mean": float(filled.mean()), "std": float(filled.std(ddof=0)) or 1.0}
         categorical = {col: sorted(train[col].dropna().astype(str).unique().tolist()) for col in columns.categorical}
-        return cls(numeric=numeric, categorical=categorical, classes=classes_of(train[target]))
+        return cls(numeric=numeric, categorical=categorical, classes=classes_of(train[target], positive))
 
     @property
     def input_dim(self) -> int:
@@ -59,7 +59,7 @@ class TabularEncoder:
 
 
 def fit_encoder(train: pd.DataFrame, columns: Columns, cfg) -> TabularEncoder:
-    return TabularEncoder.fit(train, columns, cfg.data.target)
+    return TabularEncoder.fit(train, columns, cfg.data.target, cfg.data.positive_label)
 
 
 def encoder_from_state(state: dict) -> TabularEncoder:

@@ -59,7 +59,7 @@ def fit_encoder(train: pd.DataFrame, columns: Columns, cfg) -> TextEncoder:
     """Tokenizer and config from `model.name_or_path` (hub id or local directory), labels from the training split."""
     from transformers import AutoConfig, AutoTokenizer
 
-    classes = classes_of(train[cfg.data.target])
+    classes = classes_of(train[cfg.data.target], cfg.data.positive_label)
     tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer.save_pretrained(tmp)
