@@ -162,3 +162,45 @@ def test_mitigation_is_rechecked_by_the_same_gate_and_served_with_the_groups(pro
         assert unknown.status_code == 400 and "sex" in unknown.text
     finally:
         server.stop()
+
+
+def test_fairness_with_nothing_judgeable_fails_instead_of_passing(project, client):
+    """Every group too small to judge: the gate used to print PASSED with zero checks. Now each check is shown as
+    not judged, and the gate fails (require_judgement) naming why."""
+
+    def tiny_groups(params):
+        params["training"]["max_epochs"] = 1
+        params["gates"]["performance"] = {"min": {}, "max": {}}
+        params["gates"]["champion"]["enabled"] = False
+        params["gates"]["fairness"]["min_group_size"] = 5000  # more rows than the test split has
+
+    code, output = flow(project, "--publish", "false", edit=tiny_groups)
+    assert code != 0
+    assert "fairness gate FAILED (0 judged, 3 not judged)" in output
+    assert "demographic parity difference [sex]: not judged (fewer than 2 groups with >= 5000 rows" in output
+    assert "fairness: none of its 3 checks could be judged (require_judgement)" in output
+    failed = latest(client)
+    assert failed.data.tags["gate.fairness"] == "failed"
+    assert "not judged" in failed.data.tags["gate.fairness.not_judged.equalized odds difference _sex_"]
+
+
+def test_no_sensitive_feature_trains_with_fairness_off_and_says_so(project, client):
+    """Data with no sensitive column: allowed only with fairness explicitly off; the verdict and the model card say
+    fairness was not assessed. Not promoted, so the champion stays v1."""
+
+    def no_groups(params):
+        params["training"]["max_epochs"] = 1
+        params["data"]["sensitive_features"] = []
+        params["gates"]["performance"] = {"min": {}, "max": {}}
+        params["gates"]["champion"]["enabled"] = False
+        params["gates"]["fairness"]["enabled"] = False
+        params["packaging"].update(promote=False, build_bento=False)
+
+    code, output = flow(project, edit=no_groups)
+    assert code == 0, output
+    assert "fairness gate OFF" in output and "not assessed: gates.fairness.enabled is false" in output
+    record = latest(client)
+    assert record.data.tags["gate.fairness"] == "off"
+    card = Path(client.download_artifacts(record.info.run_id, "MODEL_CARD.md")).read_text()
+    assert "Fairness was not assessed" in card
+    assert champion(client) == "1"

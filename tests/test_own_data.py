@@ -49,7 +49,7 @@ def project(tmp_path_factory):
     project = bake(tmp_path_factory.mktemp("own-data"))
     churn_table().to_parquet(project / DATA, index=False)
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["data"].update(path=DATA, target="churned", sensitive_features=["region"])
+    params["data"].update(path=DATA, target="churned", sensitive_features=["region"], positive_label="yes")
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     pinned = run([sys.executable, "-m", "dvc", "add", "-q", DATA], project)
     assert pinned.returncode == 0, pinned.stderr
@@ -66,6 +66,16 @@ def test_own_parquet_trains_on_its_columns_pinned_by_dvc(project):
     assert record.data.params["data.target"] == "churned" and record.data.tags["data.path"] == DATA
     pointer = yaml.safe_load((project / f"{DATA}.dvc").read_text())
     assert record.data.tags["data.md5"] == pointer["outs"][0]["md5"] and record.data.tags["data.pinned"] == "True"
+
+
+def test_named_positive_class_is_the_one_measured(project):
+    """Named labels need data.positive_label: precision and recall are that class's, and the card says which."""
+    record = latest_run(mlflow_client(project), "credit_approval_model")
+    assert record.data.params["data.positive_label"] == "yes"
+    assert record.data.metrics["test_recall"] == record.data.metrics["test_recall.yes"]
+    assert record.data.metrics["test_recall"] != record.data.metrics["test_recall.no"]
+    (card,) = (project.parent / "bentoml").glob("models/credit_approval_model/*/MODEL_CARD.md")
+    assert "positive class `yes`" in card.read_text() and "P(yes) >= 0.5" in card.read_text()
 
 
 def test_example_command_writes_a_request_the_service_accepts(project):
@@ -85,7 +95,9 @@ def test_example_command_writes_a_request_the_service_accepts(project):
 
         answered = predict(example)
         assert answered.status_code == 200, answered.text
-        assert [p["label"] in ("yes", "no") for p in answered.json()["predictions"]] == [True] * 3
+        for prediction in answered.json()["predictions"]:
+            assert prediction["label"] in ("yes", "no") and set(prediction["probabilities"]) == {"yes", "no"}
+            assert (prediction["label"] == "yes") == (prediction["probabilities"]["yes"] >= 0.5)
         unseen = example["records"][0] | {"plan": "enterprise", "monthly_charges": None}  # unseen category, missing
         assert predict({"records": [unseen]}).status_code == 200
         wrong = predict({"records": [unseen | {"tenure_months": "long"}]})

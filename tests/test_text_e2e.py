@@ -1,5 +1,7 @@
 """The text task end to end, offline: a tiny BERT + WordPiece tokenizer built from the demo texts and loaded with the
-real `from_pretrained(dir)`, the whole flow (gates, registry, Bento), then `bentoml serve` answering over HTTP."""
+real `from_pretrained(dir)`, the whole flow (gates, registry, Bento), then `bentoml serve` answering over HTTP. The
+reviews have three sentiment classes (string labels), so the text task is proven multi-class; the generated project's
+own flow test (run below) covers the binary case."""
 
 import json
 import subprocess
@@ -14,13 +16,15 @@ from .conftest import Server, bake, run
 pytestmark = pytest.mark.e2e
 MODULE = "review_sentiment"
 DATA = f"data/{MODULE}.csv"
+SENTIMENTS = {"negative", "neutral", "positive"}
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("text")
     project = bake(root, task="text_classification", compute="gpu", project_name="Review Sentiment")
-    assert run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "1500", "--out", DATA], project).returncode == 0
+    demo = [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "1500", "--classes", "3", "--out", DATA]
+    assert run(demo, project).returncode == 0
     tiny = run(
         [sys.executable, "-m", f"{MODULE}.tiny_model", "--data", DATA, "--out", str(root / "tiny")],
         project,
@@ -30,9 +34,12 @@ def trained(tmp_path_factory):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["model"]["name_or_path"] = str(root / "tiny")  # a local directory: no hub access at all
     params["training"].update(learning_rate=0.003, max_epochs=2)
+    params["gates"]["performance"] = {"min": {"accuracy": 0.6, "roc_auc": 0.75}, "max": {"log_loss": 1.0}}
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     assert run([sys.executable, "-m", "dvc", "add", "-q", DATA], project).returncode == 0
-    subprocess.run(["git", "commit", "-qam", "tiny local model, smaller demo data"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-qam", "tiny local model, three sentiments"], cwd=project, check=True)
+    example = run([sys.executable, "-m", f"{MODULE}.cli", "example", "--rows", "3"], project, PYTHONPATH="src")
+    assert example.returncode == 0, example.stderr
     flow = run([sys.executable, "flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(root / "bentoml"))
     assert flow.returncode == 0, flow.stdout[-4000:] + flow.stderr[-4000:]
     return project, root / "bentoml", flow.stdout + flow.stderr
@@ -41,6 +48,7 @@ def trained(tmp_path_factory):
 def test_text_flow_gates_registers_and_packages(trained):
     _, home, output = trained
     assert "performance gate PASSED" in output and "fairness gate PASSED" in output
+    assert "equalized odds difference [sex | class neutral]" in output  # judged per class
     assert "registry version 1" in output
     assert list((home / "models" / MODULE).glob("*/MODEL_CARD.md"))
 
@@ -60,9 +68,12 @@ def test_served_text_model_validates_and_batches(trained):
     try:
         server.wait_ready()
         body = requests.post(f"{server.url}/predict", json=example, timeout=30).json()
-        assert [p["label"] for p in body["predictions"]] == [1, 0] and body["mlflow_model_version"] == "1"
+        assert body["mlflow_model_version"] == "1"
+        for prediction in body["predictions"]:
+            assert set(prediction["probabilities"]) == SENTIMENTS
+            assert prediction["label"] == max(prediction["probabilities"], key=prediction["probabilities"].get)
         batched = requests.post(f"{server.url}/classify", json=example, timeout=30)
-        assert batched.status_code == 200 and [p["label"] for p in batched.json()] == [1, 0]
+        assert batched.status_code == 200 and batched.json() == body["predictions"]  # same answers, batched
         for text in ("", "   ", "x" * 6000, 42):
             bad = requests.post(f"{server.url}/predict", json={"records": [{"text": text}]}, timeout=30)
             assert bad.status_code == 400 and "text" in json.dumps(bad.json()["detail"]), (text, bad.text)

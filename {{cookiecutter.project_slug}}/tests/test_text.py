@@ -73,7 +73,7 @@ def test_packaged_model_serves_the_example(tmp_path, encoder, settings):
     predictor = Predictor(write_model_dir(tmp_path, weights_to_bytes(network), spec))
     Record = record_model(predictor.encoder, predictor.serving)
     predictions = predictor.predict([Record(**r).model_dump() for r in EXAMPLE])
-    assert len(predictions) == 2 and all(p.label in encoder.classes for p in predictions)
+    assert len(predictions) == len(EXAMPLE) and all(p.label in encoder.classes for p in predictions)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 6000, 42, None])
@@ -81,3 +81,25 @@ def test_bad_texts_are_refused(encoder, settings, text):
     Record = record_model(encoder, settings.serving.model_dump())
     with pytest.raises(ValidationError, match="text"):
         Record(text=text)
+
+
+def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
+    """A checkpoint saved with another number of labels (the tiny model, or a 2-label fine-tune) gets a new head."""
+    import pandas as pd
+
+    from {{ cookiecutter.module_name }}.demo_data import generate
+
+    path = generate(tmp_path / "three.csv", 90, settings.data.target, settings.data.sensitive_features, classes=3)
+    frame = pd.read_csv(path)
+    encoder = task.fit_encoder(frame, validate_table(frame, settings.data), settings)
+    assert encoder.classes == ["negative", "neutral", "positive"]
+    network = task.build_network(encoder, settings.model)  # the tiny checkpoint has 2 labels
+    spec = {
+        "task": task.NAME,
+        "encoder": encoder.state(),
+        "network": settings.model.model_dump(),
+        "serving": settings.serving.model_dump(),
+    }
+    predictor = Predictor(write_model_dir(tmp_path / "model", weights_to_bytes(network), spec))
+    (prediction,) = predictor.predict([{settings.data.text_column: "It is okay and fine."}])
+    assert set(prediction.probabilities) == set(encoder.classes)

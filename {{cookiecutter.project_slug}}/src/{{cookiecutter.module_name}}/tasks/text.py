@@ -81,7 +81,10 @@ def build_network(encoder: TextEncoder, model, pretrained: bool = True):
     settings = dict(encoder.model_config)
     config = AutoConfig.for_model(settings.pop("model_type"), **settings)
     if pretrained:
-        hf_model = AutoModelForSequenceClassification.from_pretrained(model.name_or_path, config=config)
+        # a checkpoint whose head has another number of labels gets a new (seeded) head for this label set
+        hf_model = AutoModelForSequenceClassification.from_pretrained(
+            model.name_or_path, config=config, ignore_mismatched_sizes=True
+        )
     else:
         hf_model = AutoModelForSequenceClassification.from_config(config)
 
