@@ -83,8 +83,6 @@ def test_config_error_names_the_file_and_the_value(project):
     assert "invalid other.yaml:" in output and "params.yaml" not in output
     assert "training.max_epochs: Input should be greater than 0 (got 0)" in output
     shown_in(readme_block(project, "config"), output)
-    output = flow(project, *variant(project, "long.yaml", **{"data.target": "x" * 500}), "run")
-    assert "data.target: " not in output  # a valid value: the model validator reports it
     output = flow(project, *variant(project, "long.yaml", **{"data.path": ["x" * 500]}), "run")
     assert re.search(r"data.path: Input should be a valid string \(got \['x{50,60}\.\.\.\)", output), output
 
@@ -158,9 +156,5 @@ def test_card_shows_the_latest_run_that_reached_the_gate(project, gate_failure):
         f"gate card of TrainingFlow/{gate_run} (gate ran " in made.stdout and "the run did not finish)" in made.stdout
     )
     assert "__MF_DATA__" in (project / "gate-card.html").read_text()
-    assert (
-        subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout.find(
-            "gate-card.html"
-        )
-        == -1
-    )  # ignored by git
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout
+    assert "gate-card.html" not in status  # ignored by git
