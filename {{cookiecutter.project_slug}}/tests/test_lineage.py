@@ -116,3 +116,13 @@ def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path)
     assert same(compare(run(0.9, "w1", "gpu"), run(0.9004, "w2", "gpu")))  # GPU: within the documented tolerance
     assert not same(compare(run(0.9, "w", "gpu"), run(0.91, "w", "gpu")))
     assert on_gpu(run(0.9, "w", "cpu"), run(0.9, "w", "gpu")) and not on_gpu(run(0.9, "w", "cpu"))
+
+
+def test_expected_failures_share_one_base():
+    """flow.py prints a ProjectError's message alone; every other exception keeps its traceback."""
+    from {{ cookiecutter.module_name }}.config import ConfigError
+    from {{ cookiecutter.module_name }}.errors import ProjectError, UsageError
+    from {{ cookiecutter.module_name }}.gates import GateFailed
+
+    for error in (ConfigError, DataError, DataNotPinned, GateFailed, UsageError):
+        assert issubclass(error, ProjectError) and error.headline
