@@ -1,4 +1,4 @@
-"""Project commands beside the flow (also `make snapshot`, `make reproduce`, `make lineage`).
+"""Project commands beside the flow (also `make snapshot`, `reproduce`, `lineage`, `example`, `card`).
 
 snapshot TAG [-m WHY]       tag code + data together (data pushed to the DVC remote)
 reproduce TAG [--against]   re-run a snapshot in a fresh checkout; exit 1 if anything differs
