@@ -1,4 +1,6 @@
-"""Reject bad answers before cookiecutter writes anything (exit 1 with a one-line reason)."""
+"""Reject bad answers before cookiecutter writes anything: exit 1 with one line per bad answer, naming the answer to
+change. cookiecutter 2.7 has no quiet way out of a hook: after these lines its CLI logs "Stopping generation because
+pre_gen_project hook script didn't exit successfully" with a FailedHookException traceback."""
 
 import keyword
 import re
@@ -37,31 +39,46 @@ SENSITIVE = [s.strip() for s in "{{ cookiecutter.sensitive_features }}".split(",
 TEXT = "{{ cookiecutter.task }}" == "text_classification"
 
 
+def module_problem(name):
+    """Why `name` cannot be the package's name, or "" when it can."""
+    if not name.isidentifier() or name != name.lower():
+        return "is not a valid lowercase Python identifier"
+    if keyword.iskeyword(name):
+        return "is a Python keyword"
+    if name in sys.stdlib_module_names:
+        return "would shadow the standard library module of that name"
+    if name in DEPENDENCIES:
+        return "would shadow a dependency or a project file of that name"
+    return ""
+
+
 def problems():
+    """Each bad answer, with the answer to change."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", SLUG):
-        yield f"project_slug {SLUG!r} must be lowercase letters, digits, '-', '_' or '.' (starting with a letter/digit)"
-    if not MODULE.isidentifier() or MODULE != MODULE.lower():
-        yield f"module_name {MODULE!r} is not a valid lowercase Python identifier"
-    elif keyword.iskeyword(MODULE):
-        yield f"module_name {MODULE!r} is a Python keyword"
-    elif MODULE in sys.stdlib_module_names:
-        yield f"module_name {MODULE!r} would shadow the standard library module of that name"
-    elif MODULE in DEPENDENCIES:
-        yield f"module_name {MODULE!r} would shadow a dependency or a project file of that name"
+        yield (
+            f"project_slug {SLUG!r} must be lowercase letters, digits, '-', '_' or '.' (starting with a letter/digit); "
+            "answer another project_slug"
+        )
+    if reason := module_problem(MODULE):
+        yield f"module_name {MODULE!r} {reason}; answer another module_name"
     if not TARGET:
-        yield "target_column must not be empty"
+        yield "target_column must not be empty; answer the name of the column to predict"
     if not SENSITIVE:
-        yield "sensitive_features must name at least one column"
+        yield "sensitive_features must name at least one column; answer comma-separated column names"
     if TARGET in SENSITIVE:
-        yield f"target_column {TARGET!r} cannot also be a sensitive feature"
+        yield f"target_column {TARGET!r} cannot also be a sensitive feature; answer another target_column"
     if TEXT and "text" in [TARGET, *SENSITIVE]:
-        yield "'text' is the text column of a text project; give the target and sensitive columns other names"
+        yield "'text' is the text column of a text project; answer other target_column and sensitive_features names"
     for name in [TARGET, *SENSITIVE]:
         if name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            yield f"column name {name!r} must be letters, digits and '_' (it becomes a field of the service's schema)"
+            yield (
+                f"column name {name!r} must be letters, digits and '_' (it becomes a field of the service's schema); "
+                "answer another target_column or sensitive_features"
+            )
 
 
 if __name__ == "__main__":
-    for problem in problems():
-        print(f"ERROR: {problem}", file=sys.stderr)
-        sys.exit(1)
+    found = list(problems())
+    for problem in found:  # printed before cookiecutter's own "Stopping generation" and traceback
+        print(f"error: {problem}", file=sys.stderr)
+    sys.exit(1 if found else 0)

@@ -132,7 +132,7 @@ def test_bad_data_is_refused_with_the_reason(trained_project):
     done = run([*flow, "run", "--allow-unpinned-data", "true"], project)
     output = done.stdout + done.stderr
     assert done.returncode != 0
-    assert "columns named in params.yaml are not in the data: ['approved']" in output
+    assert "columns named in nodata.yaml are not in the data: ['approved']" in output
 
 
 def test_generated_end_to_end_tests_pass(trained_project):

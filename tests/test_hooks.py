@@ -1,22 +1,30 @@
-"""Bad answers are rejected by the pre-generation hook with a one-line reason, and nothing is written."""
+"""Bad answers are rejected by the pre-generation hook with a one-line reason naming the answer to change, and nothing
+is written."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
-from .conftest import bake
+from .conftest import TEMPLATE, bake
 
 BAD_ANSWERS = [
     ({"module_name": "metaflow"}, "would shadow a dependency"),
-    ({"module_name": "torch"}, "would shadow a dependency"),
+    (
+        {"module_name": "torch"},
+        "module_name 'torch' would shadow a dependency or a project file of that name; answer another module_name",
+    ),
     ({"module_name": "test"}, "would shadow"),
     ({"module_name": "json"}, "shadow the standard library"),
     ({"module_name": "class"}, "is a Python keyword"),
     ({"module_name": "9lives"}, "not a valid lowercase Python identifier"),
     ({"module_name": "My_Model"}, "not a valid lowercase Python identifier"),
-    ({"project_slug": "bad slug!"}, "project_slug"),
+    ({"project_slug": "bad slug!"}, "answer another project_slug"),
     ({"target_column": "  "}, "target_column must not be empty"),
     ({"sensitive_features": " , "}, "sensitive_features must name at least one column"),
-    ({"target_column": "sex"}, "cannot also be a sensitive feature"),
+    ({"target_column": "sex"}, "cannot also be a sensitive feature; answer another target_column"),
     ({"target_column": "approved?"}, "must be letters, digits and '_'"),
     ({"task": "text_classification", "sensitive_features": "text"}, "'text' is the text column"),
 ]
@@ -39,3 +47,22 @@ def test_good_custom_names_are_accepted(tmp_path):
         sensitive_features="country",
     )
     assert (project / "src" / "fraud" / "config.py").exists()
+
+
+def test_the_cli_prints_the_reason_first(tmp_path):
+    """cookiecutter's CLI adds its own "Stopping generation" line and a traceback (it has no quiet way out of a hook);
+    the hook's reason comes before them."""
+    cli = Path(sys.executable).parent / "cookiecutter"
+    done = subprocess.run(
+        [str(cli), "--no-input", "-o", str(tmp_path), str(TEMPLATE), "module_name=torch", "target_column=sex"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1 and list(tmp_path.iterdir()) == []
+    assert lines[:2] == [
+        "error: module_name 'torch' would shadow a dependency or a project file of that name; "
+        "answer another module_name",
+        "error: target_column 'sex' cannot also be a sensitive feature; answer another target_column",
+    ]

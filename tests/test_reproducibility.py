@@ -129,7 +129,7 @@ def test_tampered_data_is_refused_and_the_run_marked_failed(project, client):
         data.write_bytes(original)
     assert code != 0
     assert f"{DATA} does not match its pointer {DATA}.dvc" in output
-    assert pinned_md5(project) in output and f"dvc checkout {DATA}.dvc" in output
+    assert pinned_md5(project) in output and f"dvc checkout --force {DATA}.dvc" in output
     failed = latest_run(client, MODULE)
     assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "start"
 

@@ -28,20 +28,34 @@ from metaflow import (  # noqa: E402
 )
 from metaflow.exception import MetaflowException  # noqa: E402
 
-from {{ cookiecutter.module_name }}.config import ConfigError, Params, parse, validate  # noqa: E402
+from {{ cookiecutter.module_name }}.config import ConfigError, Params, parse, source_file, validate  # noqa: E402
+from {{ cookiecutter.module_name }}.errors import ProjectError  # noqa: E402
+
+CONFIG_FILE = "config_file"  # added by parse_params: the file the config came from, named in later steps' messages
+
+
+class Stopped(MetaflowException):
+    """An expected failure (a ProjectError): Metaflow prints a MetaflowException's headline and message, with no
+    traceback; any other exception is printed as an "Internal error" with its traceback."""
+
+    def __init__(self, err: ProjectError):
+        super().__init__(str(err))
+        self.headline = err.headline
 
 
 def parse_params(text: str) -> dict:
-    """Validate params.yaml before any step runs; Metaflow prints a MetaflowException without a traceback."""
+    """Validate the config file before any step runs, naming the file (Metaflow passes the parser only the text)."""
+    source = source_file(sys.argv)
     try:
-        return parse(text)
+        return parse(text, source) | {CONFIG_FILE: source}
     except ConfigError as err:
-        raise MetaflowException(str(err)) from None
+        raise Stopped(err) from None
 
 
 @user_step_decorator
 def tracked(step_name, flow, inputs):
-    """A step that raises marks the run's MLflow run FAILED, naming the step, so no run stays RUNNING."""
+    """A step that raises marks the run's MLflow run FAILED, naming the step, so no run stays RUNNING; an expected
+    failure then stops the run with its message alone, a bug with its traceback."""
     try:
         yield
     except Exception as err:
@@ -49,11 +63,12 @@ def tracked(step_name, flow, inputs):
         if run_id:
             from {{ cookiecutter.module_name }}.tracking import finish, record_evaluation
 
-            record_evaluation(
-                run_id, getattr(flow, "metrics", {}), getattr(flow, "verdicts", []), getattr(flow, "report", {})
-            )
+            figures = {k: getattr(flow, k, {}) for k in ("metrics", "verdicts", "report", "class_metrics")}
+            record_evaluation(run_id, **figures)
             step = getattr(err, "step", step_name)  # GateFailed names the gate step, whose verdict it enforces
             finish(run_id, "FAILED", failed_step=step, error=f"{type(err).__name__}: {err}"[:5000])
+        if isinstance(err, ProjectError):
+            raise Stopped(err) from None
         raise
 
 
@@ -71,7 +86,11 @@ class TrainingFlow(FlowSpec):
 
     @property
     def settings(self) -> Params:
-        return validate(self.config.to_dict())
+        return validate({k: v for k, v in self.config.to_dict().items() if k != CONFIG_FILE})
+
+    @property
+    def config_file(self) -> str:
+        return self.config.to_dict().get(CONFIG_FILE, "params.yaml")
 
     @tracked
     @step
@@ -88,12 +107,12 @@ class TrainingFlow(FlowSpec):
         self.mlflow_run_id = tracking.open_run(
             cfg.model_dump(), cfg.packaging.model_name, current.flow_name, current.run_id, self.git
         )
-        content, self.data = read_data(cfg.data.path, rev=self.data_rev, allow_unpinned=self.allow_unpinned_data)
+        content, self.data = read_data(cfg.data.path, self.data_rev, self.allow_unpinned_data, self.config_file)
         tracking.log(self.mlflow_run_id, tags={f"data.{k}": v for k, v in self.data.items()})
         if not self.data["pinned"]:
             print(f"WARNING: training on unpinned data {cfg.data.path} (--allow-unpinned-data)")
-        self.table = read_table(cfg.data.path, content)
-        self.columns = validate_table(self.table, cfg.data)
+        self.table = read_table(cfg.data.path, content, self.config_file)
+        self.columns = validate_table(self.table, cfg.data, self.config_file)
         if cfg.mitigation.method != "none":
             from {{ cookiecutter.module_name }}.data import classes_of
             from {{ cookiecutter.module_name }}.mitigation import require_binary

@@ -20,3 +20,10 @@ def test_example_command_refuses_a_non_positive_row_count(tmp_path, capsys):
         main(["example", "--rows", "0", "--out", str(tmp_path / "request.json")])
     assert stopped.value.code == 2 and "--rows must be positive" in capsys.readouterr().err
     assert not (tmp_path / "request.json").exists()
+
+
+def test_card_command_says_when_no_run_reached_the_gate():
+    from {{ cookiecutter.module_name }}.cli import latest_gate_task
+
+    with pytest.raises(LookupError, match="no NoSuchFlow run has finished its gate step yet: run `python flow.py run`"):
+        latest_gate_task("NoSuchFlow")

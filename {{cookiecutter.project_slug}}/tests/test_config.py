@@ -1,7 +1,8 @@
 import pytest
 import yaml
 
-from {{ cookiecutter.module_name }}.config import ConfigError, parse
+from {{ cookiecutter.module_name }}.config import ConfigError, parse, source_file
+from {{ cookiecutter.module_name }}.errors import ProjectError
 
 from .conftest import ROOT
 
@@ -18,8 +19,8 @@ def test_committed_params_are_valid(params):
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (("training", "max_epochs"), 0, "training.max_epochs"),
-        (("training", "accelerator"), "tpu", "training.accelerator"),
+        (("training", "max_epochs"), 0, r"training.max_epochs: Input should be greater than 0 \(got 0\)"),
+        (("training", "accelerator"), "tpu", r"training.accelerator: .* \(got 'tpu'\)"),
         (("split", "test_size"), 1.5, "split.test_size"),
         (("data", "sensitive_features"), [], "data.sensitive_features is empty: name the sensitive columns"),
         (("gates", "performance"), {"min": {"auprc": 0.5}}, "gates.performance.min.auprc"),
@@ -59,3 +60,38 @@ def test_mitigation_keeps_the_default_threshold():
     raw["serving"] = {"threshold": 0.3}
     with pytest.raises(ConfigError, match="mitigation fits its own per-group thresholds"):
         parse(yaml.safe_dump(raw))
+
+
+def test_errors_name_the_file_and_echo_a_short_value():
+    raw = _raw()
+    raw["data"]["drop"] = "x" * 500
+    with pytest.raises(ConfigError) as err:
+        parse(yaml.safe_dump(raw), "variant.yaml")
+    message = str(err.value)
+    assert message.startswith("invalid variant.yaml:\n  data.drop:") and "(got 'xxx" in message
+    assert len(message) < 200 and isinstance(err.value, ProjectError)  # an expected failure: no traceback in the flow
+
+
+def test_a_missing_section_is_not_echoed():
+    raw = _raw()
+    del raw["packaging"]
+    with pytest.raises(ConfigError, match=r"packaging: Field required$"):
+        parse(yaml.safe_dump(raw))
+
+
+def test_broken_yaml_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"invalid other.yaml: not valid YAML: .* line 2"):
+        parse("seed: 1\ndata: [unclosed\n", "other.yaml")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["flow.py", "run"], "params.yaml"),
+        (["flow.py", "--no-pylint", "--config", "config", "variant.yaml", "run"], "variant.yaml"),
+        (["flow.py", "--config-value", "config", "{}", "run"], "--config-value config"),
+        (["flow.py", "--config", "other", "x.yaml", "run"], "params.yaml"),
+    ],
+)
+def test_the_config_file_is_read_from_the_command_line(argv, expected):
+    assert source_file(argv) == expected

@@ -29,9 +29,9 @@ def test_every_problem_is_reported(demo_frame, params):
     assert "missing in 5 rows" in str(err.value) and f"no values at all: [{NUMBER!r}]" in str(err.value)
 
 
-def test_missing_column_is_named(demo_frame, params):
-    with pytest.raises(DataError, match=params.data.target):
-        validate_table(demo_frame.drop(columns=[params.data.target]), params.data)
+def test_missing_column_is_named_with_the_config_file(demo_frame, params):
+    with pytest.raises(DataError, match=rf"columns named in v.yaml are not in the data: \['{params.data.target}'\]"):
+        validate_table(demo_frame.drop(columns=[params.data.target]), params.data, "v.yaml")
 
 
 def test_unreadable_inputs(tmp_path):
@@ -40,6 +40,9 @@ def test_unreadable_inputs(tmp_path):
     (tmp_path / "data.xlsx").write_text("x")
     with pytest.raises(DataError, match="unsupported format"):
         read_table(tmp_path / "data.xlsx")
+    (tmp_path / "data.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match="cannot be read as parquet"):
+        read_table(tmp_path / "data.parquet")
 
 
 def test_parquet_reads_like_csv(tmp_path, demo_frame):

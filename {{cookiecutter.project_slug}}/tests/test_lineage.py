@@ -2,6 +2,7 @@ import subprocess
 
 import pytest
 
+from {{ cookiecutter.module_name }}.errors import DataError
 from {{ cookiecutter.module_name }}.lineage import DataNotPinned, git_facts, md5, read_data, verify_pinned
 from {{ cookiecutter.module_name }}.packaging import weights_sha256
 from {{ cookiecutter.module_name }}.tracking import flatten
@@ -31,7 +32,19 @@ def test_changed_data_is_refused_with_both_hashes_and_the_fix(tmp_path):
     with pytest.raises(DataNotPinned) as err:
         verify_pinned(data)
     message = str(err.value)
-    assert md5(data) in message and "0" * 32 in message and f"dvc checkout {data}.dvc" in message
+    assert md5(data) in message and "0" * 32 in message and f"dvc checkout --force {data}.dvc" in message
+
+
+def test_a_path_that_names_nothing_points_at_the_config_first(tmp_path):
+    missing = str(tmp_path / "nope.csv")
+    for allow in (False, True):
+        with pytest.raises(DataError) as err:
+            read_data(missing, allow_unpinned=allow, config="v.yaml")
+        assert str(err.value) == f"data file {missing} not found (check data.path in v.yaml)"
+    _pin(tmp_path / "nope.csv", "0" * 32)  # pinned but not fetched: DVC's fix
+    with pytest.raises(DataNotPinned) as err:
+        read_data(missing, allow_unpinned=True)
+    assert f"run `dvc pull {missing}.dvc`" in str(err.value)
 
 
 def test_unpinned_data_needs_the_opt_out_and_is_marked(tmp_path):
@@ -103,3 +116,13 @@ def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path)
     assert same(compare(run(0.9, "w1", "gpu"), run(0.9004, "w2", "gpu")))  # GPU: within the documented tolerance
     assert not same(compare(run(0.9, "w", "gpu"), run(0.91, "w", "gpu")))
     assert on_gpu(run(0.9, "w", "cpu"), run(0.9, "w", "gpu")) and not on_gpu(run(0.9, "w", "cpu"))
+
+
+def test_expected_failures_share_one_base():
+    """flow.py prints a ProjectError's message alone; every other exception keeps its traceback."""
+    from {{ cookiecutter.module_name }}.config import ConfigError
+    from {{ cookiecutter.module_name }}.errors import ProjectError, UsageError
+    from {{ cookiecutter.module_name }}.gates import GateFailed
+
+    for error in (ConfigError, DataError, DataNotPinned, GateFailed, UsageError):
+        assert issubclass(error, ProjectError) and error.headline

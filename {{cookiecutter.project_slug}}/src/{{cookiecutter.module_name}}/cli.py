@@ -1,19 +1,56 @@
-"""Project commands beside the flow (also `make snapshot`, `make reproduce`, `make lineage`).
+"""Project commands beside the flow (also `make snapshot`, `reproduce`, `lineage`, `example`, `card`).
 
 snapshot TAG [-m WHY]       tag code + data together (data pushed to the DVC remote)
 reproduce TAG [--against]   re-run a snapshot in a fresh checkout; exit 1 if anything differs
 lineage [--bento|--version] Bento -> model -> MLflow run -> Metaflow run -> commit -> data -> snapshot
 example [--rows N]          write examples/request.json from the data's first rows (after changing data or columns)
+card [--out FILE]           write the gate card of the latest run that reached the gate (the latest run may not have)
 """
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 import yaml
 
 from .config import load
+from .errors import ProjectError
 from .snapshots import ROOT, SnapshotError, reproduce, snapshot
+
+FLOW = "TrainingFlow"
+
+
+def latest_gate_task(flow: str = FLOW):
+    """The gate task of the newest run (in your Metaflow namespace) whose gate step finished: `python flow.py card
+    view gate` looks only at the latest run, which may have stopped before the gate."""
+    from metaflow import Flow
+    from metaflow.exception import MetaflowNotFound
+
+    try:
+        runs = list(Flow(flow).runs())
+    except MetaflowNotFound:
+        runs = []
+    for run in runs:  # newest first
+        task = run["gate"].task if "gate" in run else None
+        if task is not None and task.successful:
+            return task
+    raise LookupError(f"no {flow} run has finished its gate step yet: run `python flow.py run`")
+
+
+def write_gate_card(out: str) -> str:
+    """Write the gate card (self-contained HTML) of the latest run that has one; say which run it is."""
+    from metaflow.cards import get_cards
+
+    target = Path(out).resolve()
+    os.chdir(ROOT)  # the Metaflow client reads the .metaflow datastore of the working directory
+    task = latest_gate_task()
+    (card,) = get_cards(task, id="gates")
+    target.write_text(card.get())
+    run = task.parent.parent
+    status = "finished" if run.successful else "did not finish"
+    return f"{out}: gate card of {run.pathspec} (gate ran {task.finished_at:%Y-%m-%d %H:%M}; the run {status})"
 
 
 def main(argv=None) -> int:
@@ -35,37 +72,46 @@ def main(argv=None) -> int:
     ex = commands.add_parser("example", help="write a valid request from the data's first rows")
     ex.add_argument("--rows", type=int, default=2)
     ex.add_argument("--out", default="examples/request.json")
+    crd = commands.add_parser("card", help="write the gate card of the latest run that reached the gate")
+    crd.add_argument("--out", default="gate-card.html")
     args = parser.parse_args(argv)
     if args.command == "example" and args.rows < 1:
         parser.error("--rows must be positive")
+    try:
+        return command(args)
+    except (ProjectError, SnapshotError, LookupError, ValueError) as err:  # ValueError: data does not match params
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def command(args) -> int:
+    if args.command == "card":  # needs no params.yaml
+        print(write_gate_card(args.out))
+        return 0
     cfg = load(ROOT / "params.yaml")
     name = cfg.packaging.model_name
     bento_name = yaml.safe_load((ROOT / "bentofile.yaml").read_text())["name"]
-    try:
-        if args.command == "snapshot":
-            print(snapshot(args.tag, name, args.message))
-        elif args.command == "reproduce":
-            same, report = reproduce(args.tag, name, args.against)
-            print(report)
-            return 0 if same else 1
-        elif args.command == "example":
-            from .data import model_inputs, read_table, request_example, validate_table
+    if args.command == "snapshot":
+        print(snapshot(args.tag, name, args.message))
+    elif args.command == "reproduce":
+        same, report = reproduce(args.tag, name, args.against)
+        print(report)
+        return 0 if same else 1
+    elif args.command == "example":
+        from .data import model_inputs, read_table, request_example, validate_table
 
-            table = read_table(ROOT / cfg.data.path)
-            columns = validate_table(table, cfg.data)
-            body = request_example(table, columns, model_inputs(columns, cfg), args.rows)
-            out = ROOT / args.out
-            records = ",\n".join(f"    {json.dumps(record)}" for record in body["records"])  # one per line
-            out.write_text('{\n  "records": [\n' + records + "\n  ]\n}\n")
-            print(f"{out}: {len(body['records'])} records with fields {list(body['records'][0])}")
-        else:
-            from .provenance import chain
+        table = read_table(ROOT / cfg.data.path)
+        columns = validate_table(table, cfg.data)
+        body = request_example(table, columns, model_inputs(columns, cfg), args.rows)
+        out = ROOT / args.out
+        records = ",\n".join(f"    {json.dumps(record)}" for record in body["records"])  # one per line
+        out.write_text('{\n  "records": [\n' + records + "\n  ]\n}\n")
+        print(f"{out}: {len(body['records'])} records with fields {list(body['records'][0])}")
+    else:
+        from .provenance import chain
 
-            for link, value in chain(name, bento_name, args.bento, args.version):
-                print(f"{link:>22}  {value}")
-    except (SnapshotError, LookupError, ValueError) as err:  # ValueError: the data does not match params.yaml
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        for link, value in chain(name, bento_name, args.bento, args.version):
+            print(f"{link:>22}  {value}")
     return 0
 
 

@@ -6,6 +6,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
+from .errors import ProjectError
+
+DEFAULT_FILE = "params.yaml"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -157,25 +161,52 @@ class Params(_Strict):
         return self
 
 
-class ConfigError(ValueError):
-    """params.yaml has a bad key or value; the message lists each one with its location."""
+class ConfigError(ProjectError, ValueError):
+    """The config file has a bad key or value; the message names the file and lists each problem with its location."""
+
+    headline = "Configuration error"
 
 
-def validate(raw: dict) -> Params:
+def source_file(argv: list[str], name: str = "config") -> str:
+    """The file Metaflow reads Config `name` from (`--config NAME FILE`), to name in messages: the parser gets only
+    the text."""
+    for flag, config, value in zip(argv, argv[1:], argv[2:], strict=False):
+        if config == name and flag == "--config":
+            return value
+        if config == name and flag == "--config-value":
+            return f"--config-value {name}"
+    return DEFAULT_FILE
+
+
+def _shown(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _problem(error: dict) -> str:
+    """`location: message (got value)`; the value is left out where it is a whole section or missing."""
+    where = ".".join(map(str, error["loc"])) or "<top level>"
+    got = "" if error["type"] == "missing" or isinstance(error["input"], dict) else f" (got {_shown(error['input'])})"
+    return f"  {where}: {error['msg']}{got}"
+
+
+def validate(raw: dict, source: str = DEFAULT_FILE) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as err:
-        lines = [f"  {'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in err.errors()]
-        raise ConfigError("invalid params.yaml:\n" + "\n".join(lines)) from None
+        raise ConfigError(f"invalid {source}:\n" + "\n".join(_problem(e) for e in err.errors())) from None
 
 
-def parse(text: str) -> dict:
+def parse(text: str, source: str = DEFAULT_FILE) -> dict:
     """Metaflow Config parser: YAML text -> validated, plain dict (defaults filled in)."""
-    raw = yaml.safe_load(text)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"invalid {source}: not valid YAML: {' '.join(str(err).split())}") from None
     if not isinstance(raw, dict):
-        raise ConfigError("invalid params.yaml: expected a mapping at the top level")
-    return validate(raw).model_dump()
+        raise ConfigError(f"invalid {source}: expected a mapping at the top level")
+    return validate(raw, source).model_dump()
 
 
-def load(path: str | Path = "params.yaml") -> Params:
-    return validate(parse(Path(path).read_text()))
+def load(path: str | Path = DEFAULT_FILE) -> Params:
+    return validate(parse(Path(path).read_text(), Path(path).name), Path(path).name)

@@ -7,13 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import DataConfig, SplitConfig
+from .config import DEFAULT_FILE, DataConfig, SplitConfig
+from .errors import DataError
 
 MIN_ROWS_PER_CLASS = 5
-
-
-class DataError(ValueError):
-    """The data cannot be trained on as configured; the message lists every problem found."""
 
 
 @dataclass(frozen=True)
@@ -29,17 +26,25 @@ class Columns:
         return self.numeric + self.categorical + self.text
 
 
-def read_table(path: str | Path, content: bytes | None = None) -> pd.DataFrame:
-    """Parse a CSV or Parquet table from `path`, or from `content` already read (e.g. through DVC) for that path."""
+def read_table(path: str | Path, content: bytes | None = None, config: str = DEFAULT_FILE) -> pd.DataFrame:
+    """Parse a CSV or Parquet table from `path`, or from `content` already read (e.g. through DVC) for that path.
+    `config`: the file that names the path, for the message."""
     path = Path(path)
     if content is None and not path.is_file():
-        raise DataError(f"data file {path} not found (check data.path in params.yaml)")
-    source = io.BytesIO(content) if content is not None else path
-    if path.suffix == ".csv":
-        return pd.read_csv(source)
-    if path.suffix in {".parquet", ".pq"}:
-        return pd.read_parquet(source)
-    raise DataError(f"data file {path}: unsupported format {path.suffix!r} (use .csv or .parquet)")
+        raise DataError(f"data file {path} not found (check data.path in {config})")
+    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+    if path.suffix not in readers:
+        raise DataError(f"data file {path}: unsupported format {path.suffix!r} (use .csv or .parquet)")
+    try:
+        return readers[path.suffix](io.BytesIO(content) if content is not None else path)
+    except ValueError as err:  # pandas' and pyarrow's parse errors, and undecodable text, are ValueErrors
+        raise DataError(f"data file {path} cannot be read as {path.suffix[1:]}: {str(err).strip()[:300]}") from None
+
+
+def _listing(names, limit: int = 20) -> str:
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{names[:limit]}{more}"
 
 
 def infer_columns(df: pd.DataFrame, cfg: DataConfig) -> Columns:
@@ -55,13 +60,15 @@ def infer_columns(df: pd.DataFrame, cfg: DataConfig) -> Columns:
     return Columns(numeric=numeric, categorical=[c for c in features if c not in numeric])
 
 
-def validate_table(df: pd.DataFrame, cfg: DataConfig) -> Columns:
-    """Return the feature columns, or raise DataError naming every problem at once."""
+def validate_table(df: pd.DataFrame, cfg: DataConfig, config: str = DEFAULT_FILE) -> Columns:
+    """Return the feature columns, or raise DataError naming every problem at once (`config`: the file that names
+    the columns, for the message)."""
     named = [cfg.target, *cfg.features, *cfg.categorical, *cfg.drop, *cfg.sensitive_features]
     named += [cfg.text_column] if cfg.text_column else []
     missing = sorted({c for c in named if c not in df.columns})
     if missing:
-        raise DataError(f"columns named in params.yaml are not in the data: {missing}; columns are {list(df.columns)}")
+        found = _listing(df.columns)
+        raise DataError(f"columns named in {config} are not in the data: {missing}; the data has {found}")
     problems = []
     columns = infer_columns(df, cfg)
     if not columns.features:
@@ -82,7 +89,7 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig) -> Columns:
         if (blank := int(df[col].fillna("").astype(str).str.strip().eq("").sum())) > 0:
             problems.append(f"text column {col!r} is empty in {blank} rows (remove or fill them upstream)")
     if problems:
-        raise DataError("data does not match params.yaml:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise DataError(f"data does not match {config}:\n" + "\n".join(f"  - {p}" for p in problems))
     return columns
 
 

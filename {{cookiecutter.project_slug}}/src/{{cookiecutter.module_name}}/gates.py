@@ -4,9 +4,10 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from .config import PerformanceGate
+from .errors import ProjectError, UsageError
 
 
-class GateFailed(RuntimeError):
+class GateFailed(ProjectError, RuntimeError):
     """A gate failed: raised before anything is registered, packaged or promoted."""
 
     step = "gate"  # the step whose verdict failed, for the MLflow run's failed_step tag
@@ -153,7 +154,7 @@ def run_gates(
 def parse_skip(value: str) -> set[str]:
     names = {name.strip() for name in value.split(",") if name.strip()}
     if unknown := names - set(GATES):
-        raise ValueError(f"--skip-gates: unknown gate(s) {sorted(unknown)}; gates are {list(GATES)}")
+        raise UsageError(f"--skip-gates: unknown gate(s) {sorted(unknown)}; gates are {list(GATES)}")
     return names
 
 

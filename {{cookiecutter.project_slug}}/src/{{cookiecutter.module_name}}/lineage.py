@@ -6,9 +6,13 @@ from pathlib import Path
 
 import yaml
 
+from .errors import DataError, ProjectError
 
-class DataNotPinned(RuntimeError):
+
+class DataNotPinned(ProjectError, RuntimeError):
     """The data in the workspace is not the version its committed .dvc pointer names."""
+
+    headline = "Data not pinned"
 
 
 def _git(*args: str, cwd: Path = Path(".")) -> str:
@@ -48,35 +52,52 @@ def verify_pinned(data_path: Path) -> str:
     data_path = Path(data_path)
     pin = pointer(data_path)
     if pin is None:
-        raise DataNotPinned(f"{data_path} is not tracked by DVC: run `dvc add {data_path}` and commit the .dvc file")
+        raise DataNotPinned(
+            f"{data_path} is not tracked by DVC: run `dvc add {data_path}` and commit {data_path}.dvc "
+            "(or train on it anyway with --allow-unpinned-data true)"
+        )
     if not data_path.is_file():
-        raise DataNotPinned(f"{data_path} is missing: run `dvc pull {data_path}.dvc` (or `dvc checkout`)")
+        raise DataNotPinned(f"{data_path} is missing: run `dvc pull {data_path}.dvc` to fetch the pinned version")
     actual = md5(data_path)
     if actual != pin["md5"]:
         raise DataNotPinned(
-            f"{data_path} does not match its pointer {data_path}.dvc: workspace md5 {actual}, pinned md5 {pin['md5']}. "
-            f"Run `dvc checkout {data_path}.dvc` to restore the pinned version, or `dvc add {data_path}` and commit "
-            "to pin the new one."
+            f"{data_path} does not match its pointer {data_path}.dvc (workspace md5 {actual}, pinned {pin['md5']}).\n"
+            f"Restore the pinned version with `dvc checkout --force {data_path}.dvc` (discards your changes), or pin "
+            f"this one with `dvc add {data_path}` and commit {data_path}.dvc."
         )
     return actual
 
 
-def read_data(data_path: str, rev: str = "", allow_unpinned: bool = False) -> tuple[bytes, dict]:
+def require_file(data_path: str, config: str) -> None:
+    """A data path that names nothing (no file, no .dvc pointer) is a config mistake, not a DVC one: say so first."""
+    if not Path(data_path).is_file() and pointer(Path(data_path)) is None:
+        raise DataError(f"data file {data_path} not found (check data.path in {config})")
+
+
+def read_data(
+    data_path: str, rev: str = "", allow_unpinned: bool = False, config: str = "params.yaml"
+) -> tuple[bytes, dict]:
     """The bytes the flow trains on, with facts about their pin: the workspace file (which must match its pointer
-    unless `allow_unpinned`), or the file as of git revision `rev`, read through DVC without touching the workspace."""
+    unless `allow_unpinned`), or the file as of git revision `rev`, read through DVC without touching the workspace.
+    `config`: the file that names `data_path`, for messages."""
     if rev:
         import dvc.api
+        from dvc.exceptions import DvcException
 
         committed = _git("show", f"{rev}:{data_path}.dvc")
         if not committed:
-            raise DataNotPinned(f"{data_path}.dvc does not exist at revision {rev!r}")
+            raise DataNotPinned(f"{data_path}.dvc does not exist at revision {rev!r} (check --data-rev and data.path)")
         expected = yaml.load(committed, Loader=yaml.BaseLoader)["outs"][0]["md5"]
-        content = dvc.api.read(data_path, rev=rev, mode="rb")
+        try:
+            content = dvc.api.read(data_path, rev=rev, mode="rb")
+        except DvcException as err:  # e.g. in neither the cache nor the remote
+            raise DataNotPinned(f"{data_path}@{rev} cannot be read through DVC: {err}") from None
         actual = hashlib.md5(content).hexdigest()
         if actual != expected:
             raise DataNotPinned(f"{data_path}@{rev}: read md5 {actual}, pinned md5 {expected}")
         return content, {"path": data_path, "rev": rev, "md5": actual, "pinned": True}
-    if allow_unpinned:
+    require_file(data_path, config)
+    if allow_unpinned and Path(data_path).is_file():
         pin = pointer(Path(data_path))
         content = Path(data_path).read_bytes()
         actual = hashlib.md5(content).hexdigest()

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from .errors import DataError
+
 THRESHOLDS = "thresholds.pkl"
 FIT_ON = ("train", "validation")  # every split but test
 
@@ -41,7 +43,10 @@ class Score(BaseEstimator):
 
 def require_binary(classes: list) -> None:
     if len(classes) != 2:
-        raise ValueError(f"mitigation threshold_optimizer needs a binary target; found {len(classes)} classes")
+        raise DataError(
+            f"mitigation threshold_optimizer needs a binary target; found {len(classes)} classes "
+            "(set mitigation.method: none)"
+        )
 
 
 def fit_thresholds(scores: np.ndarray, y: np.ndarray, sensitive: pd.DataFrame, cfg) -> bytes:

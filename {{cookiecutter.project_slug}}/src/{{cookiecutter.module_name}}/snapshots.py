@@ -58,7 +58,9 @@ def snapshot(tag: str, experiment: str, message: str = "") -> str:
     if git_facts(ROOT)["dirty"]:
         raise SnapshotError("the git tree has uncommitted changes: commit or stash them first")
     if _dvc("status", "-q", check=False).returncode != 0:
-        raise SnapshotError("data differs from its .dvc pointers (`dvc status`): `dvc add` + commit, or `dvc checkout`")
+        raise SnapshotError(
+            "data differs from its .dvc pointers (`dvc status`): `dvc add` + commit, or `dvc checkout --force`"
+        )
     commit = git_facts(ROOT)["commit"]
     run = latest_run(commit, experiment)
     if run is None:

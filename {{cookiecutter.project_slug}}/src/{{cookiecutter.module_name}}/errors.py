@@ -1,0 +1,23 @@
+"""Expected failures: problems the user fixes (a bad config value, data, or option; a failed gate).
+
+Each message names the problem and the fix. flow.py prints them alone, without a traceback; any other exception is a
+bug and keeps its traceback. No heavy imports (and no Metaflow), so every module can raise them.
+"""
+
+
+class ProjectError(Exception):
+    """Base of every expected failure; `headline` is the title printed above the message."""
+
+    headline = "Stopped"
+
+
+class UsageError(ProjectError, ValueError):
+    """A command-line option has a value the flow does not know."""
+
+    headline = "Bad option"
+
+
+class DataError(ProjectError, ValueError):
+    """The data cannot be trained on as configured; the message lists every problem found."""
+
+    headline = "Data problem"
