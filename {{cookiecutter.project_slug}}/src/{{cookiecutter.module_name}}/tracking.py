@@ -103,11 +103,16 @@ def open_run(params: dict, experiment: str, flow_name: str, metaflow_run_id: str
 
 
 def log_training(run_id: str, training: dict, weights_sha256: str) -> None:
-    """Per-epoch history as metric steps; device, precision and the weights hash as tags."""
-    for epoch, metrics in enumerate(training["history"]):
+    """Per-epoch history as metric steps (step = epoch, counted from 1); the epoch kept (`train.best_epoch`, its
+    monitored value), how many ran, whether training stopped early, throughput; device, precision, weights hash."""
+    for epoch, metrics in enumerate(training["history"], start=1):
         log(run_id, metrics=metrics, step=epoch)
+    metrics = {f"train.{k}": training[k] for k in ("best_epoch", "epochs_run", "samples_per_second")}
+    if training.get("best_value") is not None:
+        metrics[f"train.best_{training['monitor']}"] = training["best_value"]
     tags = {"train.accelerator": training["accelerator"], "train.precision": training["precision"]}
-    log(run_id, tags=tags | {"weights_sha256": weights_sha256})
+    tags |= {"train.stopped_early": training["stopped_early"], "train.monitor": training.get("monitor") or "none"}
+    log(run_id, metrics=metrics, tags=tags | {"weights_sha256": weights_sha256})
 
 
 def record_evaluation(run_id: str, metrics: dict, verdicts: list[dict], report: dict | None = None) -> None:
