@@ -141,7 +141,7 @@ class TrainingFlow(FlowSpec):
         seed_everything(cfg.seed)
         network = task.build_network(task.encoder_from_state(self.encoder_state), cfg.model)
         self.training = fit(network, self.arrays["train"], self.arrays["validation"], cfg.training, cfg.seed)
-        print(summary(self.training))
+        print(summary(self.training), flush=True)
         self.weights = weights_to_bytes(network)
         self.weights_sha256 = weights_sha256(self.weights)
         tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256)
