@@ -55,7 +55,7 @@ def test_training_prints_each_epoch_and_records_the_epoch_it_kept(trained_projec
     assert tags["train.monitor"] == "val_loss" and tags["train.stopped_early"] == str(epochs[-1] < 15)
     assert f"kept epoch {best} of {epochs[-1]} (val_loss {val_loss[best]:.4f})" in output
     assert re.search(r"trained \d+ samples in [\d.]+ s \(\d+ samples/s\)", output)
-    assert metrics["train.samples_per_second"] > 0
+    assert int(tags["train.samples_per_second"]) > 0  # a tag: it describes the machine, not the model
 
 
 def test_served_model_answers_typed_requests(trained_project):
