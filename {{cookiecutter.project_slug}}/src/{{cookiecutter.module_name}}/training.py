@@ -1,4 +1,5 @@
-"""Train a network with Lightning: seeded, deterministic on CPU, on a GPU when one is present (else CPU, said once)."""
+"""Train a network with Lightning: seeded, deterministic on CPU, on a GPU when one is present (else CPU, said once);
+the best epoch on the validation split is the one kept, and training stops early when it stops improving."""
 
 import io
 import logging
