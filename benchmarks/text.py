@@ -3,6 +3,8 @@
 - `python flow.py run` on the default text demo data with a tiny local BERT (vs the 180 s target);
 - training throughput of the shared LightningModule vs a plain PyTorch loop on the same model, batch and steps
   (target >= 0.9x); samples/s on GPU vs CPU when a GPU is present;
+- dynamic padding (each batch as wide as its longest text, the project's DataLoader) vs every text padded to
+  `model.max_length` (the old tokenization), same model and steps;
 - serving latency for a batch of 32 texts vs one text (per-text cost of batching).
 
     python benchmarks/text.py [--rows 3000] [--steps 60]
@@ -29,7 +31,8 @@ def throughput(project: Path, tiny: Path, steps: int, device: str) -> dict:
     """Samples/s: plain PyTorch loop vs Lightning, same tiny model, batch 32, same number of steps (in a subprocess
     of the generated project, so its own code is what is measured)."""
     code = f"""
-import json, time, torch, pandas as pd
+import json, time, numpy as np, torch, pandas as pd
+from torch.utils.data import DataLoader, TensorDataset
 import pytorch_lightning as pl
 from {MODULE}.config import load
 from {MODULE}.data import validate_table
@@ -54,15 +57,22 @@ def plain():
         opt.zero_grad(); loss.backward(); opt.step()
     if dev == "cuda": torch.cuda.synchronize()
     return n / (time.perf_counter() - start)
-def lightning():
+def padded():  # every text at max_length, no per-batch trimming: the tokenization before dynamic padding
+    width = cfg.model.max_length - x[0].shape[1]
+    ids = np.pad(x[0], ((0, 0), (0, width)), constant_values=enc.tokenizer.pad_token_id)
+    mask = np.pad(x[1], ((0, 0), (0, width)))
+    data = TensorDataset(torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(y))
+    return DataLoader(data, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+def lightning(loader=None):
     torch.manual_seed(0); net = task.build_network(enc, cfg.model)
     trainer = pl.Trainer(max_epochs=1, accelerator="gpu" if dev == "cuda" else "cpu", devices=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     start = time.perf_counter()
-    trainer.fit(Classifier(net, 1e-3, 0.0), _loader(x, y, 32, True, 0, dev == "cuda"))
+    trainer.fit(Classifier(net, 1e-3, 0.0), loader or _loader(x, y, 32, True, 0, dev == "cuda"))
     return n / (time.perf_counter() - start)
 plain(); lightning()  # warm-up
-print(json.dumps({{"plain": plain(), "lightning": lightning()}}))
+result = {{"plain": plain(), "lightning": lightning(), "padded": lightning(padded())}}
+print(json.dumps(result | {{"tokens": float(x[1].sum(1).mean()), "max_length": cfg.model.max_length}}))
 """
     done = run([sys.executable, "-c", code], project, PYTHONPATH="src")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -121,6 +131,10 @@ def main() -> None:
     print(f"  training, plain PyTorch loop    {cpu['plain']:7.0f} samples/s (CPU)")
     ratio = cpu["lightning"] / cpu["plain"]
     print(f"  training, LightningModule {cpu['lightning']:7.0f} samples/s = {ratio:.2f}x the plain loop (>=0.9x)")
+    print(
+        f"  training, padded to max_length  {cpu['padded']:7.0f} samples/s: dynamic padding is "
+        f"{cpu['lightning'] / cpu['padded']:.2f}x that (texts: {cpu['tokens']:.1f} tokens of {cpu['max_length']})"
+    )
     if gpu:
         print(
             f"  GPU: plain {gpu['plain']:.0f}, Lightning {gpu['lightning']:.0f} samples/s = "

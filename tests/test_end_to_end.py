@@ -41,6 +41,23 @@ def test_flow_passes_gate_and_packages(trained_project):
     assert (home / "bentos" / bento.replace(":", "/")).is_dir()
 
 
+def test_training_prints_each_epoch_and_records_the_epoch_it_kept(trained_project):
+    project, _, output = trained_project
+    line = r"epoch (\d+)/15  train_loss \d\.\d{4}  val_loss \d\.\d{4}  val_accuracy \d\.\d{4}  \d+\.\ds"
+    epochs = [int(epoch) for epoch in re.findall(line, output)]
+    client = mlflow_client(project)
+    record = client.get_run(re.search(r"MLflow run (\w+)\)", output)[1])
+    metrics, tags = record.data.metrics, record.data.tags
+    assert epochs == list(range(1, int(metrics["train.epochs_run"]) + 1)), output
+    val_loss = {m.step: m.value for m in client.get_metric_history(record.info.run_id, "val_loss")}
+    best = int(metrics["train.best_epoch"])
+    assert sorted(val_loss) == epochs and metrics["train.best_val_loss"] == min(val_loss.values()) == val_loss[best]
+    assert tags["train.monitor"] == "val_loss" and tags["train.stopped_early"] == str(epochs[-1] < 15)
+    assert f"kept epoch {best} of {epochs[-1]} (val_loss {val_loss[best]:.4f})" in output
+    assert re.search(r"trained \d+ samples in [\d.]+ s \(\d+ samples/s\)", output)
+    assert int(tags["train.samples_per_second"]) > 0  # a tag: it describes the machine, not the model
+
+
 def test_served_model_answers_typed_requests(trained_project):
     project, home, output = trained_project
     model, _ = _tags(output)

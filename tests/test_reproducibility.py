@@ -73,7 +73,7 @@ def test_run_records_lineage_and_registers_model(project, client, monkeypatch):
     assert tags["metaflow.pathspec"].startswith("TrainingFlow/") and tags["seed"] == "42"
     assert tags["version.torch"].startswith("2.13.0") and re.fullmatch(r"[0-9a-f]{64}", tags["weights_sha256"])
     assert params["training.max_epochs"] == "15" and params["data.target"] == "approved"
-    assert len(client.get_metric_history(run_id, "val_loss")) == 15
+    assert len(client.get_metric_history(run_id, "val_loss")) == record.data.metrics["train.epochs_run"] <= 15
     assert 0.5 < record.data.metrics["test_roc_auc"] <= 1
     assert "environment" in [a.path for a in client.list_artifacts(run_id)]
 

@@ -149,16 +149,18 @@ class TrainingFlow(FlowSpec):
     @resources(cpu=2, memory=4096, gpu=config.training.gpus)
     @step
     def train(self):
-        """Fit the network with Lightning (seeded; deterministic on CPU); log the per-epoch history."""
+        """Fit the network with Lightning (seeded; deterministic on CPU), one line per epoch as it ends; keep the best
+        epoch's weights (early stopping on `training.monitor`); log the history and the epoch kept."""
         from {{ cookiecutter.module_name }} import tracking
         from {{ cookiecutter.module_name }}.packaging import weights_sha256
         from {{ cookiecutter.module_name }}.tasks import task
-        from {{ cookiecutter.module_name }}.training import fit, seed_everything, weights_to_bytes
+        from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
 
         cfg = self.settings
         seed_everything(cfg.seed)
         network = task.build_network(task.encoder_from_state(self.encoder_state), cfg.model)
         self.training = fit(network, self.arrays["train"], self.arrays["validation"], cfg.training, cfg.seed)
+        print(summary(self.training), flush=True)
         self.weights = weights_to_bytes(network)
         self.weights_sha256 = weights_sha256(self.weights)
         tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256)

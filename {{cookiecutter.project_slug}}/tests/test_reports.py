@@ -38,7 +38,8 @@ BINARY = {"classes": ["no", "yes"], "threshold": 0.4}
 
 
 def test_model_card_has_every_section():
-    training = {"best_epoch": 4, "epochs_run": 7, "accelerator": "cpu", "precision": "32-true"}
+    training = {"best_epoch": 4, "epochs_run": 7, "monitor": "val_loss", "best_value": 0.31, "stopped_early": True}
+    training |= {"accelerator": "cpu", "precision": "32-true"}
     card = reports.model_card(
         "Scores loan applications.", DATA, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, {}, BINARY, training=training
     )
@@ -53,7 +54,7 @@ def test_model_card_has_every_section():
         assert heading in card
     assert "md5 `" + "ab" * 16 + "`, 800 rows" in card and "| group | count |" in card
     assert "positive class `yes`" in card and "P(yes) >= 0.4" in card
-    assert "weights of epoch 4 of 7 run" in card
+    assert "weights of epoch 4 of 7 run (best validation val_loss (0.3100); stopped early)" in card
 
 
 def test_model_card_of_a_multiclass_model_lists_every_class():

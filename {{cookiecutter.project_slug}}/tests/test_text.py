@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
@@ -37,12 +38,46 @@ def test_blank_texts_are_reported(demo_frame, params):
         validate_table(frame, params.data)
 
 
-def test_encoder_tokenizes_to_fixed_length_and_survives_json(encoder, demo_frame, settings):
+def test_encoder_pads_to_the_longest_text_and_survives_json(encoder, demo_frame, settings):
     ids, mask = encoder.transform(demo_frame.head(5))
-    assert ids.shape == mask.shape == (5, settings.model.max_length) and ids.dtype == np.int64
+    assert ids.shape == mask.shape and ids.dtype == np.int64
+    assert ids.shape[1] == mask.sum(1).max() <= settings.model.max_length  # no column is padding in every row
+    assert encoder.transform(demo_frame.head(0))[0].shape == (0, 0)  # an empty split (validation_size: 0)
     restored = task.encoder_from_state(json.loads(json.dumps(encoder.state())))
     assert np.array_equal(restored.transform(demo_frame.head(5))[0], ids)
     assert encoder.classes == sorted(demo_frame[settings.data.target].unique().tolist())
+
+
+def _with_a_long_text(frame, settings):
+    """The demo texts plus one text longer than `model.max_length` tokens, last."""
+    long = frame.head(1).assign(**{settings.data.text_column: " ".join(["good"] * 3 * settings.model.max_length)})
+    return pd.concat([frame.head(40), long], ignore_index=True)
+
+
+def test_batches_of_short_texts_are_narrower_than_max_length(encoder, demo_frame, settings):
+    from {{ cookiecutter.module_name }}.training import _loader
+
+    frame = _with_a_long_text(demo_frame, settings)
+    ids, mask = encoder.transform(frame)
+    assert ids.shape[1] == settings.model.max_length  # one long text: the split is padded to max_length
+    batches = list(_loader((ids, mask), np.zeros(len(frame), dtype="int64"), 8, False, 0, False))
+    for batch_ids, batch_mask, _ in batches[:-1]:  # short texts only
+        assert batch_ids.shape == batch_mask.shape and batch_ids.shape[1] == int(batch_mask.sum(1).max())
+        assert batch_ids.shape[1] < settings.model.max_length
+    assert batches[-1][0].shape[1] == settings.model.max_length  # the batch with the long text
+
+
+def test_trimmed_predictions_equal_padded_ones(encoder, demo_frame, settings):
+    import torch
+
+    from {{ cookiecutter.module_name }}.evaluation import predict_proba
+
+    network = task.build_network(encoder, settings.model).eval()
+    ids, mask = encoder.transform(_with_a_long_text(demo_frame, settings))
+    trimmed = predict_proba(network, (ids, mask), batch_size=8)
+    with torch.inference_mode():  # every batch at the full max_length width
+        padded = torch.softmax(network(torch.from_numpy(ids), torch.from_numpy(mask)), -1).numpy()
+    assert np.allclose(trimmed, padded, atol=1e-5)
 
 
 def test_network_from_pretrained_and_from_stored_config_agree(encoder, settings, demo_frame):

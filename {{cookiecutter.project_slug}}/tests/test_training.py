@@ -1,9 +1,12 @@
+import re
+
 import numpy as np
 import pytest
 
-from {{ cookiecutter.module_name }}.config import TrainingConfig
+from {{ cookiecutter.module_name }}.config import ConfigError, TrainingConfig, validate
 from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
-from {{ cookiecutter.module_name }}.training import fit, load_weights, resolve_device, weights_to_bytes
+from {{ cookiecutter.module_name }}.packaging import weights_sha256
+from {{ cookiecutter.module_name }}.training import fit, load_weights, resolve_device, summary, weights_to_bytes
 
 
 def _toy(seed=0, n=256):
@@ -64,3 +67,97 @@ def test_on_a_gpu_machine_training_uses_mixed_precision_unless_told_otherwise(mo
     assert resolve_device(TrainingConfig(gpus=1)) == ("gpu", mixed)
     assert resolve_device(TrainingConfig(precision="32-true")) == ("gpu", "32-true")
     assert resolve_device(TrainingConfig(accelerator="cpu", gpus=1)) == ("cpu", "32-true")
+
+
+def _noisy(seed, n):
+    """One informative feature of eight and 25% flipped labels: a wide network overfits 96 rows within a few epochs."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 8)).astype("float32")
+    return x, ((x[:, 0] > 0) ^ (rng.random(n) < 0.25)).astype("int64")
+
+
+def _overfit(validation=None, **settings):
+    import torch
+
+    torch.manual_seed(1)
+    network = torch.nn.Sequential(torch.nn.Linear(8, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
+    settings = {"max_epochs": 40, "batch_size": 16, "learning_rate": 0.01, "accelerator": "cpu"} | settings
+    validation = _noisy(1, 200) if validation is None else validation
+    return network, fit(network, _noisy(0, 96), validation, TrainingConfig(**settings), seed=3)
+
+
+def _val_loss(network, validation) -> float:
+    import torch
+
+    x, y = (torch.from_numpy(a) for a in validation)
+    with torch.no_grad():
+        return float(torch.nn.functional.cross_entropy(network.eval()(x), y))
+
+
+def test_early_stopping_ships_the_best_epoch_bit_exactly():
+    first, info = _overfit(patience=3)
+    second, again = _overfit(patience=3)
+    assert weights_sha256(weights_to_bytes(first)) == weights_sha256(weights_to_bytes(second))
+    assert {k: v for k, v in info.items() if k not in ("seconds", "samples_per_second")} == {
+        k: v for k, v in again.items() if k not in ("seconds", "samples_per_second")
+    }
+    assert info["stopped_early"] and info["epochs_run"] == info["best_epoch"] + 3 < 40  # patience 3, epochs from 1
+    history = [epoch["val_loss"] for epoch in info["history"]]
+    assert info["monitor"] == "val_loss" and info["best_value"] == min(history) == history[info["best_epoch"] - 1]
+    assert history[-1] > info["best_value"]  # the last epoch is worse: its weights are not the ones returned
+    assert _val_loss(first, _noisy(1, 200)) == pytest.approx(info["best_value"], abs=1e-6)
+    kept = f"kept epoch {info['best_epoch']} of {info['epochs_run']} (val_loss {min(history):.4f}), stopped early"
+    assert summary(info) == kept
+
+
+def test_patience_zero_runs_every_epoch_and_still_keeps_the_best():
+    network, info = _overfit(max_epochs=8, patience=0)
+    history = [epoch["val_loss"] for epoch in info["history"]]
+    assert info["epochs_run"] == 8 and not info["stopped_early"]
+    assert info["best_epoch"] < 8 and _val_loss(network, _noisy(1, 200)) == pytest.approx(min(history), abs=1e-6)
+
+
+def test_best_epoch_by_validation_accuracy():
+    _, info = _overfit(max_epochs=8, patience=None, monitor="val_accuracy")
+    accuracy = [epoch["val_accuracy"] for epoch in info["history"]]
+    assert info["monitor"] == "val_accuracy" and info["best_value"] == max(accuracy)
+    assert info["best_epoch"] == accuracy.index(max(accuracy)) + 1  # the first epoch that reached it
+
+
+def test_without_a_validation_split_the_last_epoch_is_kept(capsys):
+    empty = (np.zeros((0, 8), dtype="float32"), np.zeros(0, dtype="int64"))
+    _, info = _overfit(validation=empty, max_epochs=4, patience=3)
+    assert (info["best_epoch"], info["epochs_run"], info["stopped_early"]) == (4, 4, False)
+    assert info["monitor"] is None and info["best_value"] is None
+    out = capsys.readouterr().out
+    assert "no validation split: early stopping is off and the last epoch is kept" in out
+    assert re.search(r"^epoch 4/4  train_loss \d\.\d{4}  \d+\.\ds$", out, re.M), out
+
+
+def test_each_epoch_prints_a_progress_line_as_it_ends(capsys):
+    _, info = _overfit(patience=3)
+    out, err = capsys.readouterr()
+    line = r"^epoch (\d+)/40  train_loss \d\.\d{4}  val_loss \d\.\d{4}  val_accuracy \d\.\d{4}  \d+\.\ds(  \*)?$"
+    lines = re.findall(line, out, re.M)
+    assert [int(epoch) for epoch, _ in lines] == list(range(1, info["epochs_run"] + 1))
+    losses = [epoch["val_loss"] for epoch in info["history"]]
+    new_bests = [i + 1 for i, loss in enumerate(losses) if loss < min(losses[:i], default=float("inf"))]
+    assert [int(epoch) for epoch, star in lines if star] == new_bests
+    assert lines[info["best_epoch"] - 1][1]  # the epoch kept is marked as a new best
+    assert re.search(rf"^trained {96 * info['epochs_run']} samples in [\d.]+ s \(\d+ samples/s\)$", out, re.M)
+    assert info["samples_per_second"] > 0
+    assert "it/s" not in out + err  # no progress bar when stdout is not a terminal
+
+
+@pytest.mark.parametrize(
+    "training, message",
+    [
+        ({"patience": -1}, "training.patience: Input should be greater than or equal to 0"),
+        ({"monitor": "val_f1"}, "training.monitor: Input should be 'val_loss' or 'val_accuracy'"),
+    ],
+)
+def test_bad_early_stopping_settings_are_refused(params, training, message):
+    raw = params.model_dump()
+    raw["training"] |= training
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate(raw)

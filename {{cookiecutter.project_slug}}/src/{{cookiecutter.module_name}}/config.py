@@ -63,6 +63,8 @@ class TrainingConfig(_Strict):
     learning_rate: float = Field(3e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     warmup_ratio: float = Field(0.0, ge=0, lt=1)  # share of steps with a linearly rising learning rate
+    monitor: Literal["val_loss", "val_accuracy"] = "val_loss"  # picks the epoch that is kept (lowest loss, best acc.)
+    patience: int | None = Field(3, ge=0)  # epochs without improvement before stopping; 0 or null: run max_epochs
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
     precision: Literal["auto", "32-true", "16-mixed", "bf16-mixed"] = "auto"
     gpus: int = Field(0, ge=0)

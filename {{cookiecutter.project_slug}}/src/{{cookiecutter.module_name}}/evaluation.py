@@ -4,16 +4,20 @@ import numpy as np
 
 
 def predict_proba(network, x, batch_size: int = 1024) -> np.ndarray:
-    """x: one array of inputs, or a tuple of them (e.g. token ids and attention mask)."""
+    """x: one array of inputs, or a tuple of them (token ids and attention mask: each batch is trimmed to its longest
+    text, see batching.py, so short texts are not scored at the width of the longest)."""
     import torch
+
+    from .batching import trim_padding
 
     inputs = x if isinstance(x, tuple) else (x,)
     network.eval()
+
+    def batch(start: int) -> tuple:
+        return trim_padding(tuple(torch.from_numpy(a[start : start + batch_size]) for a in inputs))
+
     with torch.inference_mode():
-        chunks = [
-            torch.softmax(network(*(torch.from_numpy(a[i : i + batch_size]) for a in inputs)).float(), -1)
-            for i in range(0, len(inputs[0]), batch_size)
-        ]
+        chunks = [torch.softmax(network(*batch(i)).float(), -1) for i in range(0, len(inputs[0]), batch_size)]
     return torch.cat(chunks).numpy() if chunks else np.zeros((0, 0), dtype="float32")
 
 

@@ -185,13 +185,19 @@ def model_card(
 
 
 def _training_lines(training: dict | None) -> list[str]:
-    """The epoch whose weights ship, when training reported it (early stopping keeps the best epoch)."""
+    """The epoch whose weights ship (early stopping keeps the best one) and where training ran."""
     if not training or "best_epoch" not in training:
         return []
+    chosen = (
+        f"best validation {training['monitor']} ({training['best_value']:.4f})"
+        if training.get("monitor") and training.get("best_value") is not None
+        else "no validation split: the last epoch"
+    )
+    how = "stopped early" if training.get("stopped_early") else "ran every epoch"
     return [
         "## Training",
         "",
-        f"- weights of epoch {training['best_epoch']} of {training.get('epochs_run', '?')} run "
-        f"(best validation {training.get('monitor', 'loss')}); on {training['accelerator']}, {training['precision']}",
+        f"- weights of epoch {training['best_epoch']} of {training['epochs_run']} run ({chosen}; {how})",
+        f"- on {training['accelerator']}, precision {training['precision']}",
         "",
     ]

@@ -1,7 +1,9 @@
-"""Train a network with Lightning: seeded, deterministic on CPU, on a GPU when one is present (else CPU, said once)."""
+"""Train a network with Lightning: seeded, deterministic on CPU, on a GPU when one is present (else CPU, said once);
+the best epoch on the validation split is the one kept, and training stops early when it stops improving."""
 
 import io
 import logging
+import sys
 import warnings
 
 import numpy as np
@@ -35,19 +37,45 @@ def seed_everything(seed: int) -> None:
 
 
 def _loader(x, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bool):
-    """x: one array of inputs, or a tuple of them (e.g. token ids and attention mask)."""
+    """x: one array of inputs, or a tuple of them (token ids and attention mask: each batch is trimmed to its longest
+    text, see batching.py)."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
+
+    from .batching import collate
 
     inputs = x if isinstance(x, tuple) else (x,)
     data = TensorDataset(*(torch.from_numpy(a) for a in inputs), torch.from_numpy(y))
     return DataLoader(
-        data, batch_size=batch_size, shuffle=shuffle, generator=torch.Generator().manual_seed(seed), pin_memory=pin
+        data,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=torch.Generator().manual_seed(seed),
+        pin_memory=pin,
+        collate_fn=collate,
     )
 
 
+def _callbacks(cfg: TrainingConfig, has_val: bool) -> list:
+    """With a validation split: keep the best epoch's weights, and stop early after `patience` epochs without
+    improvement (0 or null: never). Always: the per-epoch progress lines, last so they see this epoch's best."""
+    from pytorch_lightning.callbacks import EarlyStopping
+
+    from .callbacks import MODES, BestWeights, Progress
+
+    if not has_val:
+        return [Progress()]
+    best = BestWeights(cfg.monitor)
+    stopping = [EarlyStopping(cfg.monitor, mode=MODES[cfg.monitor], patience=cfg.patience)] if cfg.patience else []
+    return [best, *stopping, Progress(best)]
+
+
 def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int) -> dict:
-    """Fit `network` in place on (x, y) arrays; return the per-epoch history and the device used."""
+    """Fit `network` in place on (x, y) arrays and leave it holding the best epoch's weights (by `cfg.monitor` on the
+    validation split; the last epoch's without one). Epochs are counted from 1, as the progress lines show them.
+    Returns the per-epoch history, the device used, best_epoch, epochs_run, stopped_early, best_value and throughput."""
+    import time
+
     import pytorch_lightning as pl
 
     from .classifier import Classifier
@@ -58,12 +86,10 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     accelerator, precision = resolve_device(cfg)
     log.info("training on %s with precision %s", accelerator, precision)
     pin = accelerator == "gpu"
-    history = []
-
-    class History(pl.Callback):
-        def on_train_epoch_end(self, trainer, _):
-            history.append({k: float(v) for k, v in trainer.callback_metrics.items()})
-
+    has_val = len(validation[1]) > 0
+    if not has_val and cfg.patience:
+        print("no validation split: early stopping is off and the last epoch is kept", flush=True)
+    callbacks = _callbacks(cfg, has_val)
     trainer = pl.Trainer(
         max_epochs=cfg.max_epochs,
         accelerator=accelerator,
@@ -72,18 +98,40 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
         deterministic=accelerator == "cpu" or "warn",
         logger=False,
         enable_checkpointing=False,
-        enable_progress_bar=False,
+        enable_progress_bar=sys.stdout.isatty(),  # a terminal gets Lightning's bar; logs get the epoch lines only
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        callbacks=[History()],
+        callbacks=callbacks,
     )
-    has_val = len(validation[1]) > 0
+    start = time.perf_counter()
     trainer.fit(
         Classifier(network, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio),
         _loader(*train, cfg.batch_size, True, seed, pin),
         _loader(*validation, cfg.batch_size, False, seed, pin) if has_val else None,
     )
-    return {"history": history, "accelerator": accelerator, "precision": precision}
+    seconds = time.perf_counter() - start
+    history, best = callbacks[-1].history, callbacks[-1].best
+    samples = len(train[1]) * len(history)
+    print(f"trained {samples} samples in {seconds:.1f} s ({samples / seconds:.0f} samples/s)", flush=True)
+    return {
+        "history": history,
+        "accelerator": accelerator,
+        "precision": precision,
+        "monitor": cfg.monitor if best else None,
+        "best_epoch": best.epoch if best and best.epoch else len(history),  # counted from 1
+        "best_value": best.value if best else None,
+        "epochs_run": len(history),
+        "stopped_early": len(history) < cfg.max_epochs,
+        "seconds": seconds,
+        "samples_per_second": samples / seconds,
+    }
+
+
+def summary(result: dict) -> str:
+    """`kept epoch 4 of 7 (val_loss 0.3991), stopped early`: which weights ship, and how training ended."""
+    value = f" ({result['monitor']} {result['best_value']:.4f})" if result["best_value"] is not None else ""
+    how = "stopped early" if result["stopped_early"] else "ran max_epochs"
+    return f"kept epoch {result['best_epoch']} of {result['epochs_run']}{value}, {how}"
 
 
 def weights_to_bytes(network) -> bytes:

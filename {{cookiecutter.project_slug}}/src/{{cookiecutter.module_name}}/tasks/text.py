@@ -36,9 +36,18 @@ class TextEncoder:
             return AutoTokenizer.from_pretrained(tmp)
 
     def transform(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(input_ids, attention_mask), truncated to `max_length` and padded (on the right) only to the longest text
+        of `df`; training and prediction trim each batch further to its own longest text (batching.py)."""
         texts = df[self.text_column].fillna("").astype(str).tolist()
+        if not texts:  # an empty split (validation_size: 0): the tokenizer cannot pad an empty batch
+            return np.zeros((0, 0), dtype="int64"), np.zeros((0, 0), dtype="int64")
         encoded = self.tokenizer(
-            texts, padding="max_length", truncation=True, max_length=self.max_length, return_tensors="np"
+            texts,
+            padding="longest",
+            padding_side="right",
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="np",
         )
         return encoded["input_ids"].astype("int64"), encoded["attention_mask"].astype("int64")
 
