@@ -1,5 +1,6 @@
 """DVC pins the data, MLflow records lineage, snapshots tag code + data, reproduce proves it: real git, DVC, MLflow."""
 
+import json
 import re
 import subprocess
 import sys
@@ -87,13 +88,25 @@ def test_run_records_lineage_and_registers_model(project, client, monkeypatch):
     assert model.metadata.signature is not None
     frame = pd.read_csv(project / DATA).drop(columns=["approved", "sex"]).head(4)
     predictions = model.predict(frame)
-    assert list(predictions.columns) == ["label", "probability"] and len(predictions) == 4
+    assert list(predictions.columns) == ["label", "probability", "probabilities.0", "probabilities.1"]
+    assert len(predictions) == 4
 
 
-def test_untouched_snapshot_reproduces_exactly(project):
-    code, output = cli(project, "reproduce", "v1")
+def test_untouched_snapshot_reproduces_exactly_whatever_the_registry_says_today(project, client):
+    """The champion gate was judged against the registry as it was: reproduce compares that recorded verdict and does
+    not re-judge it. Here today's champion cannot even be scored (a version whose artifacts are no model)."""
+    run_id = client.get_model_version_by_alias(MODULE, "champion").run_id
+    source = f"{client.get_run(run_id).info.artifact_uri}/environment"
+    broken = client.create_model_version(MODULE, source, run_id=run_id).version
+    client.set_registered_model_alias(MODULE, "champion", broken)
+    try:
+        code, output = cli(project, "reproduce", "v1")
+    finally:
+        client.set_registered_model_alias(MODULE, "champion", "1")
     assert code == 0, output
     assert "v1: reproduced exactly" in output and "differs" not in output
+    assert re.search(r"gate.champion\s+passed\s+not re-judged", output)
+    assert re.search(r"gate.fairness\s+passed\s+passed", output)  # the recorded verdicts, compared
 
 
 def test_reproduce_names_a_param_and_data_difference(project, client):
@@ -110,11 +123,16 @@ def test_reproduce_names_a_param_and_data_difference(project, client):
         data.write_bytes(original)
     assert code == 0, output
     other = mlflow_run_id(output)
-    assert client.get_run(other).data.tags["data.pinned"] == "False"  # the opt-out is marked in lineage
+    tags = client.get_run(other).data.tags
+    assert tags["data.pinned"] == "False"  # the opt-out is marked in lineage
+    assert tags["canonical"] == "false"  # and the run can never stand for its commit in a snapshot
+    for reason in ("data not pinned", "--allow-unpinned-data", "config other.yaml", "--skip-gates performance"):
+        assert reason in tags["canonical.why_not"]
     code, output = cli(project, "reproduce", "v1", "--against", other)
     assert code == 1
     assert re.search(r"param training.max_epochs\s+3\s+15\s+<-- differs", output), output
     assert re.search(r"data.md5\s+\w+\s+\w+\s+<-- differs", output), output
+    assert re.search(r"gate.performance\s+passed\s+skipped\s+<-- differs", output), output
     assert "v1: NOT reproduced" in output
 
 
@@ -164,6 +182,20 @@ def test_lineage_chain_of_the_served_model(project):
     assert re.search(r"snapshot  v1$", output, re.M) and "champion" in output
 
 
+def test_example_then_snapshot_needs_no_rerun(project, client):
+    """`make example` then commit then `make snapshot`: the run of the previous commit still stands for this one, since
+    only examples/ changed; a change to the code or params would need a new run."""
+    v1_run = json.loads(re.search(r"\{.*\}", git(project, "tag", "-l", "--format=%(contents)", "v1"), re.S)[0])
+    code, output = cli(project, "example", "--rows", "3")
+    assert code == 0, output
+    git(project, "commit", "-qam", "request example for three rows")
+    code, output = cli(project, "snapshot", "v2")
+    assert code == 0, output
+    record = json.loads(output[output.index("{") : output.rindex("}") + 1])
+    assert record["mlflow_run_id"] == v1_run["mlflow_run_id"] and record["run_commit"] == v1_run["commit"]
+    assert record["commit"] == git(project, "rev-parse", "HEAD")
+
+
 def test_training_on_an_older_tag_reads_that_data(project, client):
     old_md5 = pinned_md5(project)
     assert (
@@ -181,3 +213,6 @@ def test_training_on_an_older_tag_reads_that_data(project, client):
     assert tags["data.md5"] == old_md5 and tags["data.rev"] == "v1"
     assert "loaded 2000 rows" in output
     assert pinned_md5(project) != old_md5 and len((project / DATA).read_text().splitlines()) == 901  # untouched
+    assert tags["canonical"] == "false" and "data at --data-rev v1" in tags["canonical.why_not"]
+    code, output = cli(project, "snapshot", "v3")  # the only run of this commit read other data: refused
+    assert code == 2 and "no canonical run of commit" in output and "data at --data-rev v1" in output

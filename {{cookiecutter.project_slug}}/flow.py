@@ -100,6 +100,7 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.data import read_table, validate_table
         from {{ cookiecutter.module_name }}.gates import parse_skip
         from {{ cookiecutter.module_name }}.lineage import git_facts, read_data
+        from {{ cookiecutter.module_name }}.snapshots import canonical_reasons
 
         cfg = self.settings
         parse_skip(self.skip_gates)  # a mistyped gate name fails now, not after training
@@ -111,6 +112,15 @@ class TrainingFlow(FlowSpec):
         tracking.log(self.mlflow_run_id, tags={f"data.{k}": v for k, v in self.data.items()})
         if not self.data["pinned"]:
             print(f"WARNING: training on unpinned data {cfg.data.path} (--allow-unpinned-data)")
+        # only a canonical run may stand for its commit in a snapshot
+        base_model = getattr(cfg.model, "name_or_path", None)
+        why_not = canonical_reasons(
+            self.git, self.data, self.config_file, self.skip_gates, self.allow_unpinned_data, base_model
+        )
+        canonical = {"canonical": str(not why_not).lower(), "canonical.why_not": "; ".join(why_not)}
+        tracking.log(self.mlflow_run_id, tags=canonical)
+        if why_not:
+            print(f"not a canonical run (a snapshot will not use it): {'; '.join(why_not)}")
         self.table = read_table(cfg.data.path, content, self.config_file)
         self.columns = validate_table(self.table, cfg.data, self.config_file)
         if cfg.mitigation.method != "none":
@@ -164,6 +174,8 @@ class TrainingFlow(FlowSpec):
         self.weights = weights_to_bytes(network)
         self.weights_sha256 = weights_sha256(self.weights)
         tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256)
+        base = self.encoder_state.get("base_model", {})  # text: the pretrained model read, and its resolved commit
+        tracking.log(self.mlflow_run_id, tags={f"model.base.{k}": v for k, v in base.items()})
         self.next(self.evaluate)
 
     @tracked

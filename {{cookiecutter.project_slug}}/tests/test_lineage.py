@@ -70,10 +70,51 @@ def test_git_facts_see_a_dirty_tree(tmp_path):
     assert len(clean["commit"]) == 40 and clean["dirty"] is False and clean["diff"] == ""
     (tmp_path / "f.txt").write_text("two\n")
     dirty = git_facts(tmp_path)
-    assert dirty["dirty"] is True and "+two" in dirty["diff"]
+    assert dirty["dirty"] is True and "+two" in dirty["diff"] and dirty["changed"] == ["f.txt"]
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "helper.py").write_text("X = 1\n")  # changes a run, yet is in neither the commit nor the diff
+    assert git_facts(tmp_path)["untracked_src"] == ["src/helper.py"]
     outside = tmp_path.parent / f"{tmp_path.name}-no-git"
     outside.mkdir()
-    assert git_facts(outside) == {"commit": "", "branch": "", "dirty": False, "diff": ""}
+    facts = git_facts(outside)
+    assert (facts["commit"], facts["dirty"], facts["diff"], facts["untracked_src"]) == ("", False, "", [])
+
+
+def test_only_a_canonical_run_stands_for_its_commit():
+    from {{ cookiecutter.module_name }}.snapshots import affects_training, canonical_reasons
+
+    clean = {"commit": "c" * 40, "changed": [], "untracked_src": []}
+    pinned = {"pinned": True, "rev": "workspace"}
+    assert canonical_reasons(clean, pinned, "params.yaml", "", False) == []
+    reasons = canonical_reasons(
+        clean | {"changed": ["src/m/data.py", "examples/request.json"], "untracked_src": ["src/m/new.py"]},
+        {"pinned": True, "rev": "v1"},
+        "other.yaml",
+        "champion",
+        True,
+    )
+    assert reasons == [
+        "data at --data-rev v1",
+        "--allow-unpinned-data",
+        "config other.yaml",
+        "--skip-gates champion",
+        "uncommitted changes to ['src/m/data.py']",  # examples/ does not change what a run trains
+        "untracked files under src/ ['src/m/new.py']",
+    ]
+    assert not affects_training("examples/request.json") and affects_training("params.yaml")
+
+
+def test_a_local_base_model_must_be_under_dvc(tmp_path):
+    from {{ cookiecutter.module_name }}.snapshots import canonical_reasons
+
+    clean, pinned = {"commit": "c" * 40}, {"pinned": True, "rev": "workspace"}
+    model = tmp_path / "tiny"
+    model.mkdir()
+    (reason,) = canonical_reasons(clean, pinned, "params.yaml", "", False, str(model))
+    assert reason.startswith(f"base model {model} is a local directory DVC does not track")
+    (tmp_path / "tiny.dvc").write_text("outs: []\n")
+    assert canonical_reasons(clean, pinned, "params.yaml", "", False, str(model)) == []
+    assert canonical_reasons(clean, pinned, "params.yaml", "", False, "org/hub-model") == []  # a hub id
 
 
 def test_params_flatten_for_mlflow():
@@ -100,8 +141,9 @@ def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path)
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.create_experiment("runs", artifact_location=(tmp_path / "artifacts").as_uri())
 
-    def run(accuracy, weights, device):
+    def run(accuracy, weights, device, fairness="passed", champion="passed"):
         tags = {"train.accelerator": device, "weights_sha256": weights, "data.md5": "d", "git.commit": "c"}
+        tags |= {"gate.fairness": fairness, "gate.champion": champion}
         run_id = client.create_run(experiment, tags=tags).info.run_id
         client.log_param(run_id, "seed", "42")
         client.log_metric(run_id, "test_accuracy", accuracy)
@@ -116,6 +158,10 @@ def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path)
     assert same(compare(run(0.9, "w1", "gpu"), run(0.9004, "w2", "gpu")))  # GPU: within the documented tolerance
     assert not same(compare(run(0.9, "w", "gpu"), run(0.91, "w", "gpu")))
     assert on_gpu(run(0.9, "w", "cpu"), run(0.9, "w", "gpu")) and not on_gpu(run(0.9, "w", "cpu"))
+    assert not same(compare(run(0.9, "w", "cpu"), run(0.9, "w", "cpu", fairness="failed")))  # recorded verdicts
+    # the champion gate was judged against the registry as it was then: recorded, not re-judged
+    rows = compare(run(0.9, "w", "cpu"), run(0.9, "w", "cpu", champion="skipped"))
+    assert same(rows) and ("gate.champion", "passed", "not re-judged", True) in rows
 
 
 def test_expected_failures_share_one_base():

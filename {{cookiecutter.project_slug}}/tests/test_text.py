@@ -138,3 +138,19 @@ def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
     predictor = Predictor(write_model_dir(tmp_path / "model", weights_to_bytes(network), spec))
     (prediction,) = predictor.predict([{settings.data.text_column: "It is okay and fine."}])
     assert set(prediction.probabilities) == set(encoder.classes)
+
+
+def test_the_base_model_read_is_recorded(encoder, tiny_dir):
+    """A local directory is recorded by content (md5 of its files); a hub id would record the commit it resolved to."""
+    from {{ cookiecutter.module_name }}.lineage import dir_md5
+
+    assert encoder.base_model == {"name_or_path": str(tiny_dir), "revision": "", "commit": f"md5:{dir_md5(tiny_dir)}"}
+
+
+def test_tiny_model_builder_is_seeded(tmp_path, demo_frame):
+    from {{ cookiecutter.module_name }}.lineage import dir_md5
+    from {{ cookiecutter.module_name }}.tiny_model import build
+
+    texts = demo_frame["text"].tolist()
+    first, again = build(texts, tmp_path / "a"), build(texts, tmp_path / "b")
+    assert dir_md5(first) == dir_md5(again) and dir_md5(first) != dir_md5(build(texts, tmp_path / "c", seed=1))

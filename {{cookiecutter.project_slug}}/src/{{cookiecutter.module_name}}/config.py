@@ -48,6 +48,7 @@ class SplitConfig(_Strict):
 {% if cookiecutter.task == "text_classification" -%}
 class ModelConfig(_Strict):
     name_or_path: str = Field("distilbert/distilbert-base-uncased", min_length=1)  # hub id, or a local directory
+    revision: str | None = None  # hub branch, tag or commit (pin a commit: a branch moves); the commit used is recorded
     max_length: PositiveInt = 128  # tokens per text; longer texts are truncated
     freeze_encoder: bool = False  # train only the classification head
 {%- else -%}

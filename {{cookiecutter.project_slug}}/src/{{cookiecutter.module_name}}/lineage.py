@@ -21,13 +21,17 @@ def _git(*args: str, cwd: Path = Path(".")) -> str:
 
 
 def git_facts(root: Path = Path(".")) -> dict:
-    """Commit, branch, dirty flag and the diff of a dirty tree (empty strings outside a git repository)."""
+    """Commit, branch, dirty flag and the diff of a dirty tree (empty strings outside a git repository), the changed
+    tracked files, and untracked files under src/ (they change a run yet appear in neither the commit nor the diff)."""
     status = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
+    untracked = _git("ls-files", "--others", "--exclude-standard", "--", "src", cwd=root)
     return {
         "commit": _git("rev-parse", "HEAD", cwd=root),
         "branch": _git("rev-parse", "--abbrev-ref", "HEAD", cwd=root),
         "dirty": bool(status),
         "diff": _git("diff", "HEAD", cwd=root) if status else "",
+        "changed": _git("diff", "--name-only", "HEAD", cwd=root).splitlines() if status else [],
+        "untracked_src": [p for p in untracked.splitlines() if "__pycache__" not in p],
     }
 
 
@@ -36,6 +40,14 @@ def md5(path: Path) -> str:
     with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dir_md5(path: Path) -> str:
+    """One hash of a directory's files (relative names and contents), e.g. a local base model."""
+    digest = hashlib.md5()
+    for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}:{md5(file)}\n".encode())
     return digest.hexdigest()
 
 

@@ -90,7 +90,7 @@ def open_run(params: dict, experiment: str, flow_name: str, metaflow_run_id: str
     run_id = start_run(
         experiment,
         run_name=f"{flow_name}-{metaflow_run_id}",
-        tags={f"git.{k}": v for k, v in git.items() if k != "diff"}
+        tags={f"git.{k}": v for k, v in git.items() if k in ("commit", "branch", "dirty")}
         | {"metaflow.flow": flow_name, "metaflow.run_id": metaflow_run_id}
         | {"metaflow.pathspec": f"{flow_name}/{metaflow_run_id}", "seed": params["seed"]}
         | {f"version.{k}": v for k, v in versions.items()},

@@ -25,6 +25,7 @@ class TextEncoder:
     classes: list
     tokenizer_files: dict[str, str] = field(default_factory=dict)  # file name -> base64 content
     model_config: dict = field(default_factory=dict)  # the pretrained model's config, num_labels set
+    base_model: dict = field(default_factory=dict)  # name_or_path, revision asked for, commit (hub) or md5 (directory)
 
     @cached_property
     def tokenizer(self):
@@ -61,6 +62,7 @@ class TextEncoder:
             "classes": self.classes,
             "tokenizer_files": self.tokenizer_files,
             "model_config": self.model_config,
+            "base_model": self.base_model,
         }
 
 
@@ -69,12 +71,23 @@ def fit_encoder(train: pd.DataFrame, columns: Columns, cfg) -> TextEncoder:
     from transformers import AutoConfig, AutoTokenizer
 
     classes = classes_of(train[cfg.data.target], cfg.data.positive_label)
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
+    source, revision = cfg.model.name_or_path, cfg.model.revision
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer.save_pretrained(tmp)
         files = {p.name: base64.b64encode(p.read_bytes()).decode() for p in Path(tmp).iterdir() if p.is_file()}
-    config = AutoConfig.from_pretrained(cfg.model.name_or_path, num_labels=len(classes))
-    return TextEncoder(columns.text[0], cfg.model.max_length, classes, files, config.to_dict())
+    config = AutoConfig.from_pretrained(source, num_labels=len(classes), revision=revision)
+    base = {"name_or_path": source, "revision": revision or "", "commit": resolved_commit(config, source)}
+    return TextEncoder(columns.text[0], cfg.model.max_length, classes, files, config.to_dict(), base)
+
+
+def resolved_commit(config, source: str) -> str:
+    """What `from_pretrained` actually read: the hub commit behind the revision, or the md5 of a local directory."""
+    from ..lineage import dir_md5
+
+    if Path(source).is_dir():
+        return f"md5:{dir_md5(Path(source))}"
+    return getattr(config, "_commit_hash", None) or ""
 
 
 def encoder_from_state(state: dict) -> TextEncoder:
@@ -92,7 +105,7 @@ def build_network(encoder: TextEncoder, model, pretrained: bool = True):
     if pretrained:
         # a checkpoint whose head has another number of labels gets a new (seeded) head for this label set
         hf_model = AutoModelForSequenceClassification.from_pretrained(
-            model.name_or_path, config=config, ignore_mismatched_sizes=True
+            model.name_or_path, config=config, ignore_mismatched_sizes=True, revision=model.revision
         )
     else:
         hf_model = AutoModelForSequenceClassification.from_config(config)
