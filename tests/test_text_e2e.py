@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from .conftest import Server, bake, run
+from .conftest import Server, bake, latest_run, mlflow_client, run
 
 pytestmark = pytest.mark.e2e
 MODULE = "review_sentiment"
@@ -46,11 +46,14 @@ def trained(tmp_path_factory):
 
 
 def test_text_flow_gates_registers_and_packages(trained):
-    _, home, output = trained
+    project, home, output = trained
     assert "performance gate PASSED" in output and "fairness gate PASSED" in output
     assert "equalized odds difference [sex | class neutral]" in output  # judged per class
     assert "registry version 1" in output
     assert list((home / "models" / MODULE).glob("*/MODEL_CARD.md"))
+    tags = latest_run(mlflow_client(project), MODULE).data.tags  # the base model read, by content for a directory
+    assert tags["model.base.name_or_path"].endswith("tiny") and tags["model.base.commit"].startswith("md5:")
+    assert tags["canonical"] == "false" and "base model" in tags["canonical.why_not"]  # outside the project, no DVC
 
 
 def test_gpu_project_trains_on_cpu_when_there_is_no_gpu(trained):
