@@ -233,6 +233,10 @@ def _rerun(tag: str, workdir: Path) -> tuple[str | None, str]:
     return (runs[0].info.run_id if runs else None), output
 
 
+def _cell(value: str, limit: int = 64) -> str:
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
 def reproduce(tag: str, experiment: str, against: str = "") -> tuple[bool, str]:
     """Re-run snapshot `tag` in a fresh checkout and compare with its recorded run (or run `against`): params, data,
     weights, metrics and the recorded verdicts. A re-run that fails is a difference, not an error."""
@@ -245,7 +249,7 @@ def reproduce(tag: str, experiment: str, against: str = "") -> tuple[bool, str]:
         return False, f"{output[-3000:]}\n{tag}: NOT reproduced (the re-run stopped before it recorded anything)"
     mlflow_client = client()
     recorded, rerun = mlflow_client.get_run(recorded_id), mlflow_client.get_run(rerun_id)
-    rows = compare(recorded, rerun)
+    rows = [(what, _cell(a), _cell(b), ok) for what, a, b, ok in compare(recorded, rerun)]
     width = max(len(r[0]) for r in rows)
     cell = max(len(v) for r in rows for v in r[1:3])
     lines = [f"{'':{width}}  {'recorded ' + recorded_id[:8]:>{cell}}  {'re-run ' + rerun_id[:8]:>{cell}}"]
