@@ -156,7 +156,7 @@ def test_promote_moves_the_champion_only_to_a_version_that_passed_and_was_packag
     client = mlflow_client(project)
     v1_files = client.get_model_version_download_uri(MODULE, "1")
     handmade = client.create_model_version(MODULE, v1_files, client.get_model_version(MODULE, "1").run_id)  # by hand
-    code, output = cli(project, "promote", handmade.version)
+    code, output = cli(project, "promote", str(handmade.version))
     assert code == 1 and f"v{handmade.version} has no gate record" in output, output
     assert aliases(project) == {"champion": "1", "candidate": "2"}
     code, output = cli(project, "promote", "2")
