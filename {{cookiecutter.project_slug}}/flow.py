@@ -254,7 +254,7 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }} import reports, tracking
         from {{ cookiecutter.module_name }}.data import model_inputs
         from {{ cookiecutter.module_name }}.gates import enforce
-        from {{ cookiecutter.module_name }}.packaging import publish_model
+        from {{ cookiecutter.module_name }}.packaging import gate_outcome, publish_model
         from {{ cookiecutter.module_name }}.tasks import task
 
         cfg = self.settings
@@ -302,6 +302,7 @@ class TrainingFlow(FlowSpec):
                 model_card=card_text,
                 promote=cfg.packaging.promote,
                 build=cfg.packaging.build_bento,
+                gates=gate_outcome(self.verdicts),
             )
         if self.published:
             print(

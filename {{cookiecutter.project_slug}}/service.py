@@ -1,7 +1,8 @@
 """BentoML service: POST /predict scores a batch of typed, validated records with the packaged model.
 
-bentoml serve                                  # the latest model in the local BentoML store
+make serve [MODEL=candidate]                   # the model behind the registry's champion (or candidate) alias
 bentoml serve --arg model_tag=NAME:VERSION     # a given one (a built Bento pins the one it was built with)
+bentoml serve                                  # the latest model in the local BentoML store, whatever the registry says
 """
 
 import sys

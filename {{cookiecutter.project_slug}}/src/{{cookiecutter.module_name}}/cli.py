@@ -5,6 +5,8 @@ reproduce TAG [--against]   re-run a snapshot in a fresh checkout; exit 1 if any
 lineage [--bento|--version] Bento -> model -> MLflow run -> Metaflow run -> commit -> data -> snapshot
 example [--rows N]          write examples/request.json from the data's first rows (after changing data or columns)
 card [--out FILE]           write the gate card of the latest run that reached the gate (the latest run may not have)
+serve [MODEL] [--port N]    bentoml serve the model behind registry alias MODEL (champion, candidate) or version N
+promote VERSION             move `champion` to registry version VERSION if it passed every gate; exit 1 if refused
 """
 
 import argparse
@@ -74,11 +76,12 @@ def main(argv=None) -> int:
     ex.add_argument("--out", default="examples/request.json")
     crd = commands.add_parser("card", help="write the gate card of the latest run that reached the gate")
     crd.add_argument("--out", default="gate-card.html")
+    add_registry_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "example" and args.rows < 1:
         parser.error("--rows must be positive")
     try:
-        return command(args)
+        return registry_command(args) if args.command in REGISTRY_COMMANDS else command(args)
     except (ProjectError, SnapshotError, LookupError, ValueError) as err:  # ValueError: data does not match params
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -113,6 +116,44 @@ def command(args) -> int:
         for link, value in chain(name, bento_name, args.bento, args.version):
             print(f"{link:>22}  {value}")
     return 0
+
+
+REGISTRY_COMMANDS = ("serve", "promote")
+
+
+def add_registry_commands(commands) -> None:
+    srv = commands.add_parser("serve", help="serve the model behind a registry alias (default: champion)")
+    srv.add_argument("model", nargs="?", default="champion", help="champion, candidate or a registry version number")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=3000)
+    srv.add_argument("--print-tag", action="store_true", help="print the BentoML model tag only; do not serve")
+    pro = commands.add_parser("promote", help="move `champion` to a registry version that passed every gate")
+    pro.add_argument("version")
+
+
+def registry_command(args) -> int:
+    """`serve` and `promote`: the MLflow registry's aliases decide what serves. A refusal exits 1."""
+    from .promotion import PromotionError, promote, serving_tag
+
+    name = load(ROOT / "params.yaml").packaging.model_name
+    try:
+        if args.command == "promote":
+            print(promote(name, args.version))
+            return 0
+        tag, version = serving_tag(name, args.model)
+    except PromotionError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if args.print_tag:
+        print(tag)
+        return 0
+    bentoml = Path(sys.executable).with_name("bentoml")
+    cmd = [str(bentoml) if bentoml.exists() else "bentoml", "serve", "--host", args.host, "--port", str(args.port)]
+    cmd += ["--arg", f"model_tag={tag}"]
+    print(f"serving {name} {args.model} (registry v{version}): {tag} on http://{args.host}:{args.port}", flush=True)
+    os.chdir(ROOT)  # bentofile.yaml names the service
+    os.execvp(cmd[0], cmd)  # the server gets this process: Ctrl-C and kill reach it
+    return 0  # not reached
 
 
 if __name__ == "__main__":

@@ -89,6 +89,16 @@ def build_bento(model_tag: str, project_dir: str | Path = ".", model_card: str =
     return str(bento.tag)
 
 
+def gate_outcome(verdicts: list[dict]) -> str:
+    """The registry version's `gates` tag: "passed" when every gate passed or is off by config; gates skipped with
+    --skip-gates are named ("passed; skipped: champion"), so `cli promote` can refuse them."""
+    failed = [v["gate"] for v in verdicts if v.get("failures")]
+    if failed:
+        return "failed: " + ", ".join(failed)
+    skipped = [v["gate"] for v in verdicts if v.get("skipped")]
+    return "passed" + (f"; skipped: {', '.join(skipped)}" if skipped else "")
+
+
 def publish_model(
     name: str,
     weights: bytes,
@@ -100,20 +110,28 @@ def publish_model(
     promote: bool,
     build: bool,
     extra: dict | None = None,
+    gates: str = "passed",
 ) -> dict:
-    """Register in MLflow (alias `candidate`, and `champion` when promoting), then save to BentoML labelled with the
-    whole lineage and build the Bento. Only called for a model that passed every gate."""
+    """Register in MLflow, save to BentoML labelled with the whole lineage, build the Bento, record the BentoML tags on
+    the registry version, and only then move the aliases (`candidate`, and `champion` when promoting): a failure at
+    any earlier step leaves both aliases where they were. Only called for a model that passed every gate (`gates`:
+    the outcome, recorded on the version for `cli promote`)."""
     from .tracking import client, log, log_text
 
     run_id = lineage["mlflow_run_id"]
     requirements = [line.split("#")[0].strip() for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()]
     requirements = [r for r in requirements if r]
     version = log_and_register(run_id, name, weights, spec, example, requirements, model_card, extra or {})
+    mlflow_client = client()
+    mlflow_client.set_model_version_tag(name, version, "gates", gates)
     log_text(run_id, model_card, CARD)
-    for alias in ("candidate", "champion") if promote else ("candidate",):
-        client().set_registered_model_alias(name, alias, version)
     labels = lineage | {"mlflow_model_version": version}
     model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
     bento_tag = build_bento(model_tag, PROJECT_DIR, model_card) if build else ""
-    log(run_id, tags={"bentoml.model": model_tag, "bentoml.bento": bento_tag})
+    tags = {"bentoml.model": model_tag, "bentoml.bento": bento_tag}
+    log(run_id, tags=tags)
+    for key, value in tags.items():  # what `cli serve champion` resolves the alias to
+        mlflow_client.set_model_version_tag(name, version, key, value)
+    for alias in ("candidate", "champion") if promote else ("candidate",):  # last: the version is complete
+        mlflow_client.set_registered_model_alias(name, alias, version)
     return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag}

@@ -1,0 +1,49 @@
+import pytest
+
+from {{ cookiecutter.module_name }}.packaging import gate_outcome
+from {{ cookiecutter.module_name }}.promotion import PromotionError, bentoml_model, blockers, missing_alias
+
+PACKAGED = {"gates": "passed", "bentoml.model": "m:abc", "bentoml.bento": "b:def"}
+
+
+def verdict(gate, failures=(), skipped=False, disabled=False):
+    return {"gate": gate, "failures": list(failures), "skipped": skipped, "disabled": disabled}
+
+
+def test_gate_outcome_names_skipped_gates_and_accepts_gates_turned_off():
+    assert gate_outcome([verdict("performance"), verdict("fairness", disabled=True)]) == "passed"
+    assert gate_outcome([verdict("performance"), verdict("champion", skipped=True)]) == "passed; skipped: champion"
+    assert gate_outcome([verdict("performance", ["roc_auc low"])]) == "failed: performance"
+
+
+def test_a_version_that_passed_every_gate_and_was_packaged_may_be_promoted():
+    assert blockers("2", PACKAGED, {"gate.performance": "passed", "gate.fairness": "off"}) == []
+
+
+def test_promotion_names_each_failed_check_of_the_run():
+    run_tags = {
+        "gate.performance": "failed",
+        "gate.performance.failed.roc_auc": "roc_auc = 0.7, needs >= 0.8",
+        "gate.fairness": "passed",
+    }
+    assert blockers("3", PACKAGED | {"gates": "failed: performance"}, run_tags) == [
+        "performance: roc_auc (roc_auc = 0.7, needs >= 0.8)"
+    ]
+
+
+def test_promotion_refuses_skipped_gates_and_versions_the_flow_did_not_publish_or_finish():
+    assert blockers("2", PACKAGED | {"gates": "passed; skipped: champion"}, {}) == ["gates passed; skipped: champion"]
+    assert blockers("4", {}, {}) == ["v4 has no gate record (tag `gates`): it was not published by the flow"]
+    incomplete = blockers("5", {"gates": "passed"}, {})
+    assert incomplete == ["no BentoML model recorded (tag `bentoml.model`): its run failed while packaging"]
+
+
+def test_serving_needs_the_bentoml_model_recorded_on_the_version():
+    assert bentoml_model("2", PACKAGED) == "m:abc"
+    with pytest.raises(PromotionError, match="v7 has no BentoML model recorded"):
+        bentoml_model("7", {"gates": "passed"})
+
+
+def test_a_missing_alias_says_how_to_get_one():
+    assert str(missing_alias("champion")).startswith("no champion yet: run `python flow.py run`")
+    assert str(missing_alias("candidate")).startswith("no candidate yet: run `python flow.py run`")
