@@ -111,7 +111,7 @@ def test_target_with_one_class(project):
     options = variant(project, "one_class.yaml", **{"data.path": "one_class.csv"})
     output = flow(project, *options, "run", "--allow-unpinned-data", "true")
     assert "data does not match one_class.yaml:" in output
-    assert "target 'approved' has 1 class(es); at least 2 are needed" in output and before_training(output)
+    assert "target 'approved' has 1 class(es) [1]; at least 2 are needed" in output and before_training(output)
 
 
 def test_unknown_gate_name(project):
