@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from {{ cookiecutter.module_name }}.artifact import Predictor, write_model_dir
 from {{ cookiecutter.module_name }}.data import DataError, validate_table
-from {{ cookiecutter.module_name }}.packaging import write_model_dir
-from {{ cookiecutter.module_name }}.serving import Predictor, record_model
+from {{ cookiecutter.module_name }}.serving import record_model
 from {{ cookiecutter.module_name }}.tasks import task
 from {{ cookiecutter.module_name }}.training import weights_to_bytes
 

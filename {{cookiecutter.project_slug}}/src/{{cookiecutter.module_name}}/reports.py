@@ -158,9 +158,12 @@ def model_card(
         ]
     if mitigation:
         lines += [
-            f"Decisions go through fairlearn's ThresholdOptimizer ({mitigation['constraints']}, maximising "
-            f"{mitigation['objective']}), fitted outside the test split: per-group thresholds on the network's score, "
-            f"mixed at random (seeded) between two of them. Requests must name {', '.join(mitigation['groups'])}. "
+            f"Decisions go through per-group thresholds on the network's score from fairlearn's ThresholdOptimizer "
+            f"({mitigation['constraints']}, maximising {mitigation['objective']}), fitted on the "
+            f"{mitigation['fit_on']} split's scores: rows the network did not train on (they only chose the epoch "
+            "kept). They ship as a JSON table (thresholds.json). Within a group two thresholds are mixed at random; "
+            "a record's draw is a hash of its inputs and the seed, so it gets the same decision alone or in a batch. "
+            f"Requests must name {', '.join(mitigation['groups'])}. "
             "The tables below are after mitigation; the gate notes show the checks before it.",
             "",
         ]
