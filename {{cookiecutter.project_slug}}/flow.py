@@ -169,8 +169,8 @@ class TrainingFlow(FlowSpec):
     @tracked
     @step
     def evaluate(self):
-        """Score the trained network on the held-out test split (through fairness thresholds fitted on the validation
-        split's scores, when mitigation is on), and the registry's champion on the same rows."""
+        """Score the trained network on the held-out test split (through fairness thresholds fitted on scores of rows
+        the scoring network did not train on, when mitigation is on), and the registry's champion on the same rows."""
         from {{ cookiecutter.module_name }}.champion import champion_metrics
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
         from {{ cookiecutter.module_name }}.gates import parse_skip
@@ -185,13 +185,13 @@ class TrainingFlow(FlowSpec):
         labels, self.thresholds, self.unmitigated = decide(proba, cfg.serving.threshold), None, None
         if cfg.mitigation.method != "none":
             from {{ cookiecutter.module_name }}.data import model_inputs
-            from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_on_validation
+            from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_outside_training
 
             unmitigated = classification_metrics(y_test, proba, labels)
             print("before mitigation:", {k: round(v, 4) for k, v in unmitigated.items()})
             self.unmitigated = {"y_pred": labels, "proba": proba}
             inputs = model_inputs(self.columns, cfg)
-            self.thresholds = fit_on_validation(network, self.arrays, self.splits, cfg, inputs)
+            self.thresholds = fit_outside_training(network, encoder, self.arrays, self.splits, cfg, inputs)
             labels = Thresholds(self.thresholds).decide(proba, test)
         self.classes = encoder.classes
         self.metrics = classification_metrics(y_test, proba, labels)

@@ -37,7 +37,8 @@ class Mitigation(BaseModel):
     constraints: str
     objective: str
     groups: dict[str, list[str]]
-    fit_on: str  # the split whose scores fitted the thresholds
+    fit_on: str  # whose scores fitted the thresholds: cross_fit (out-of-fold) or validation
+    folds: int | None = None  # cross_fit: how many
 
 
 class ModelSpec(BaseModel):
