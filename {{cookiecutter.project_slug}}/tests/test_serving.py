@@ -119,3 +119,26 @@ def test_a_mitigated_model_decides_a_record_alike_alone_or_in_a_batch(model_dir,
     batched = [p.label for p in predictor.predict(records)]
     alone = [predictor.predict([r])[0].label for r in records]
     assert len(records) >= 100 and batched == alone
+
+
+def test_cross_fitted_thresholds_score_every_row_out_of_fold(demo_frame, params, capsys):
+    """fit_on: cross_fit trains `folds` networks, each scoring the fold it left out; fit_on: validation needs rows."""
+    from {{ cookiecutter.module_name }}.data import split
+    from {{ cookiecutter.module_name }}.errors import DataError
+    from {{ cookiecutter.module_name }}.mitigation import fit_outside_training
+    from {{ cookiecutter.module_name }}.tasks import task
+
+    mitigation = params.mitigation.model_copy(update={"method": "threshold_optimizer", "folds": 2})
+    training = params.training.model_copy(update={"max_epochs": 1})
+    cfg = params.model_copy(update={"mitigation": mitigation, "training": training})
+    columns = validate_table(demo_frame, params.data)
+    splits = split(demo_frame, params.split, params.data.target, params.seed)
+    encoder = task.fit_encoder(splits["train"], columns, cfg)
+    table = fit_outside_training(None, encoder, {}, splits, cfg, model_inputs(columns, cfg))
+    assert "network 2/2" in capsys.readouterr().out
+    seen = {str(v) for name in ("train", "validation") for v in splits[name][params.data.sensitive_features[0]]}
+    assert set(table["groups"]) == seen
+    validation_only = cfg.model_copy(update={"mitigation": mitigation.model_copy(update={"fit_on": "validation"})})
+    with pytest.raises(DataError, match="needs split.validation_size > 0"):
+        empty = splits | {"validation": splits["validation"].head(0)}
+        fit_outside_training(None, encoder, {}, empty, validation_only, [])
