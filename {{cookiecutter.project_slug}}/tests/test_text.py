@@ -138,3 +138,21 @@ def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
     predictor = Predictor(write_model_dir(tmp_path / "model", weights_to_bytes(network), spec))
     (prediction,) = predictor.predict([{settings.data.text_column: "It is okay and fine."}])
     assert set(prediction.probabilities) == set(encoder.classes)
+
+
+def test_cross_fitting_scores_every_text_out_of_fold(demo_frame, encoder, settings):
+    """Fairness thresholds' cross-fitting on text inputs (token ids + mask): one score per row, from a network that
+    did not train on it."""
+    from {{ cookiecutter.module_name }}.mitigation import out_of_fold_scores
+
+    if len(encoder.classes) != 2:
+        pytest.skip("mitigation is for binary targets")
+    rows = demo_frame.head(60)
+    cfg = settings.model_copy(
+        update={
+            "mitigation": settings.mitigation.model_copy(update={"folds": 2}),
+            "training": settings.training.model_copy(update={"max_epochs": 1}),
+        }
+    )
+    scores, y = out_of_fold_scores(encoder, rows, cfg)
+    assert scores.shape == y.shape == (60,) and ((scores > 0) & (scores < 1)).all()
