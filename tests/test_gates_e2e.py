@@ -141,6 +141,7 @@ def test_mitigation_is_rechecked_by_the_same_gate_and_served_with_the_groups(pro
     code, output = flow(project, "--allow-unpinned-data", "true", edit=mitigated)
     assert code == 0, output
     assert "fairness gate PASSED" in output and "before mitigation: {" in output
+    assert "cross-fitting the fairness thresholds: network 5/5" in output  # mitigation.fit_on: cross_fit (default)
     before = re.search(r"note: before mitigation: equalized odds difference \[sex\] = ([\d.]+), needs <= 0.15", output)
     after = re.search(r"\[ok\] equalized odds difference \[sex\] = ([\d.]+) <= 0.15", output)
     assert before and after and float(after[1]) < 0.15 < float(before[1]), output

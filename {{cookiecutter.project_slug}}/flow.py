@@ -181,8 +181,8 @@ class TrainingFlow(FlowSpec):
     @tracked
     @step
     def evaluate(self):
-        """Score the trained network on the held-out test split (through fairness thresholds fitted on the other
-        splits, when mitigation is on), and the registry's champion on the same rows."""
+        """Score the trained network on the held-out test split (through fairness thresholds fitted on scores of rows
+        the scoring network did not train on, when mitigation is on), and the registry's champion on the same rows."""
         from {{ cookiecutter.module_name }}.champion import champion_metrics
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
         from {{ cookiecutter.module_name }}.gates import parse_skip
@@ -196,13 +196,15 @@ class TrainingFlow(FlowSpec):
         proba = predict_proba(network, x_test)
         labels, self.thresholds, self.unmitigated = decide(proba, cfg.serving.threshold), None, None
         if cfg.mitigation.method != "none":
-            from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_outside_test
+            from {{ cookiecutter.module_name }}.data import model_inputs
+            from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_outside_training
 
             unmitigated = classification_metrics(y_test, proba, labels)
             print("before mitigation:", {k: round(v, 4) for k, v in unmitigated.items()})
             self.unmitigated = {"y_pred": labels, "proba": proba}
-            self.thresholds = fit_outside_test(network, self.arrays, self.splits, cfg)
-            labels = Thresholds(self.thresholds, cfg.data.sensitive_features, cfg.seed).decide(proba, test)
+            inputs = model_inputs(self.columns, cfg)
+            self.thresholds = fit_outside_training(network, encoder, self.arrays, self.splits, cfg, inputs)
+            labels = Thresholds(self.thresholds).decide(proba, test)
         self.classes = encoder.classes
         self.metrics = classification_metrics(y_test, proba, labels)
         self.class_metrics = per_class_metrics(y_test, labels, self.classes)
@@ -252,6 +254,7 @@ class TrainingFlow(FlowSpec):
         """Fail closed on a failed gate; else register in MLflow, save to BentoML with the lineage, build the Bento."""
         from {{ cookiecutter.module_name }} import __doc__ as description
         from {{ cookiecutter.module_name }} import reports, tracking
+        from {{ cookiecutter.module_name }}.artifact import ModelSpec
         from {{ cookiecutter.module_name }}.data import model_inputs
         from {{ cookiecutter.module_name }}.gates import enforce
         from {{ cookiecutter.module_name }}.packaging import gate_outcome, publish_model
@@ -260,11 +263,18 @@ class TrainingFlow(FlowSpec):
         cfg = self.settings
         tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report, self.class_metrics)
         enforce(self.verdicts)
-        inputs, mitigation, extra = model_inputs(self.columns, cfg), {}, {}
+        inputs, mitigation = model_inputs(self.columns, cfg), {}
         if self.thresholds:  # the sensitive features are inputs too, limited to the groups the thresholds know
-            from {{ cookiecutter.module_name }}.mitigation import THRESHOLDS, model_spec
+            from {{ cookiecutter.module_name }}.mitigation import model_spec
 
-            mitigation, extra = model_spec(self.splits, cfg), {THRESHOLDS: self.thresholds}
+            mitigation = model_spec(self.thresholds, cfg)
+        spec = ModelSpec(
+            task=task.NAME,
+            encoder=self.encoder_state,
+            network=cfg.model,
+            serving=cfg.serving,
+            mitigation=mitigation or None,
+        )
         decision = {"classes": self.classes, "threshold": cfg.serving.threshold}
         card_text = reports.model_card(
             description,
@@ -283,14 +293,8 @@ class TrainingFlow(FlowSpec):
             self.published = publish_model(
                 cfg.packaging.model_name,
                 weights=self.weights,
-                spec={
-                    "task": task.NAME,
-                    "encoder": self.encoder_state,
-                    "network": cfg.model.model_dump(),
-                    "serving": cfg.serving.model_dump(),
-                    "mitigation": mitigation,
-                },
-                extra=extra,
+                spec=spec,
+                extra=self.thresholds,
                 example=self.splits["test"][inputs].head(3),
                 lineage={
                     "mlflow_run_id": self.mlflow_run_id,

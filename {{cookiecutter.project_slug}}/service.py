@@ -15,7 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 import bentoml  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
-from {{ cookiecutter.module_name }}.serving import Prediction, Predictor, UnknownGroup  # noqa: E402
+from {{ cookiecutter.module_name }}.artifact import Predictor  # noqa: E402
+from {{ cookiecutter.module_name }}.errors import UnknownGroup  # noqa: E402
+from {{ cookiecutter.module_name }}.serving import Prediction  # noqa: E402
 
 
 class Arguments(BaseModel):

@@ -71,5 +71,10 @@ def test_model_card_says_fairness_was_not_assessed():
 
 def test_model_card_says_when_decisions_are_mitigated():
     mitigation = {"constraints": "demographic_parity", "objective": "accuracy_score", "groups": {"sex": ["f", "m"]}}
-    card = reports.model_card("Scores.", DATA, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, mitigation, BINARY)
+    cross_fit = mitigation | {"fit_on": "cross_fit", "folds": 5}
+    card = reports.model_card("Scores.", DATA, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, cross_fit, BINARY)
     assert "ThresholdOptimizer (demographic_parity" in card and "Requests must name sex" in card
+    assert "fitted on cross-fitted scores: 5 networks trained like this one" in card
+    assert "thresholds.json" in card and "same decision alone or in a batch" in card
+    card = reports.model_card("S.", DATA, 800, {}, TABLES, VERDICTS, mitigation | {"fit_on": "validation"}, BINARY)
+    assert "fitted on the validation split's scores: rows the network did not train on" in card

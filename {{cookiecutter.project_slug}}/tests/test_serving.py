@@ -3,10 +3,10 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from {{ cookiecutter.module_name }}.artifact import SPEC, ModelSpec, Predictor, write_model_dir
 from {{ cookiecutter.module_name }}.config import ModelConfig
 from {{ cookiecutter.module_name }}.data import model_inputs, request_example, validate_table
-from {{ cookiecutter.module_name }}.packaging import SPEC, WEIGHTS
-from {{ cookiecutter.module_name }}.serving import Predictor, record_model
+from {{ cookiecutter.module_name }}.serving import record_model
 from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
 from {{ cookiecutter.module_name }}.training import weights_to_bytes
 
@@ -20,16 +20,11 @@ CATEGORY = next(k for k, v in EXAMPLE[0].items() if isinstance(v, str))
 def model_dir(tmp_path, demo_frame, params):
     """A model directory laid out as the package step writes it into the BentoML store."""
     encoder = TabularEncoder.fit(demo_frame, validate_table(demo_frame, params.data), params.data.target)
-    network_cfg = {"hidden_sizes": [8], "dropout": 0.0}
-    (tmp_path / WEIGHTS).write_bytes(weights_to_bytes(build_network(encoder, ModelConfig(**network_cfg))))
-    spec = {
-        "task": "tabular",
-        "encoder": encoder.state(),
-        "network": network_cfg,
-        "serving": {"max_batch_size": 10, "max_text_chars": 100},
-    }
-    (tmp_path / SPEC).write_text(json.dumps(spec))
-    return tmp_path
+    network_cfg = ModelConfig(hidden_sizes=[8], dropout=0.0)
+    weights = weights_to_bytes(build_network(encoder, network_cfg))
+    serving = {"max_batch_size": 10, "max_text_chars": 100}
+    spec = ModelSpec(task="tabular", encoder=encoder.state(), network=network_cfg, serving=serving)
+    return write_model_dir(tmp_path, weights, spec)
 
 
 def test_example_request_predicts_a_known_class(model_dir):
@@ -98,3 +93,52 @@ def test_with_mitigation_the_sensitive_features_are_inputs_too(demo_frame, param
     assert model_inputs(columns, mitigated) == columns.features + sensitive
     record = request_example(demo_frame, columns, model_inputs(columns, mitigated))["records"][0]
     assert {k: record[k] for k in sensitive} == {k: str(demo_frame[k].iloc[0]) for k in sensitive}
+
+
+def test_a_mitigated_model_decides_a_record_alike_alone_or_in_a_batch(model_dir, tmp_path, demo_frame, params):
+    """The fairness thresholds ship as JSON beside the weights; the service's decision for a record is a function of
+    the record (and the seed), not of the batch it arrived in."""
+    from {{ cookiecutter.module_name }}.artifact import THRESHOLDS, read_spec
+    from {{ cookiecutter.module_name }}.mitigation import fit_thresholds, model_spec
+
+    mitigation = params.mitigation.model_copy(update={"method": "threshold_optimizer"})
+    mitigated = params.model_copy(update={"mitigation": mitigation})
+    columns = validate_table(demo_frame, params.data)
+    inputs, sensitive = model_inputs(columns, mitigated), params.data.sensitive_features
+    plain = Predictor(model_dir)
+    scores = plain.predict_proba(demo_frame)[:, -1]
+    y = plain.encoder.encode_target(demo_frame[params.data.target])
+    table = fit_thresholds(scores, y, demo_frame[sensitive], mitigated.mitigation, seed=3, inputs=inputs)
+    spec = read_spec(model_dir).model_dump() | {"mitigation": model_spec(table, mitigated)}
+    path = write_model_dir(tmp_path / "mitigated", (model_dir / "weights.pt").read_bytes(), spec, thresholds=table)
+    assert (path / THRESHOLDS).is_file() and not list(path.glob("*.pkl"))
+
+    predictor = Predictor(path)
+    body = request_example(demo_frame, columns, inputs, rows=len(demo_frame))
+    records = [predictor.record(**r).model_dump() for r in body["records"]]
+    batched = [p.label for p in predictor.predict(records)]
+    alone = [predictor.predict([r])[0].label for r in records]
+    assert len(records) >= 100 and batched == alone
+
+
+def test_cross_fitted_thresholds_score_every_row_out_of_fold(demo_frame, params, capsys):
+    """fit_on: cross_fit trains `folds` networks, each scoring the fold it left out; fit_on: validation needs rows."""
+    from {{ cookiecutter.module_name }}.data import split
+    from {{ cookiecutter.module_name }}.errors import DataError
+    from {{ cookiecutter.module_name }}.mitigation import fit_outside_training
+    from {{ cookiecutter.module_name }}.tasks import task
+
+    mitigation = params.mitigation.model_copy(update={"method": "threshold_optimizer", "folds": 2})
+    training = params.training.model_copy(update={"max_epochs": 1})
+    cfg = params.model_copy(update={"mitigation": mitigation, "training": training})
+    columns = validate_table(demo_frame, params.data)
+    splits = split(demo_frame, params.split, params.data.target, params.seed)
+    encoder = task.fit_encoder(splits["train"], columns, cfg)
+    table = fit_outside_training(None, encoder, {}, splits, cfg, model_inputs(columns, cfg))
+    assert "network 2/2" in capsys.readouterr().out
+    seen = {str(v) for name in ("train", "validation") for v in splits[name][params.data.sensitive_features[0]]}
+    assert set(table["groups"]) == seen
+    validation_only = cfg.model_copy(update={"mitigation": mitigation.model_copy(update={"fit_on": "validation"})})
+    with pytest.raises(DataError, match="needs split.validation_size > 0"):
+        empty = splits | {"validation": splits["validation"].head(0)}
+        fit_outside_training(None, encoder, {}, empty, validation_only, [])

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from {{ cookiecutter.module_name }}.artifact import Predictor, write_model_dir
 from {{ cookiecutter.module_name }}.data import DataError, validate_table
-from {{ cookiecutter.module_name }}.packaging import write_model_dir
-from {{ cookiecutter.module_name }}.serving import Predictor, record_model
+from {{ cookiecutter.module_name }}.serving import record_model
 from {{ cookiecutter.module_name }}.tasks import task
 from {{ cookiecutter.module_name }}.training import weights_to_bytes
 
@@ -154,3 +154,21 @@ def test_tiny_model_builder_is_seeded(tmp_path, demo_frame):
     texts = demo_frame["text"].tolist()
     first, again = build(texts, tmp_path / "a"), build(texts, tmp_path / "b")
     assert dir_md5(first) == dir_md5(again) and dir_md5(first) != dir_md5(build(texts, tmp_path / "c", seed=1))
+
+
+def test_cross_fitting_scores_every_text_out_of_fold(demo_frame, encoder, settings):
+    """Fairness thresholds' cross-fitting on text inputs (token ids + mask): one score per row, from a network that
+    did not train on it."""
+    from {{ cookiecutter.module_name }}.mitigation import out_of_fold_scores
+
+    if len(encoder.classes) != 2:
+        pytest.skip("mitigation is for binary targets")
+    rows = demo_frame.head(60)
+    cfg = settings.model_copy(
+        update={
+            "mitigation": settings.mitigation.model_copy(update={"folds": 2}),
+            "training": settings.training.model_copy(update={"max_epochs": 1}),
+        }
+    )
+    scores, y = out_of_fold_scores(encoder, rows, cfg)
+    assert scores.shape == y.shape == (60,) and ((scores > 0) & (scores < 1)).all()

@@ -19,8 +19,8 @@ def champion_metrics(name: str, rows: pd.DataFrame, target: str) -> dict | None:
     'error'} when the registry cannot be read or the champion cannot score this data (the gate then fails closed)."""
     import mlflow
 
+    from .artifact import Predictor
     from .evaluation import classification_metrics
-    from .serving import Predictor
     from .tracking import client
 
     try:

@@ -100,8 +100,9 @@ class FairnessGate(_Strict):
 
 
 class MitigationConfig(_Strict):
-    """Optional fairlearn ThresholdOptimizer: per-group thresholds on the model's score, fitted outside the test
-    split and re-checked by the fairness gate. The sensitive features then become inputs of the service."""
+    """Optional fairlearn ThresholdOptimizer: per-group thresholds on the model's score, fitted on scores of rows the
+    scoring network did not train on (never the test split) and re-checked by the fairness gate. The sensitive
+    features then become inputs of the service."""
 
     method: Literal["none", "threshold_optimizer"] = "none"
     constraints: Literal[
@@ -113,6 +114,8 @@ class MitigationConfig(_Strict):
         "false_negative_rate_parity",
     ] = "demographic_parity"
     objective: Literal["accuracy_score", "balanced_accuracy_score"] = "balanced_accuracy_score"
+    fit_on: Literal["cross_fit", "validation"] = "cross_fit"  # whose scores: out-of-fold, or the validation split's
+    folds: int = Field(5, ge=2, le=20)  # cross_fit: networks trained on all but one fold of train + validation
 
 
 class ChampionGate(_Strict):

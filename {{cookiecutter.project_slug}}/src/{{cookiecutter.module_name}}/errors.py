@@ -21,3 +21,16 @@ class DataError(ProjectError, ValueError):
     """The data cannot be trained on as configured; the message lists every problem found."""
 
     headline = "Data problem"
+
+
+class ModelFormatError(ProjectError):
+    """A model directory this code cannot read (an old or newer spec_version); the message names the version and
+    what to run."""
+
+    headline = "Unreadable model"
+
+
+class UnknownGroup(ProjectError, ValueError):
+    """A record's sensitive groups were not seen when the fairness thresholds were fitted (HTTP 400)."""
+
+    headline = "Unknown group"

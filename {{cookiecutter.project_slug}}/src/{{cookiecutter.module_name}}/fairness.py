@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .config import FairnessGate
-from .gates import LOWER_IS_BETTER, Check, Verdict
+from .verdict import LOWER_IS_BETTER, Check, Verdict
 
 GROUP_METRICS = ["count", "accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"]
 CONFUSION = ["true_negatives", "false_positives", "false_negatives", "true_positives"]

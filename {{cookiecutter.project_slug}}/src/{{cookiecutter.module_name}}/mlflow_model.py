@@ -6,7 +6,7 @@ import pandas as pd
 
 class PyfuncModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
-        from {{ cookiecutter.module_name }}.serving import Predictor
+        from {{ cookiecutter.module_name }}.artifact import Predictor
 
         self.predictor = Predictor(context.artifacts["model_dir"])
 

@@ -2,10 +2,10 @@
 
 import hashlib
 import io
-import json
 from pathlib import Path
 
-WEIGHTS, SPEC, CARD = "weights.pt", "model.json", "MODEL_CARD.md"
+from .artifact import CARD, write_model_dir
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parents[1]
 
@@ -23,20 +23,6 @@ def weights_sha256(weights: bytes) -> str:
     return digest.hexdigest()
 
 
-def write_model_dir(path: str | Path, weights: bytes, spec: dict, card: str = "", extra: dict | None = None) -> Path:
-    """The one on-disk layout of a model (weights, spec, model card, `extra` files such as fairness thresholds), used
-    by the BentoML store, the MLflow model and the service."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / WEIGHTS).write_bytes(weights)
-    (path / SPEC).write_text(json.dumps(spec))
-    if card:
-        (path / CARD).write_text(card)
-    for name, content in (extra or {}).items():
-        (path / name).write_bytes(content)
-    return path
-
-
 def log_and_register(
     run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str], card: str, extra: dict
 ) -> str:
@@ -46,7 +32,8 @@ def log_and_register(
     import mlflow
     from mlflow.models import infer_signature
 
-    from .serving import Predictor, predictions_frame
+    from .artifact import Predictor
+    from .serving import predictions_frame
     from .tracking import client
 
     client()  # points mlflow at the project's tracking store

@@ -102,6 +102,16 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
     return ["| " + " | ".join(r) + " |" for r in [header, ["---"] * len(header), *rows]]
 
 
+def _fitted_on(mitigation: dict) -> str:
+    """Whose scores fitted the fairness thresholds, in words (mitigation.fit_on)."""
+    if mitigation["fit_on"] == "validation":
+        return "the validation split's scores: rows the network did not train on (they only chose the epoch kept)"
+    return (
+        f"cross-fitted scores: {mitigation['folds']} networks trained like this one, each on all but one fold of "
+        "the training and validation rows, scored the fold each left out (rows the scoring network did not train on)"
+    )
+
+
 def model_card(
     description: str,
     data: dict,
@@ -158,9 +168,11 @@ def model_card(
         ]
     if mitigation:
         lines += [
-            f"Decisions go through fairlearn's ThresholdOptimizer ({mitigation['constraints']}, maximising "
-            f"{mitigation['objective']}), fitted outside the test split: per-group thresholds on the network's score, "
-            f"mixed at random (seeded) between two of them. Requests must name {', '.join(mitigation['groups'])}. "
+            f"Decisions go through per-group thresholds on the network's score from fairlearn's ThresholdOptimizer "
+            f"({mitigation['constraints']}, maximising {mitigation['objective']}), fitted on {_fitted_on(mitigation)}. "
+            "They ship as a JSON table (thresholds.json). Within a group two thresholds are mixed at random; "
+            "a record's draw is a hash of its inputs and the seed, so it gets the same decision alone or in a batch. "
+            f"Requests must name {', '.join(mitigation['groups'])}. "
             "The tables below are after mitigation; the gate notes show the checks before it.",
             "",
         ]

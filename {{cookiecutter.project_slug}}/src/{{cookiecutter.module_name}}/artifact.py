@@ -1,0 +1,145 @@
+"""The model directory, and its one owner: what a packaged model is on disk, how it is written and read, and the
+Predictor that serves it. The BentoML store, the Bento, the MLflow model and the champion comparison all read it here.
+
+    weights.pt        the network's state_dict (torch.save; loaded with weights_only=True)
+    model.json        ModelSpec: spec_version, task, encoder state, network config, serving settings, mitigation
+    thresholds.json   with fairness mitigation: the per-group threshold table (mitigation.py)
+    MODEL_CARD.md     the model card
+
+Everything but the tensors is JSON: nothing is pickled. A spec_version this code cannot read stops with a message that
+names the version and what to run, not with an opaque scoring error.
+"""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .config import ModelConfig, ServingConfig
+from .errors import ModelFormatError
+from .mitigation import Thresholds
+from .serving import Prediction, record_model
+from .tasks import task
+
+WEIGHTS, SPEC, CARD, THRESHOLDS = "weights.pt", "model.json", "MODEL_CARD.md", "thresholds.json"
+SPEC_VERSION = 2  # 1: before spec_version was written (fairness thresholds pickled); 2: JSON thresholds
+RETRAIN = "re-train it (`python flow.py run`); to replace a registry champion that cannot be read, run once with "
+RETRAIN += "`python flow.py run --skip-gates champion`"
+
+
+class Mitigation(BaseModel):
+    """How the fairness thresholds were made, and the groups they know (the service accepts only those)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str
+    constraints: str
+    objective: str
+    groups: dict[str, list[str]]
+    fit_on: str  # whose scores fitted the thresholds: cross_fit (out-of-fold) or validation
+    folds: int | None = None  # cross_fit: how many
+
+
+class ModelSpec(BaseModel):
+    """model.json: everything but the weights that serving needs to rebuild and apply the model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec_version: int = SPEC_VERSION
+    task: str
+    encoder: dict  # the fitted encoder's state (tasks.<task>.encoder_from_state)
+    network: ModelConfig
+    serving: ServingConfig
+    mitigation: Mitigation | None = None
+
+
+def write_model_dir(
+    path: str | Path, weights: bytes, spec: ModelSpec, card: str = "", thresholds: dict | None = None
+) -> Path:
+    """Write a model directory (the BentoML store's, the MLflow model's); `thresholds`: mitigation's table."""
+    spec = ModelSpec.model_validate(spec.model_dump() if isinstance(spec, ModelSpec) else spec)  # re-validated
+    if bool(spec.mitigation) != bool(thresholds):
+        raise ValueError("a spec with a mitigation section needs its thresholds table, and only then")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / WEIGHTS).write_bytes(weights)
+    (path / SPEC).write_text(spec.model_dump_json(indent=1))
+    if card:
+        (path / CARD).write_text(card)
+    if thresholds:
+        (path / THRESHOLDS).write_text(json.dumps(thresholds, indent=1, allow_nan=False))
+    return path
+
+
+def read_spec(path: str | Path) -> ModelSpec:
+    """The spec of a model directory. spec_version 1 (no version written) loads unless it carries pickled fairness
+    thresholds; those, newer versions and malformed specs raise ModelFormatError naming the version."""
+    data = json.loads(Path(path, SPEC).read_text())
+    version = data.get("spec_version", 1)
+    if not isinstance(version, int) or version > SPEC_VERSION:
+        raise ModelFormatError(
+            f"model written by a newer template (spec_version {version}); this project reads spec_version "
+            f"{SPEC_VERSION} and older: update the project from the template, or {RETRAIN}"
+        )
+    if version == 1:
+        if data.get("mitigation"):
+            raise ModelFormatError(
+                "model written by template spec_version 1, whose fairness thresholds are a pickle (thresholds.pkl), "
+                f"which this project does not load: {RETRAIN}"
+            )
+        data = data | {"spec_version": 1, "mitigation": None}
+    try:
+        return ModelSpec.model_validate(data)
+    except ValidationError as err:
+        raise ModelFormatError(f"model.json (spec_version {version}) is not a valid model spec: {err}") from None
+
+
+class Predictor:
+    """The packaged network and its encoder, loaded from a model directory (BentoML store, Bento or MLflow)."""
+
+    def __init__(self, model_dir: str | Path):
+        from .training import load_weights
+
+        self.spec = read_spec(model_dir)
+        if self.spec.task != task.NAME:
+            raise ModelFormatError(f"model for task {self.spec.task!r}; this project is {task.NAME!r}")
+        self.encoder = task.encoder_from_state(self.spec.encoder)
+        self.serving = self.spec.serving.model_dump()
+        self.max_batch_size = self.spec.serving.max_batch_size
+        self.threshold = self.spec.serving.threshold  # binary decision threshold
+        network = task.build_network(self.encoder, self.spec.network, pretrained=False)
+        self.network = load_weights(network, Path(model_dir, WEIGHTS).read_bytes())
+        mitigation = self.spec.mitigation
+        self.groups = mitigation.groups if mitigation else None  # sensitive feature -> groups seen, when mitigated
+        self.thresholds = Thresholds(json.loads(Path(model_dir, THRESHOLDS).read_text())) if mitigation else None
+
+    @property
+    def record(self):
+        return record_model(self.encoder, self.serving, self.groups)
+
+    def predict_proba(self, frame: pd.DataFrame):
+        """Class probabilities (columns in `encoder.classes` order) for raw feature rows."""
+        from .evaluation import predict_proba
+
+        return predict_proba(self.network, self.encoder.transform(frame))
+
+    def decide(self, frame: pd.DataFrame):
+        """(class ids, probabilities): decided as in evaluation (`serving.threshold` for a binary target), or by the
+        fairness thresholds when mitigated."""
+        from .evaluation import decide
+
+        proba = self.predict_proba(frame)
+        return (self.thresholds.decide(proba, frame) if self.thresholds else decide(proba, self.threshold)), proba
+
+    def predict(self, records: list[dict]) -> list[Prediction]:
+        labels, proba = self.decide(pd.DataFrame.from_records(records))
+        names = [str(c) for c in self.encoder.classes]
+        return [
+            Prediction(
+                label=self.encoder.classes[i],
+                probability=float(p[i]),
+                probabilities={name: float(v) for name, v in zip(names, p, strict=True)},
+            )
+            for i, p in zip(labels, proba, strict=True)
+        ]

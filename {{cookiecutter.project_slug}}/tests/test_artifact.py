@@ -1,0 +1,124 @@
+"""The model directory has one owner (artifact.py): its spec is versioned, old versions load or stop with a message
+that names the version and the fix, nothing in it is pickled, and the package's modules import without a circle."""
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.module_name }}.artifact import SPEC, SPEC_VERSION, ModelSpec, read_spec, write_model_dir
+from {{ cookiecutter.module_name }}.config import ModelConfig, ServingConfig
+from {{ cookiecutter.module_name }}.errors import ModelFormatError, ProjectError
+from {{ cookiecutter.module_name }}.tasks import task
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.module_name }}"
+NAME = PACKAGE.name
+
+
+def spec(**changes) -> dict:
+    base = {"task": task.NAME, "encoder": {}, "network": ModelConfig().model_dump(), "serving": ServingConfig()}
+    return json.loads(ModelSpec(**base).model_dump_json()) | changes
+
+
+def written(tmp_path: Path, data: dict) -> Path:
+    (tmp_path / SPEC).write_text(json.dumps(data))
+    return tmp_path
+
+
+def test_the_spec_round_trips_with_its_version(tmp_path):
+    path = write_model_dir(tmp_path, b"weights", ModelSpec.model_validate(spec()), card="# card")
+    assert json.loads((path / SPEC).read_text())["spec_version"] == SPEC_VERSION == read_spec(path).spec_version
+    assert read_spec(path).serving.threshold == 0.5 and read_spec(path).mitigation is None
+
+
+def test_a_mitigation_section_needs_its_thresholds_table(tmp_path):
+    mitigation = {"method": "threshold_optimizer", "constraints": "demographic_parity", "objective": "accuracy_score"}
+    mitigated = ModelSpec.model_validate(spec(mitigation=mitigation | {"groups": {"sex": ["f"]}, "fit_on": "v"}))
+    with pytest.raises(ValueError, match="needs its thresholds table"):
+        write_model_dir(tmp_path, b"w", mitigated)
+
+
+def test_a_version_1_spec_without_mitigation_still_loads(tmp_path):
+    """Written before spec_version existed: no version key, `mitigation: {}`, serving without a threshold."""
+    old = spec(mitigation={}, serving={"max_batch_size": 10, "max_text_chars": 100})
+    del old["spec_version"]
+    loaded = read_spec(written(tmp_path, old))
+    assert loaded.spec_version == 1 and loaded.mitigation is None and loaded.serving.threshold == 0.5
+
+
+def test_a_version_1_spec_with_pickled_thresholds_names_the_version_and_the_fix(tmp_path):
+    old = spec(mitigation={"method": "threshold_optimizer", "groups": {"sex": ["f", "m"]}, "seed": 1})
+    del old["spec_version"]
+    (tmp_path / "thresholds.pkl").write_bytes(b"not loaded")
+    with pytest.raises(ModelFormatError) as raised:
+        read_spec(written(tmp_path, old))
+    message = str(raised.value)
+    assert "model written by template spec_version 1" in message and "thresholds.pkl" in message
+    assert "re-train it (`python flow.py run`)" in message and "--skip-gates champion" in message
+    assert isinstance(raised.value, ProjectError)
+
+
+def test_a_newer_or_malformed_spec_names_its_version(tmp_path):
+    with pytest.raises(ModelFormatError, match=f"newer template \\(spec_version {SPEC_VERSION + 1}\\)"):
+        read_spec(written(tmp_path, spec(spec_version=SPEC_VERSION + 1)))
+    with pytest.raises(ModelFormatError, match=f"model.json \\(spec_version {SPEC_VERSION}\\) is not a valid"):
+        read_spec(written(tmp_path, spec(serving={"threshold": 2})))
+
+
+def test_nothing_in_the_package_is_pickled():
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {"pickle", "cloudpickle", "dill", "joblib"} & imported, path
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the package modules it imports, at module level or inside functions (relative or absolute)."""
+    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".") if name else []
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:  # from .x import y / from . import x / from ..x import y
+                    base = package[: len(package) - node.level + 1]
+                    target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+                elif node.module and node.module.split(".")[0] == NAME:
+                    target = ".".join(node.module.split(".")[1:])
+                else:
+                    continue
+                candidates = [f"{target}.{a.name}".strip(".") for a in node.names] + [target]
+                edges |= {c for c in candidates if c in modules and c != name}
+            elif isinstance(node, ast.Import):
+                edges |= {a.name.split(".", 1)[1] for a in node.names if a.name.startswith(f"{NAME}.")}
+        graph[name] = edges & set(modules)
+    return graph
+
+
+def test_the_import_graph_has_no_cycle():
+    graph = import_graph()
+    assert {"serving", "mitigation", "training"} <= graph["artifact"]  # training: imported inside a function
+    assert "verdict" in graph["fairness"] and "fairness" in graph["gates"] and "artifact" in graph["packaging"]
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt) :] + [nxt]
+                pytest.fail(f"import cycle: {' -> '.join(cycle)}")
+            if nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
