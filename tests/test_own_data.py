@@ -106,3 +106,11 @@ def test_example_command_writes_a_request_the_service_accepts(project):
         assert stale.status_code == 400 and "age" in stale.text
     finally:
         server.stop()
+
+
+def test_generated_suite_follows_the_own_data(project):
+    """After the README's own-data steps (data, params, `make example`), the project's own tests still pass: their
+    table is a sample of the configured data, not the demo generator's. (The flow itself ran above, on this data.)"""
+    done = run([sys.executable, "-m", "pytest", "-q", "-m", "not e2e", "-p", "no:cacheprovider"], project)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout

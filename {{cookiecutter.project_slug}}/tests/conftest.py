@@ -30,7 +30,17 @@ def params() -> config.Params:
 
 @pytest.fixture(scope="session")
 def demo_csv(tmp_path_factory, params) -> Path:
-    path = tmp_path_factory.mktemp("data") / "demo.csv"
+    """The tests' table: a seeded sample of the configured data (params.yaml's data.path) when it is there, so the
+    suite follows your own data and columns; otherwise (a fresh clone before `dvc pull`) demo data with the configured
+    target and sensitive columns."""
+    from {{ cookiecutter.module_name }}.data import read_table
+
+    path = tmp_path_factory.mktemp("data") / "sample.csv"
+    source = ROOT / params.data.path
+    if source.is_file():
+        table = read_table(source)
+        table.sample(n=min(600, len(table)), random_state=7).to_csv(path, index=False)
+        return path
     return generate(path, rows=600, target=params.data.target, sensitive=params.data.sensitive_features, seed=7)
 
 

@@ -56,8 +56,9 @@ def test_split_is_seeded_stratified_and_disjoint(demo_frame, params):
     assert all(parts[k].index.equals(again[k].index) for k in parts)
     assert sum(len(p) for p in parts.values()) == len(demo_frame)
     assert not set(parts["train"].index) & set(parts["test"].index)
-    rate = demo_frame[params.data.target].mean()
-    assert abs(parts["test"][params.data.target].mean() - rate) < 0.02
+    shares = demo_frame[params.data.target].value_counts(normalize=True)  # stratified: each class's share kept
+    test_shares = parts["test"][params.data.target].value_counts(normalize=True)
+    assert (test_shares.reindex(shares.index, fill_value=0) - shares).abs().max() < 0.02
 
 
 def _labelled(frame, params, labels):
@@ -66,27 +67,33 @@ def _labelled(frame, params, labels):
     return frame
 
 
-def test_named_labels_need_a_positive_class(demo_frame, params):
+@pytest.fixture()
+def unlabelled(params):
+    """The data section with no positive label set, whatever params.yaml names for your own data."""
+    return params.data.model_copy(update={"positive_label": None})
+
+
+def test_named_labels_need_a_positive_class(demo_frame, params, unlabelled):
     frame = _labelled(demo_frame, params, ["approved", "denied"])
     with pytest.raises(DataError, match="set data.positive_label"):
-        validate_table(frame, params.data)
-    chosen = params.data.model_copy(update={"positive_label": "approved"})
+        validate_table(frame, unlabelled)
+    chosen = unlabelled.model_copy(update={"positive_label": "approved"})
     validate_table(frame, chosen)
     assert classes_of(frame[params.data.target], "approved") == ["denied", "approved"]  # positive last, not sorted
-    wrong = params.data.model_copy(update={"positive_label": "accepted"})
+    wrong = unlabelled.model_copy(update={"positive_label": "accepted"})
     with pytest.raises(DataError, match="positive_label 'accepted' is not a class"):
         validate_table(frame, wrong)
 
 
-def test_zero_one_labels_default_to_one_as_positive(demo_frame, params):
+def test_zero_one_labels_default_to_one_as_positive(demo_frame, params, unlabelled):
     frame = _labelled(demo_frame, params, [1, 0])
-    validate_table(frame, params.data)
+    validate_table(frame, unlabelled)
     assert classes_of(frame[params.data.target]) == [0, 1]
     assert classes_of(frame[params.data.target], 0) == [1, 0]  # a positive label of 0 is honoured too
 
 
-def test_multiclass_targets_are_accepted_without_a_positive_label(demo_frame, params):
+def test_multiclass_targets_are_accepted_without_a_positive_label(demo_frame, params, unlabelled):
     frame = _labelled(demo_frame, params, ["low", "mid", "high"])
-    validate_table(frame, params.data)
+    validate_table(frame, unlabelled)
     with pytest.raises(DataError, match="positive_label applies to binary targets"):
-        validate_table(frame, params.data.model_copy(update={"positive_label": "high"}))
+        validate_table(frame, unlabelled.model_copy(update={"positive_label": "high"}))
