@@ -136,7 +136,8 @@ def test_cross_fitted_thresholds_score_every_row_out_of_fold(demo_frame, params,
     encoder = task.fit_encoder(splits["train"], columns, cfg)
     table = fit_outside_training(None, encoder, {}, splits, cfg, model_inputs(columns, cfg))
     assert "network 2/2" in capsys.readouterr().out
-    seen = {str(v) for name in ("train", "validation") for v in splits[name][params.data.sensitive_features[0]]}
+    sensitive = params.data.sensitive_features  # several features: one group per combination, "a,b"
+    seen = {",".join(map(str, row)) for name in ("train", "validation") for row in splits[name][sensitive].values}
     assert set(table["groups"]) == seen
     validation_only = cfg.model_copy(update={"mitigation": mitigation.model_copy(update={"fit_on": "validation"})})
     with pytest.raises(DataError, match="needs split.validation_size > 0"):
