@@ -187,7 +187,7 @@ def test_fairness_with_nothing_judgeable_fails_instead_of_passing(project, clien
 
 def test_no_sensitive_feature_trains_with_fairness_off_and_says_so(project, client):
     """Data with no sensitive column: allowed only with fairness explicitly off; the verdict and the model card say
-    fairness was not assessed. Not promoted, so the champion stays v1."""
+    fairness was not assessed. Not promoted, so the champion stays where it was."""
 
     def no_groups(params):
         params["training"]["max_epochs"] = 1
@@ -197,6 +197,7 @@ def test_no_sensitive_feature_trains_with_fairness_off_and_says_so(project, clie
         params["gates"]["fairness"]["enabled"] = False
         params["packaging"].update(promote=False, build_bento=False)
 
+    before = champion(client)
     code, output = flow(project, edit=no_groups)
     assert code == 0, output
     assert "fairness gate OFF" in output and "not assessed: gates.fairness.enabled is false" in output
@@ -204,4 +205,4 @@ def test_no_sensitive_feature_trains_with_fairness_off_and_says_so(project, clie
     assert record.data.tags["gate.fairness"] == "off"
     card = Path(client.download_artifacts(record.info.run_id, "MODEL_CARD.md")).read_text()
     assert "Fairness was not assessed" in card
-    assert champion(client) == "1"
+    assert champion(client) == before  # promote: false
