@@ -122,3 +122,17 @@ def test_the_import_graph_has_no_cycle():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
+
+
+def test_loading_a_model_module_does_not_import_the_fairness_stack():
+    """The service imports artifact.py: scikit-learn (needed only to fit or apply fairness thresholds) stays out."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    probe = "import sys, {{ cookiecutter.module_name }}.artifact; print('sklearn' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src")}
+    )
+    assert done.stdout.strip() == "False"

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .config import ModelConfig, ServingConfig
 from .errors import ModelFormatError
-from .mitigation import Thresholds
 from .serving import Prediction, record_model
 from .tasks import task
 
@@ -112,7 +111,11 @@ class Predictor:
         self.network = load_weights(network, Path(model_dir, WEIGHTS).read_bytes())
         mitigation = self.spec.mitigation
         self.groups = mitigation.groups if mitigation else None  # sensitive feature -> groups seen, when mitigated
-        self.thresholds = Thresholds(json.loads(Path(model_dir, THRESHOLDS).read_text())) if mitigation else None
+        self.thresholds = None
+        if mitigation:  # imported only then: mitigation needs scikit-learn, which a plain model's service does not
+            from .mitigation import Thresholds
+
+            self.thresholds = Thresholds(json.loads(Path(model_dir, THRESHOLDS).read_text()))
 
     @property
     def record(self):
