@@ -84,33 +84,28 @@ def _stands_for(run_commit: str, head: str, root: Path = ROOT) -> bool:
     return not any(affects_training(p) for p in changed)
 
 
-def canonical_run(head: str, experiment: str):
-    """The newest finished canonical MLflow run that stands for commit `head`; None when there is none."""
+def _newest_runs(experiment: str, where: str, limit: int) -> list:
+    """MLflow runs of `experiment` matching `where`, newest first (none when the experiment does not exist yet)."""
     from .tracking import client
 
     mlflow_client = client()
     found = mlflow_client.get_experiment_by_name(experiment)
-    runs = mlflow_client.search_runs(
-        [found.experiment_id] if found else [],
-        filter_string="tags.canonical = 'true' and attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=50,
+    if found is None:
+        return []
+    return mlflow_client.search_runs(
+        [found.experiment_id], filter_string=where, order_by=["attributes.start_time DESC"], max_results=limit
     )
+
+
+def canonical_run(head: str, experiment: str):
+    """The newest finished canonical MLflow run that stands for commit `head`; None when there is none."""
+    runs = _newest_runs(experiment, "tags.canonical = 'true' and attributes.status = 'FINISHED'", 50)
     return next((r for r in runs if _stands_for(r.data.tags.get("git.commit", ""), head)), None)
 
 
 def _why_not(head: str, experiment: str) -> str:
     """Why the newest run of `head` is not canonical, to put in the refusal."""
-    from .tracking import client
-
-    mlflow_client = client()
-    found = mlflow_client.get_experiment_by_name(experiment)
-    runs = mlflow_client.search_runs(
-        [found.experiment_id] if found else [],
-        filter_string=f"tags.`git.commit` = '{head}'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
+    runs = _newest_runs(experiment, f"tags.`git.commit` = '{head}'", 1)
     if not runs:
         return "there is no run of it"
     newest = runs[0]
