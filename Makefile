@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TEMPLATE_PROJECT := {{cookiecutter.project_slug}}
 LOCK := $(TEMPLATE_PROJECT)/constraints.txt
 
-.PHONY: setup quickstart test test-fast bench lint clean
+.PHONY: setup quickstart test test-fast test-medium bench lint clean
 
 setup: $(VENV)/.installed  ## virtualenv with the pinned stack (CPU torch first)
 
@@ -27,6 +27,9 @@ test: setup  ## the full template test suite
 
 test-fast: setup  ## bake + hooks + generated unit tests, no flow runs
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/test.sh -m "not e2e"
+
+test-medium: setup  ## everything but the modules that train several times (-m "not slow")
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/test.sh -m "not slow"
 
 bench: setup  ## time bake, flow, serve-ready and first prediction
 	source scripts/env.sh && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/quickstart.py $(foreach ref,$(BASELINE),--baseline-ref $(ref))

@@ -3,4 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-python -m pytest --durations=15 "$@"
+# Two test modules at a time (TEST_WORKERS=0: one process): flows and servers are mostly single-threaded, and each
+# module keeps its own projects and stores, so modules are independent (--dist loadfile keeps a module in one worker).
+workers=${TEST_WORKERS:-2}
+parallel=()
+if [ "$workers" != 0 ]; then parallel=(-n "$workers" --dist loadfile); fi
+start=$SECONDS
+status=0
+python -m pytest --durations=15 "${parallel[@]}" "$@" || status=$?
+echo "test suite: $((SECONDS - start)) s with ${workers} worker(s)"
+exit "$status"

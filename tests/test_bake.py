@@ -108,8 +108,13 @@ def test_generated_project_passes_its_lint(baked):
         assert done.returncode == 0, done.stdout + done.stderr
 
 
+UNIT_SUITE_ON = {"Churn Risk", "Credit Limits"}  # once per task, on the bakes whose answers differ most from the demo
+
+
 def test_generated_unit_tests_pass(baked):
-    _, project = baked
+    answers, project = baked
+    if answers.get("project_name") not in UNIT_SUITE_ON:
+        pytest.skip(f"the generated unit suite runs once per task, on the {' and '.join(sorted(UNIT_SUITE_ON))} bakes")
     done = run([sys.executable, "-m", "pytest", "-q", "-m", "not e2e", "-p", "no:cacheprovider"], project)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "failed" not in done.stdout

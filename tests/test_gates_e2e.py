@@ -11,9 +11,9 @@ import pytest
 import requests
 import yaml
 
-from .conftest import Server, bake, latest_run, mlflow_client, pin_demo_data, run
+from .conftest import Server, copy_trained, latest_run, mlflow_client, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # several trainings
 MODULE = "credit_approval_model"
 DATA = f"data/{MODULE}.csv"
 
@@ -38,11 +38,10 @@ def models(project) -> set:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A baked project whose first (unbiased) run passed every gate and became champion v1."""
-    project = pin_demo_data(bake(tmp_path_factory.mktemp("gates")), 2000)
-    code, output = flow(project)
-    assert code == 0, output
+def project(tmp_path_factory, trained_project):
+    """A baked project whose first (unbiased) run passed every gate and became champion v1 (the shared trained
+    project, copied)."""
+    project, _, output = copy_trained(trained_project, tmp_path_factory.mktemp("gates"))
     assert "fairness gate PASSED" in output and "no champion yet" in output
     return project
 

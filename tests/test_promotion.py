@@ -15,9 +15,9 @@ import pytest
 import requests
 import yaml
 
-from .conftest import Server, bake, free_port, latest_run, mlflow_client, pin_demo_data, project_env, run
+from .conftest import Server, bake, copy_trained, free_port, latest_run, mlflow_client, project_env, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # several trainings
 MODULE = "credit_approval_model"
 
 
@@ -49,12 +49,12 @@ def aliases(project) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """v1 promoted; v2 candidate only; v3's Bento build broken (bentofile.yaml names a service that does not exist)."""
-    project = pin_demo_data(bake(tmp_path_factory.mktemp("promotion")), 2000)
-    state = {"serve before any run": cli(project, "serve", "--print-tag")}
-    code, output = flow(project)
-    assert code == 0, output
+def project(tmp_path_factory, trained_project):
+    """v1 promoted (the shared trained project, copied); v2 candidate only; v3's Bento build broken (bentofile.yaml
+    names a service that does not exist). Before any run: a fresh bake."""
+    fresh = bake(tmp_path_factory.mktemp("fresh"))
+    state = {"serve before any run": cli(fresh, "serve", "--print-tag")}
+    project, _, _ = copy_trained(trained_project, tmp_path_factory.mktemp("promotion"))
     state["after v1"] = aliases(project)
     code, output = flow(project, promote=False)
     assert code == 0, output

@@ -8,9 +8,9 @@ import sys
 import pytest
 import yaml
 
-from .conftest import bake, latest_run, mlflow_client, pin_demo_data, run
+from .conftest import copy_trained, latest_run, mlflow_client, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # several trainings
 MODULE = "credit_approval_model"
 DATA = f"data/{MODULE}.csv"
 
@@ -48,11 +48,10 @@ def pinned_md5(project) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A baked project with smaller demo data committed through DVC, one flow run, and snapshot v1."""
-    project = pin_demo_data(bake(tmp_path_factory.mktemp("repro")), 2000)
-    code, output = flow(project)
-    assert code == 0, output
+def project(tmp_path_factory, trained_project):
+    """A baked project with smaller demo data committed through DVC, one flow run (the shared trained project, copied),
+    and snapshot v1."""
+    project, _, _ = copy_trained(trained_project, tmp_path_factory.mktemp("repro"))
     code, output = cli(project, "snapshot", "v1", "-m", "first snapshot")
     assert code == 0, output
     return project
@@ -72,6 +71,7 @@ def test_run_records_lineage_and_registers_model(project, client, monkeypatch):
     assert tags["git.commit"] == git(project, "rev-parse", "HEAD") and tags["git.dirty"] == "False"
     assert tags["data.md5"] == pinned_md5(project) and tags["data.pinned"] == "True"
     assert tags["metaflow.pathspec"].startswith("TrainingFlow/") and tags["seed"] == "42"
+    assert tags["train.threads"] == "1"  # params.yaml's training.threads, as training ran
     assert tags["version.torch"].startswith("2.13.0") and re.fullmatch(r"[0-9a-f]{64}", tags["weights_sha256"])
     assert params["training.max_epochs"] == "15" and params["data.target"] == "approved"
     assert len(client.get_metric_history(run_id, "val_loss")) == record.data.metrics["train.epochs_run"] <= 15

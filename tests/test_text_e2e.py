@@ -14,7 +14,7 @@ import yaml
 
 from .conftest import Server, bake, latest_run, mlflow_client, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a transformer flow and the generated suite
 MODULE = "review_sentiment"
 DATA = f"data/{MODULE}.csv"
 SENTIMENTS = {"negative", "neutral", "positive"}

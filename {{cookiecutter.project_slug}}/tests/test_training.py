@@ -36,6 +36,19 @@ def test_cpu_training_is_deterministic_and_learns():
     assert classification_metrics(y, predict_proba(first, x))["accuracy"] > 0.8
 
 
+def test_training_uses_the_configured_number_of_cpu_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        network = torch.nn.Sequential(torch.nn.Linear(4, 2))
+        x, y = _toy(n=32)
+        info = fit(network, (x, y), (x, y), TrainingConfig(max_epochs=1, accelerator="cpu", threads=1), seed=0)
+        assert info["threads"] == torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_weights_round_trip():
     import torch
 

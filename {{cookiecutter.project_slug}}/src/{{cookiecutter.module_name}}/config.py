@@ -69,6 +69,7 @@ class TrainingConfig(_Strict):
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
     precision: Literal["auto", "32-true", "16-mixed", "bf16-mixed"] = "auto"
     gpus: int = Field(0, ge=0)
+    threads: int | None = Field(None, ge=1)  # CPU threads for training (torch intra-op); None: one per core
 
 
 Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]

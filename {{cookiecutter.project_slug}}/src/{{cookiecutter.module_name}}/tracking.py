@@ -104,15 +104,16 @@ def open_run(params: dict, experiment: str, flow_name: str, metaflow_run_id: str
 
 def log_training(run_id: str, training: dict, weights_sha256: str) -> None:
     """Per-epoch history as metric steps (step = epoch, counted from 1); the epoch kept (`train.best_epoch`, its
-    monitored value) and how many ran as metrics. Whether training stopped early, device, precision, weights hash and
-    throughput as tags: samples/s describes the machine, not the model, so `reproduce` (which compares every metric)
-    leaves it out."""
+    monitored value) and how many ran as metrics. Whether training stopped early, device, precision, CPU threads,
+    weights hash and throughput as tags: samples/s describes the machine, not the model, so `reproduce` (which
+    compares every metric) leaves it out."""
     for epoch, metrics in enumerate(training["history"], start=1):
         log(run_id, metrics=metrics, step=epoch)
     metrics = {"train.best_epoch": training["best_epoch"], "train.epochs_run": training["epochs_run"]}
     if training.get("best_value") is not None:
         metrics[f"train.best_{training['monitor']}"] = training["best_value"]
     tags = {"train.accelerator": training["accelerator"], "train.precision": training["precision"]}
+    tags |= {"train.threads": training["threads"]}
     tags |= {"train.stopped_early": training["stopped_early"], "train.monitor": training.get("monitor") or "none"}
     tags |= {"train.samples_per_second": f"{training['samples_per_second']:.0f}"}
     log(run_id, metrics=metrics, tags=tags | {"weights_sha256": weights_sha256})

@@ -73,7 +73,7 @@ def _callbacks(cfg: TrainingConfig, has_val: bool) -> list:
 def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int) -> dict:
     """Fit `network` in place on (x, y) arrays and leave it holding the best epoch's weights (by `cfg.monitor` on the
     validation split; the last epoch's without one). Epochs are counted from 1, as the progress lines show them.
-    Returns the per-epoch history, the device used, best_epoch, epochs_run, stopped_early, best_value and throughput."""
+    Returns the per-epoch history, the device, precision and CPU threads used, best_epoch, epochs_run, stopped_early, best_value and throughput."""
     import time
 
     import pytorch_lightning as pl
@@ -84,7 +84,11 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     seed_everything(seed)  # again: the data order and dropout masks start from the seed too
     accelerator, precision = resolve_device(cfg)
-    log.info("training on %s with precision %s", accelerator, precision)
+    import torch
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    log.info("training on %s with precision %s, %d CPU threads", accelerator, precision, torch.get_num_threads())
     pin = accelerator == "gpu"
     has_val = len(validation[1]) > 0
     if not has_val and cfg.patience:
@@ -117,6 +121,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
         "history": history,
         "accelerator": accelerator,
         "precision": precision,
+        "threads": torch.get_num_threads(),
         "monitor": cfg.monitor if best else None,
         "best_epoch": best.epoch if best and best.epoch else len(history),  # counted from 1
         "best_value": best.value if best else None,
