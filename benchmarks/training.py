@@ -45,6 +45,8 @@ def measure(module: str, device: str, rows: int, epochs: int, repeats: int, tiny
     accelerator = "gpu" if device == "cuda" else "cpu"
     train_cfg = cfg.training.model_copy(update={"max_epochs": epochs, "patience": 0, "accelerator": accelerator})
     _, precision = training.resolve_device(train_cfg)
+    if getattr(train_cfg, "threads", None):  # the plain loop runs with the CPU threads that fit() will set
+        torch.set_num_threads(train_cfg.threads)
     no_validation = (tuple(a[:0] for a in x) if isinstance(x, tuple) else x[:0], y[:0])
     samples = len(y) * epochs
 

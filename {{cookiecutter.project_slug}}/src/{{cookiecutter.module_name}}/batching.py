@@ -18,9 +18,8 @@ def trim_padding(inputs: tuple) -> tuple:
     return ids[:, :width], mask[:, :width]
 
 
-def collate(samples: list) -> list:
-    """DataLoader collate: stack the samples, then trim the (input_ids, attention_mask) padding of this batch."""
-    from torch.utils.data import default_collate
-
-    *inputs, labels = default_collate(samples)
+def trim_batch(batch: tuple) -> list:
+    """DataLoader collate for a batch indexed at once, (*inputs, labels): trim the (input_ids, attention_mask)
+    padding of this batch."""
+    *inputs, labels = batch
     return [*trim_padding(tuple(inputs)), labels]

@@ -14,29 +14,46 @@ class Classifier(pl.LightningModule):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.warmup_ratio = warmup_ratio
+        self._sums: dict[str, list] = {}  # stage -> [sum of losses, hits, rows] over the epoch so far
 
     def forward(self, *inputs):
         return self.network(*inputs)
 
     def _step(self, batch, stage: str):
+        """Loss for backprop; the epoch's sums of loss and hits are kept as tensors and logged once per epoch, since
+        each `self.log` costs about 2 ms on the CPU: a third of a small network's whole step when called per step."""
         *inputs, y = batch
         logits = self(*inputs)
         loss = F.cross_entropy(logits, y)
-        self.log(f"{stage}_loss", loss, on_epoch=True, on_step=False, batch_size=len(y))
-        self.log(
-            f"{stage}_accuracy",
-            (logits.argmax(-1) == y).float().mean(),
-            on_epoch=True,
-            on_step=False,
-            batch_size=len(y),
-        )
+        sums = self._sums[stage]
+        sums[0] += loss.detach() * len(y)
+        sums[1] += (logits.detach().argmax(-1) == y).sum()
+        sums[2] += len(y)
         return loss
 
-    def training_step(self, batch, _):
-        return self._step(batch, "train")
+    def _log_epoch(self, stage: str):
+        loss, hits, count = self._sums[stage]
+        if count:
+            self.log(f"{stage}_loss", loss / count, on_epoch=True, on_step=False, batch_size=1)
+            self.log(f"{stage}_accuracy", hits / count, on_epoch=True, on_step=False, batch_size=1)
+
+    def on_train_epoch_start(self):
+        self._sums["train"] = [torch.zeros((), device=self.device), torch.zeros((), device=self.device), 0]
+
+    def on_validation_epoch_start(self):
+        self._sums["val"] = [torch.zeros((), device=self.device), torch.zeros((), device=self.device), 0]
+
+    def training_step(self, batch, batch_idx):
+        loss = self._step(batch, "train")
+        if batch_idx == self.trainer.num_training_batches - 1:  # logged here: callbacks read it at the epoch's end
+            self._log_epoch("train")
+        return loss
 
     def validation_step(self, batch, _):
         self._step(batch, "val")
+
+    def on_validation_epoch_end(self):
+        self._log_epoch("val")
 
     def configure_optimizers(self):
         trainable = [p for p in self.parameters() if p.requires_grad]  # a frozen encoder is left out
