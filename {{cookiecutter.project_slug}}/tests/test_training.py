@@ -49,6 +49,26 @@ def test_training_uses_the_configured_number_of_cpu_threads():
         torch.set_num_threads(before)
 
 
+def test_batches_are_those_of_a_shuffled_dataloader_from_the_same_seed():
+    """The loader indexes each batch at once; the order is still the one a plain shuffled DataLoader gives."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from {{ cookiecutter.module_name }}.training import _loader
+
+    x, y = _toy(n=300)
+    plain = DataLoader(
+        TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+        batch_size=64,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(9),
+    )
+    ours = _loader(x, y, 64, True, 9, False)
+    for _ in range(2):  # two epochs: each draws a new order from the same generator
+        for (a, b), (c, d) in zip(plain, ours, strict=True):
+            assert torch.equal(a, c) and torch.equal(b, d)
+
+
 def test_weights_round_trip():
     import torch
 
