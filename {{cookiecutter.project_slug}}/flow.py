@@ -61,7 +61,10 @@ def tracked(step_name, flow, inputs):
     except Exception as err:
         run_id = getattr(flow, "mlflow_run_id", None)
         if run_id:
-            from {{ cookiecutter.module_name }}.tracking import finish, record_evaluation
+            from {{ cookiecutter.module_name }}.tracking import finish, log_training, record_evaluation
+
+            if step_name in ("evaluate", "gate"):  # trained, but package (which logs the training) will not run
+                log_training(run_id, flow.training, flow.weights_sha256, flow.encoder_state)
 
             figures = {k: getattr(flow, k, {}) for k in ("metrics", "verdicts", "report", "class_metrics")}
             record_evaluation(run_id, **figures)
@@ -160,8 +163,8 @@ class TrainingFlow(FlowSpec):
     @step
     def train(self):
         """Fit the network with Lightning (seeded; deterministic on CPU), one line per epoch as it ends; keep the best
-        epoch's weights (early stopping on `training.monitor`); log the history and the epoch kept."""
-        from {{ cookiecutter.module_name }} import tracking
+        epoch's weights (early stopping on `training.monitor`). The history and the epoch kept are logged to MLflow by
+        package (or by the step that fails), so this step does not pay for importing MLflow."""
         from {{ cookiecutter.module_name }}.packaging import weights_sha256
         from {{ cookiecutter.module_name }}.tasks import task
         from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
@@ -173,9 +176,6 @@ class TrainingFlow(FlowSpec):
         print(summary(self.training), flush=True)
         self.weights = weights_to_bytes(network)
         self.weights_sha256 = weights_sha256(self.weights)
-        tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256)
-        base = self.encoder_state.get("base_model", {})  # text: the pretrained model read, and its resolved commit
-        tracking.log(self.mlflow_run_id, tags={f"model.base.{k}": v for k, v in base.items()})
         self.next(self.evaluate)
 
     @tracked
@@ -261,6 +261,7 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.tasks import task
 
         cfg = self.settings
+        tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256, self.encoder_state)
         tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report, self.class_metrics)
         enforce(self.verdicts)
         inputs, mitigation = model_inputs(self.columns, cfg), {}

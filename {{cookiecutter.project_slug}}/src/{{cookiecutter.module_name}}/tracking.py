@@ -102,7 +102,7 @@ def open_run(params: dict, experiment: str, flow_name: str, metaflow_run_id: str
     return run_id
 
 
-def log_training(run_id: str, training: dict, weights_sha256: str) -> None:
+def log_training(run_id: str, training: dict, weights_sha256: str, encoder_state: dict | None = None) -> None:
     """Per-epoch history as metric steps (step = epoch, counted from 1); the epoch kept (`train.best_epoch`, its
     monitored value) and how many ran as metrics. Whether training stopped early, device, precision, CPU threads,
     weights hash and throughput as tags: samples/s describes the machine, not the model, so `reproduce` (which
@@ -116,6 +116,8 @@ def log_training(run_id: str, training: dict, weights_sha256: str) -> None:
     tags |= {"train.threads": training["threads"]}
     tags |= {"train.stopped_early": training["stopped_early"], "train.monitor": training.get("monitor") or "none"}
     tags |= {"train.samples_per_second": f"{training['samples_per_second']:.0f}"}
+    base = (encoder_state or {}).get("base_model", {})  # text: the pretrained model read, and its resolved commit
+    tags |= {f"model.base.{k}": v for k, v in base.items()}
     log(run_id, metrics=metrics, tags=tags | {"weights_sha256": weights_sha256})
 
 
