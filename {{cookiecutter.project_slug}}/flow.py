@@ -131,7 +131,8 @@ class TrainingFlow(FlowSpec):
             from {{ cookiecutter.module_name }}.mitigation import require_binary
 
             require_binary(classes_of(self.table[cfg.data.target]))
-        print(f"loaded {len(self.table)} rows (md5 {self.data['md5']}, {self.data['rev']})")
+        self.rows = len(self.table)  # for the model card: package need not load the whole table to count it
+        print(f"loaded {self.rows} rows (md5 {self.data['md5']}, {self.data['rev']})")
         self.next(self.split)
 
     @tracked
@@ -280,7 +281,7 @@ class TrainingFlow(FlowSpec):
         card_text = reports.model_card(
             description,
             self.data,
-            len(self.table),
+            self.rows,
             self.metrics,
             self.group_tables,
             self.verdicts,
