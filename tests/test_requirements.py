@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -124,6 +125,42 @@ def test_the_lock_is_made_from_the_projects_own_requirements(baked):
     )
 
 
+def make_dry_run(project: Path, *args: str) -> str:
+    done = subprocess.run(["make", "-n", "install", *args], cwd=project, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_make_install_takes_torch_from_its_own_index_then_the_hashed_lock(baked):
+    """CPU torch from PyTorch's index by default, TORCH= picks another build, TORCH_INDEX= (empty) leaves the index to
+    pip's configuration; then the lock with --require-hashes; the generated CI installs with `make install`."""
+    _, _, project = baked
+    torch_step, lock_step, *_ = make_dry_run(project).splitlines()
+    assert torch_step.endswith("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu")
+    assert lock_step.endswith("pip install --require-hashes --no-deps -r requirements.lock")
+    assert (
+        make_dry_run(project, "TORCH=cu126")
+        .splitlines()[0]
+        .endswith("--index-url https://download.pytorch.org/whl/cu126")
+    )
+    assert make_dry_run(project, "TORCH_INDEX=").splitlines()[0].endswith("pip install torch==2.13.0 ")
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    if workflow.exists():
+        steps = yaml.safe_load(workflow.read_text())["jobs"]["test"]["steps"]
+        assert {"name": "Install", "run": "make install"} in steps
+        assert not any("pip install" in step.get("run", "") for step in steps)
+
+
+@pytest.mark.slow
+def test_make_lock_reproduces_the_shipped_lock(baked):
+    """The project's own `make lock` (uv, from requirements-dev.txt alone) gives back the lock it ships, byte for byte.
+    Needs PyPI (uv reads its index)."""
+    _, _, project = baked
+    shipped = (project / "requirements.lock").read_bytes()
+    done = subprocess.run(["make", "lock", f"PYTHON={sys.executable}"], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project / "requirements.lock").read_bytes() == shipped
+
+
 def test_the_template_venv_has_the_versions_the_projects_get():
     """requirements-dev.lock (make setup) holds the template's tools and, for every package a project lock holds, the
     same version: the template's tests run what its projects install."""
@@ -145,7 +182,7 @@ def serving_site(tmp_path: Path, requirements: set[str]) -> Path:
     """A site-packages holding only what `requirements` install (links into this venv): a serving-only environment
     without installing one. Anything else (Metaflow, DVC, fairlearn, Lightning, ...) cannot be imported from it."""
     site = tmp_path / "site-packages"
-    site.mkdir()
+    site.mkdir(parents=True)
     for name in closure(requirements):
         dist = metadata.distribution(name)
         for top in {Path(f).parts[0] for f in dist.files or []} - {"..", "__pycache__"}:
@@ -237,3 +274,8 @@ def test_the_bento_and_the_pyfunc_serve_from_the_serving_set(trained_project, tm
     assert pyfunc.returncode == 0, pyfunc.stdout[-3000:] + pyfunc.stderr[-3000:]
     listed = {canonicalize_name(Requirement(line).name) for line in pyfunc.stdout.splitlines() if "==" in line}
     assert listed == serve | {"mlflow"}
+    bentos = sorted((home / "bentos").glob("*/*/env/python/requirements.txt"))  # the Bentos the flow built
+    assert bentos
+    for bento in bentos:
+        lines = [line for line in bento.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        assert {canonicalize_name(Requirement(line).name) for line in lines} == serve | {"bentoml"}, bento
