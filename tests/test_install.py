@@ -2,13 +2,16 @@
 there (the way cookiecutter-data-science tests its install targets). TORCH_INDEX= (empty): this machine has no route
 to PyTorch's index; pip's configured index (here a local mirror holding the CPU build) serves torch instead."""
 
+import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 
-from .conftest import bake, project_env
+from .conftest import TEMPLATE, bake, project_env
+
+LOCKS = sorted(p.name for p in (TEMPLATE / "{{cookiecutter.project_slug}}" / "locks").glob("*.txt"))
 
 
 @pytest.mark.e2e
@@ -59,3 +62,21 @@ def test_a_baked_project_installs_from_its_own_lock_and_passes_its_unit_tests(tm
     assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-3000:]
     assert " passed" in tests.stdout and "failed" not in tests.stdout
     print(f"unit tests in the fresh venv: {time.monotonic() - start:.0f} s")
+
+
+@pytest.mark.slow
+def test_make_lock_reproduces_every_shipped_lock(tmp_path):
+    """scripts/lock.sh (`make lock`) on a copy of the template: requirements-dev.lock and every generated project's lock
+    come back byte for byte, so each is what its own requirements resolve to. Needs PyPI (uv reads its index)."""
+    copy = tmp_path / "template"
+    shutil.copytree(
+        TEMPLATE, copy, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "__pycache__", ".pytest_cache", "*.db")
+    )
+    done = subprocess.run(
+        ["bash", "scripts/lock.sh"], cwd=copy, env=project_env(PY=sys.executable), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    locks = ["requirements-dev.lock", *("{{cookiecutter.project_slug}}/locks/" + name for name in LOCKS)]
+    assert len(locks) == 5
+    for lock in locks:
+        assert (copy / lock).read_bytes() == (TEMPLATE / lock).read_bytes(), lock
