@@ -166,6 +166,8 @@ def test_the_template_venv_has_the_versions_the_projects_get():
     same version: the template's tests run what its projects install."""
     dev = locked(TEMPLATE / "requirements-dev.lock")
     assert set(dev) >= TEMPLATE_TOOLS and "torch" not in dev
+    direct = pins(TEMPLATE / "requirements-dev.txt")  # the template's, and through it both tasks' requirements
+    assert {n: (v, dev.get(n)) for n, v in direct.items() if n != "torch" and dev.get(n) != v} == {}
     for lock in sorted((TEMPLATE / "{{cookiecutter.project_slug}}" / "locks").glob("*.txt")):
         project = locked(lock)
         assert {n: (v, dev.get(n)) for n, v in project.items() if dev.get(n) != v} == {}, lock.name
