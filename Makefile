@@ -5,19 +5,26 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TEMPLATE_PROJECT := {{cookiecutter.project_slug}}
-LOCK := $(TEMPLATE_PROJECT)/constraints.txt
+LOCK := requirements-dev.lock
+# torch from its own index (TORCH=cpu, cu126, ...); TORCH_INDEX= (empty) uses pip's configured index or mirror
+TORCH ?= cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/$(TORCH)
 
-.PHONY: setup quickstart test test-fast test-medium bench lint clean
+.PHONY: setup quickstart test test-fast test-medium bench lint lock clean
 
-setup: $(VENV)/.installed  ## virtualenv with the pinned stack (CPU torch first)
+setup: $(VENV)/.installed  ## virtualenv: torch 2.13.0 from its index, then the hash-checked lock; checked
 
-$(VENV)/.installed: requirements-dev.txt $(TEMPLATE_PROJECT)/requirements.txt $(TEMPLATE_PROJECT)/requirements-dev.txt $(LOCK)
+$(VENV)/.installed: $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q pip==25.3
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -r requirements-dev.txt -c "$(LOCK)"
-	$(PY) -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13.0') else 'torch was replaced: ' + torch.__version__)"
+	$(PY) -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip check
+	$(PY) -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '2.13.0' else 'torch was replaced: ' + torch.__version__)"
 	touch $@
+
+lock: setup  ## re-resolve requirements-dev.lock and every generated project's lock (UPGRADE=1: newer releases)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PY=$(abspath $(PY)) bash scripts/lock.sh
 
 quickstart: setup  ## bake with defaults, run the flow, serve, print a prediction
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/quickstart.sh

@@ -26,6 +26,9 @@ UNUSED = {
     f"{PACKAGE}/tiny_model.py": not TEXT,
     "tests/test_text.py": not TEXT,
 }
+# requirements.lock: the lock of this task's requirements for the answered Python (made by the template's
+# scripts/lock.sh with the project's own `make lock`); the other locks go
+LOCK = "locks/{{ cookiecutter.task }}-py{{ cookiecutter.python_version }}.txt"
 ENV = os.environ | {"DVC_NO_ANALYTICS": "1"}
 
 
@@ -38,6 +41,21 @@ def remove_unused() -> None:
             path.unlink()
     if TEXT:
         Path(f"{PACKAGE}/demo_text.py").rename(f"{PACKAGE}/demo_data.py")
+
+
+def select_requirements() -> None:
+    """One task's requirements: a text project's extras join the runtime and serving sets; this task's lock for the
+    answered Python becomes requirements.lock."""
+    extras = Path("requirements-text.txt")
+    if TEXT:
+        lines = "".join(line for line in extras.read_text().splitlines(keepends=True) if not line.startswith("#"))
+        for name in ("requirements.txt", "requirements-serve.txt"):
+            with Path(name).open("a") as out:
+                out.write(lines)
+    extras.unlink()
+    if Path(LOCK).exists():
+        Path(LOCK).rename("requirements.lock")
+    shutil.rmtree("locks", ignore_errors=True)
 
 
 def run(*cmd: str) -> None:
@@ -71,6 +89,7 @@ def git(*args: str) -> None:
 
 if __name__ == "__main__":
     remove_unused()
+    select_requirements()
     make_demo_data()
     if not shutil.which("git"):
         print("note: git not found; run `git init`, `dvc init` and `dvc add` yourself", file=sys.stderr)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def _project(tmp_path, demo_csv, **gates):
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("flow.py", "service.py", "bentofile.yaml", "requirements.txt"):
+    for name in ("flow.py", "service.py", "bentofile.yaml", "requirements.txt", "requirements-serve.txt"):
         shutil.copy(ROOT / name, project)
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())

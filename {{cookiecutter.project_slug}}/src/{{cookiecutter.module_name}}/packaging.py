@@ -23,6 +23,13 @@ def weights_sha256(weights: bytes) -> str:
     return digest.hexdigest()
 
 
+def serving_requirements() -> list[str]:
+    """The MLflow model's pip requirements: requirements-serve.txt, what loading and scoring import (MLflow adds its
+    own pinned mlflow), not the training stack."""
+    lines = (PROJECT_DIR / "requirements-serve.txt").read_text().splitlines()
+    return [r for r in (line.split("#")[0].strip() for line in lines) if r]
+
+
 def log_and_register(
     run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str], card: str, extra: dict
 ) -> str:
@@ -106,9 +113,7 @@ def publish_model(
     from .tracking import client, log, log_text
 
     run_id = lineage["mlflow_run_id"]
-    requirements = [line.split("#")[0].strip() for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()]
-    requirements = [r for r in requirements if r]
-    version = log_and_register(run_id, name, weights, spec, example, requirements, model_card, extra or {})
+    version = log_and_register(run_id, name, weights, spec, example, serving_requirements(), model_card, extra or {})
     mlflow_client = client()
     mlflow_client.set_model_version_tag(name, version, "gates", gates)
     log_text(run_id, model_card, CARD)
