@@ -130,3 +130,8 @@ def record_fields(encoder: TextEncoder, serving: dict) -> dict:
 
     text = Field(..., min_length=1, max_length=serving["max_text_chars"], pattern=r"\S")  # not empty, not blank
     return {encoder.text_column: (str, text)}
+
+
+def input_fields(encoder: TextEncoder) -> list[str]:
+    """Token ids are integers, always finite: no field to name."""
+    return []
