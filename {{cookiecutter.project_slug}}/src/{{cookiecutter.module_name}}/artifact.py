@@ -133,7 +133,8 @@ class Predictor:
 
         from .evaluation import predict_proba
 
-        inputs = self.encoder.transform(frame)
+        with np.errstate(over="ignore"):  # checked just below, and named
+            inputs = self.encoder.transform(frame)
         fields = task.input_fields(self.encoder)
         if fields and not np.isfinite(inputs).all():
             row, column = np.argwhere(~np.isfinite(inputs))[0]
