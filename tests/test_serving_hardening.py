@@ -329,6 +329,7 @@ def test_seeded_fuzz_gets_4xx_or_finite_200_and_a_clean_log(served):
         if not good:
             failures.append((category, response.status_code, response.text[:300], body[:200]))
     elapsed = time.monotonic() - start
+    session.close()  # no keep-alive connection left to hold up the server's shutdown
     assert not failures, failures[:10]
     assert statuses.get(200, 0) > 0 and sum(v for k, v in statuses.items() if k >= 400) > 200, statuses
     assert post(server, example).status_code == 200  # still serving
