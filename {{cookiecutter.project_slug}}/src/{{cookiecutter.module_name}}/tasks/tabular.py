@@ -1,7 +1,8 @@
 """Tabular task: an encoder fitted on the training split only, and an MLP over its output.
 
 The encoder's state is plain JSON, saved with the model, so serving applies exactly the training-time transform.
-Task interface (shared with tasks/text.py): NAME, fit_encoder, encoder_from_state, build_network, record_fields.
+Task interface (shared with tasks/text.py): NAME, fit_encoder, encoder_from_state, build_network, record_fields,
+input_fields.
 """
 
 from dataclasses import dataclass, field
