@@ -101,6 +101,23 @@ def test_a_stalled_body_gets_408(api):
     assert call(guard(api, timeout=0.2), stall=True)[0] == 408
 
 
+def test_a_client_gone_mid_body_is_still_answered(api):
+    """An answer (to no one) ends the request: BentoML's timeout middleware otherwise holds it, and the server's
+    shutdown with it, until the request timeout."""
+    scope = {"type": "http", "method": "POST", "path": "/predict", "headers": [(b"content-type", b"application/json")]}
+    messages = [{"type": "http.request", "body": b"{", "more_body": True}, {"type": "http.disconnect"}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(guard(api)(scope, receive, send))
+    assert sent[0]["status"] == 400 and not api.bodies
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [

@@ -146,8 +146,6 @@ class RequestGuard:
         try:
             check_headers(scope, self.max_body_bytes)
             body = await self._read(receive)
-            if body is None:  # the client went away
-                return
             parse_body(body, self.keys[scope["path"]])
         except ClientError as err:
             return await self._refuse(scope, send, err)
@@ -163,7 +161,7 @@ class RequestGuard:
 
         await self.app(scope, replay, _BoundedErrors(scope, send))
 
-    async def _read(self, receive) -> bytes | None:
+    async def _read(self, receive) -> bytes:
         chunks, size = [], 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.body_timeout_s
@@ -172,8 +170,8 @@ class RequestGuard:
                 message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.001))
             except TimeoutError:
                 raise ClientError(408, f"request body not received within {self.body_timeout_s:g} s") from None
-            if message["type"] == "http.disconnect":
-                return None
+            if message["type"] == "http.disconnect":  # answered all the same (to no one): BentoML's timeout
+                raise ClientError(400, "the client disconnected before sending the whole body")  # waits for an answer
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
