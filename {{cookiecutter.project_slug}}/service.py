@@ -16,8 +16,9 @@ import bentoml  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from {{ cookiecutter.module_name }}.artifact import Predictor  # noqa: E402
-from {{ cookiecutter.module_name }}.errors import UnknownGroup  # noqa: E402
-from {{ cookiecutter.module_name }}.serving import Prediction  # noqa: E402
+from {{ cookiecutter.module_name }}.errors import InvalidRecord, UnknownGroup  # noqa: E402
+from {{ cookiecutter.module_name }}.http_guard import RequestGuard, install_log_filters, max_body_bytes  # noqa: E402
+from {{ cookiecutter.module_name }}.serving import Prediction, value_chars  # noqa: E402
 
 
 class Arguments(BaseModel):
@@ -31,6 +32,8 @@ PREDICTOR = Predictor(MODEL.stored.path)
 LABELS = MODEL.stored.info.labels  # lineage written by the flow's package step
 Record = PREDICTOR.record  # with fairness mitigation, the sensitive features are fields too
 Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_batch_size)]
+SERVING = PREDICTOR.spec.serving  # params.yaml's serving section, as trained
+MAX_BODY_BYTES = SERVING.max_body_bytes or max_body_bytes(value_chars(Record), PREDICTOR.max_batch_size)
 
 
 class PredictResponse(BaseModel):
@@ -43,13 +46,25 @@ class PredictResponse(BaseModel):
 def score(records: list) -> list[Prediction]:
     try:
         return PREDICTOR.predict([record.model_dump() for record in records])
-    except UnknownGroup as err:  # a combination of sensitive groups the fairness thresholds never saw
+    except (UnknownGroup, InvalidRecord) as err:  # groups the fairness thresholds never saw; a value past float32
         raise bentoml.exceptions.InvalidArgument(str(err)) from None
 
 
-@bentoml.service(resources={"cpu": "1"}, traffic={"timeout": 30})
+@bentoml.service(
+    resources={"cpu": str(SERVING.threads)},
+    traffic={"timeout": 30, "max_concurrency": SERVING.max_concurrency},  # beyond it: HTTP 429, not a queue
+)
 class Classifier:
     model = MODEL
+
+    def __init__(self):
+        import logging
+
+        import torch
+
+        torch.set_num_threads(SERVING.threads)  # torch's default OpenMP team (one per core) ignores `resources`
+        install_log_filters()  # client errors in one line, without tracebacks; control characters escaped
+        logging.getLogger("bentoml.serve").info("torch intra-op threads: %d", torch.get_num_threads())
 
     @bentoml.api
     def predict(self, records: Records) -> PredictResponse:
@@ -61,3 +76,12 @@ class Classifier:
         """Adaptive batching: records from concurrent requests share one forward pass."""
         return score(records)
 {%- endif %}
+
+
+# In front of the API: JSON only, bounded bodies, no duplicate or unknown keys, bounded and one-line client errors.
+Classifier.add_asgi_middleware(
+    RequestGuard,
+    keys={api.route: set(api.input_spec.model_fields) for api in Classifier.apis.values()},
+    max_body_bytes=MAX_BODY_BYTES,
+    body_timeout_s=SERVING.body_timeout_s,
+)

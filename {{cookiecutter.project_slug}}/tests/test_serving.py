@@ -67,6 +67,42 @@ def test_bad_records_name_the_field(model_dir, change, field):
     assert err.value.errors()[0]["loc"] == (field,)
 
 
+@pytest.mark.parametrize("value", ["41", "1_000", True, 1e308, -1e308, 1e38, float("nan")])
+def test_numbers_are_strict_finite_and_within_range(model_dir, value):
+    """A JSON number only (not "41", "1_000" nor true), finite, within `serving.numeric_range_stds` training standard
+    deviations of the mean: further out, scaling overflows float32 and the network answers NaN."""
+    Record = Predictor(model_dir).record
+    with pytest.raises(ValidationError) as err:
+        Record(**(EXAMPLE[0] | {NUMBER: value}))
+    assert err.value.errors()[0]["loc"] == (NUMBER,)
+
+
+def test_lax_numbers_are_an_option(model_dir):
+    spec = json.loads((model_dir / SPEC).read_text())
+    spec["serving"] |= {"strict_numbers": False, "numeric_range_stds": None}
+    (model_dir / SPEC).write_text(json.dumps(spec))
+    Record = Predictor(model_dir).record
+    assert Record(**(EXAMPLE[0] | {NUMBER: "41"})).model_dump()[NUMBER] == 41.0
+    assert Record(**(EXAMPLE[0] | {NUMBER: 1e308})).model_dump()[NUMBER] == 1e308
+
+
+def test_the_predictor_never_answers_a_non_finite_probability(model_dir):
+    """Past the record's checks (an unbounded spec, or a caller of Predictor itself): a value whose encoding overflows
+    is named; a network that answers NaN for finite inputs is a bug, raised, never turned into a label."""
+    import torch
+
+    from {{ cookiecutter.module_name }}.artifact import NonFiniteOutput
+    from {{ cookiecutter.module_name }}.errors import InvalidRecord
+
+    predictor = Predictor(model_dir)
+    with pytest.raises(InvalidRecord, match=rf"records\.1\.{NUMBER}: value too large"):
+        predictor.predict([EXAMPLE[0], EXAMPLE[0] | {NUMBER: 1e308}])
+    with torch.no_grad():
+        predictor.network[-1].bias.fill_(float("nan"))
+    with pytest.raises(NonFiniteOutput, match="non-finite probabilities"):
+        predictor.predict(EXAMPLE)
+
+
 def test_missing_field_is_rejected_but_null_is_allowed(model_dir):
     predictor = Predictor(model_dir)
     Record = record_model(predictor.encoder, predictor.serving)

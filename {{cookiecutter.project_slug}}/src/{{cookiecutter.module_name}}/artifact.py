@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .config import ModelConfig, ServingConfig
-from .errors import ModelFormatError
+from .errors import InvalidRecord, ModelFormatError
 from .serving import Prediction, record_model
 from .tasks import task
 
@@ -25,6 +25,11 @@ WEIGHTS, SPEC, CARD, THRESHOLDS = "weights.pt", "model.json", "MODEL_CARD.md", "
 SPEC_VERSION = 2  # 1: before spec_version was written (fairness thresholds pickled); 2: JSON thresholds
 RETRAIN = "re-train it (`python flow.py run`); to replace a registry champion that cannot be read, run once with "
 RETRAIN += "`python flow.py run --skip-gates champion`"
+
+
+class NonFiniteOutput(RuntimeError):
+    """The network gave a non-finite probability for a record whose inputs were finite: a bug in the model or the
+    encoder, never a client error (HTTP 500); the service never turns it into a label."""
 
 
 class Mitigation(BaseModel):
@@ -122,10 +127,25 @@ class Predictor:
         return record_model(self.encoder, self.serving, self.groups)
 
     def predict_proba(self, frame: pd.DataFrame):
-        """Class probabilities (columns in `encoder.classes` order) for raw feature rows."""
+        """Class probabilities (columns in `encoder.classes` order) for raw feature rows. A row whose encoding is not
+        finite raises InvalidRecord naming the field; a non-finite probability otherwise raises NonFiniteOutput."""
+        import numpy as np
+
         from .evaluation import predict_proba
 
-        return predict_proba(self.network, self.encoder.transform(frame))
+        with np.errstate(over="ignore"):  # checked just below, and named
+            inputs = self.encoder.transform(frame)
+        fields = task.input_fields(self.encoder)
+        if fields and not np.isfinite(inputs).all():
+            row, column = np.argwhere(~np.isfinite(inputs))[0]
+            raise InvalidRecord(
+                f"records.{row}.{fields[column]}: value too large for the model (not finite once scaled to float32)"
+            )
+        proba = predict_proba(self.network, inputs)
+        if not np.isfinite(proba).all():
+            rows = np.flatnonzero(~np.isfinite(proba).all(axis=1)).tolist()
+            raise NonFiniteOutput(f"the network gave non-finite probabilities for finite inputs (records {rows[:10]})")
+        return proba
 
     def decide(self, frame: pd.DataFrame):
         """(class ids, probabilities): decided as in evaluation (`serving.threshold` for a binary target), or by the

@@ -138,9 +138,19 @@ class PackagingConfig(_Strict):
 
 
 class ServingConfig(_Strict):
+    """What the service accepts and how much of the machine it takes; shipped inside the model (model.json), so a
+    built Bento serves with the settings it was trained with."""
+
     max_batch_size: PositiveInt = 1000
     threshold: float = Field(0.5, gt=0, lt=1)  # binary: P(positive) at or above which the positive class is decided
     max_text_chars: PositiveInt = 5000  # longer texts are refused with HTTP 400
+    threads: PositiveInt = 1  # torch intra-op threads per service worker, and the worker's declared `cpu` resource
+    max_concurrency: PositiveInt = 128  # requests in progress at once; beyond it HTTP 429 at once instead of queueing
+    max_body_bytes: PositiveInt | None = None  # larger bodies get HTTP 413 unread; None: from max_batch_size
+    body_timeout_s: float = Field(10.0, gt=0, le=300)  # a body not received within this gets HTTP 408
+    strict_numbers: bool = True  # numeric fields take JSON numbers only; false: also "41" and true (pydantic lax)
+    numeric_range_stds: float | None = Field(1e6, gt=0, le=1e12)  # numbers further than this many training standard
+    # deviations from the training mean get HTTP 400 (they would overflow the network); None: no bound
 
 
 class Params(_Strict):

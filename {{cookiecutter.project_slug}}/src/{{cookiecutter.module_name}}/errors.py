@@ -34,3 +34,9 @@ class UnknownGroup(ProjectError, ValueError):
     """A record's sensitive groups were not seen when the fairness thresholds were fitted (HTTP 400)."""
 
     headline = "Unknown group"
+
+
+class InvalidRecord(ProjectError, ValueError):
+    """A record the model cannot score (a value whose encoding is not finite); the message names the field."""
+
+    headline = "Invalid record"

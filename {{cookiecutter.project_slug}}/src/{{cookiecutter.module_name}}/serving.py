@@ -26,3 +26,14 @@ def record_model(encoder, serving: dict, groups: dict[str, list[str]] | None = N
     fields = task.record_fields(encoder, serving)
     fields |= {name: (Literal[tuple(values)], ...) for name, values in (groups or {}).items()}
     return create_model("Record", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def value_chars(record: type[BaseModel], number_chars: int = 32) -> dict[str, int]:
+    """The most characters each field's value may take in a request: a string's max_length (the longest choice of
+    a Literal), else `number_chars`; what http_guard.max_body_bytes derives the body limit from."""
+    chars = {}
+    for name, schema in record.model_json_schema()["properties"].items():
+        options = schema.get("anyOf", [schema])
+        lengths = [o.get("maxLength", max(len(str(v)) for v in o.get("enum", [""]))) for o in options]
+        chars[name] = max([number_chars, *lengths])
+    return chars

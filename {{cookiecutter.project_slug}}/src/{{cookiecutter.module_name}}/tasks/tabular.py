@@ -1,7 +1,8 @@
 """Tabular task: an encoder fitted on the training split only, and an MLP over its output.
 
 The encoder's state is plain JSON, saved with the model, so serving applies exactly the training-time transform.
-Task interface (shared with tasks/text.py): NAME, fit_encoder, encoder_from_state, build_network, record_fields.
+Task interface (shared with tasks/text.py): NAME, fit_encoder, encoder_from_state, build_network, record_fields,
+input_fields.
 """
 
 from dataclasses import dataclass, field
@@ -78,12 +79,25 @@ def build_network(encoder: TabularEncoder, model, pretrained: bool = True):
     return nn.Sequential(*layers)
 
 
-def record_fields(encoder: TabularEncoder, serving) -> dict:
-    """One typed request field per model input: numbers for numeric columns, strings for categories; null = missing."""
+def record_fields(encoder: TabularEncoder, serving: dict) -> dict:
+    """One typed request field per model input: numbers for numeric columns, strings for categories; null = missing.
+    A number is a JSON number (not "41" nor true, unless `serving.strict_numbers` is false), finite, and within
+    `serving.numeric_range_stds` training standard deviations of the training mean: further out, scaling overflows
+    float32 and the network answers NaN."""
     from typing import Annotated
 
     from pydantic import Field
 
-    number = Annotated[float | None, Field(allow_inf_nan=False)]
-    fields = dict.fromkeys(encoder.numeric, (number, ...))
+    strict, stds = serving.get("strict_numbers", True), serving.get("numeric_range_stds", 1e6)
+    fields = {}
+    for name, stats in encoder.numeric.items():
+        reach = None if stds is None else stds * stats["std"]
+        bounds = {} if reach is None else {"ge": stats["mean"] - reach, "le": stats["mean"] + reach}
+        fields[name] = (Annotated[float, Field(strict=strict, allow_inf_nan=False, **bounds)] | None, ...)
     return fields | {name: (str | None, Field(..., max_length=256)) for name in encoder.categorical}
+
+
+def input_fields(encoder: TabularEncoder) -> list[str]:
+    """The request field behind each column of `transform`'s output (to name a field whose encoding is not finite)."""
+    names = [name for name in encoder.numeric for _ in range(2)]
+    return names + [name for name, vocab in encoder.categorical.items() for _ in vocab]

@@ -1,7 +1,8 @@
 """Text task: a Hugging Face tokenizer and `AutoModelForSequenceClassification`, fine-tuned inside the shared
 LightningModule. `model.name_or_path` is a hub id or a local directory; `from_pretrained` is called only at training,
 and the encoder state carries the tokenizer files and the model config, so serving never needs the hub.
-Task interface (shared with tasks/tabular.py): NAME, fit_encoder, encoder_from_state, build_network, record_fields.
+Task interface (shared with tasks/tabular.py): NAME, fit_encoder, encoder_from_state, build_network, record_fields,
+input_fields.
 """
 
 import base64
@@ -130,3 +131,8 @@ def record_fields(encoder: TextEncoder, serving: dict) -> dict:
 
     text = Field(..., min_length=1, max_length=serving["max_text_chars"], pattern=r"\S")  # not empty, not blank
     return {encoder.text_column: (str, text)}
+
+
+def input_fields(encoder: TextEncoder) -> list[str]:
+    """Token ids are integers, always finite: no field to name."""
+    return []
