@@ -29,12 +29,15 @@ LONGEST_FIRST = [
     "test_gates_e2e",
     "test_reproducibility",
     "test_text_e2e",
+    "test_install",
     "test_failures",
     "test_end_to_end",
     "test_promotion",
     "test_own_data",
+    "test_serving_hardening",
     "test_bake",
     "test_multiclass",
+    "test_requirements",
 ]
 
 
