@@ -49,10 +49,15 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)  # stable: a module's tests keep their order
 
 
+# Not passed on to a baked project's commands: each project uses its own MLflow store (a URI left by one test, or by
+# the developer's shell, would mix projects' registries), and a project's own `make` must not inherit the state of the
+# `make test` that runs the suite (its variables and "Entering directory" lines).
+NOT_INHERITED = {"MLFLOW_TRACKING_URI", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+
+
 def project_env(**extra: str) -> dict[str, str]:
-    """This interpreter's environment for a baked project's commands, minus any MLFLOW_TRACKING_URI: each project
-    must use its own store (a URI left by one test, or by the developer's shell, would mix projects' registries)."""
-    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | extra
+    """This interpreter's environment for a baked project's commands, less NOT_INHERITED, plus `extra`."""
+    return {k: v for k, v in os.environ.items() if k not in NOT_INHERITED} | extra
 
 
 def bake(output_dir: Path, **answers) -> Path:
@@ -137,29 +142,35 @@ def latest_run(client, experiment: str):
     return client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
 
 
+PRISTINE: dict[Path, Path] = {}  # trained project -> a copy of its root taken right after its one run
+
+
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory):
-    """The default project, baked once, its flow run once on smaller demo data pinned with DVC (shared by tests that
-    only read it; a module that changes it takes its own copy with `copy_trained`)."""
+    """The default project, baked once, its flow run once on smaller demo data pinned with DVC. Tests may add runs to
+    it (so it is shared in one worker's order); a module that needs it exactly as trained takes `copy_trained`."""
+    import shutil
+
     root = tmp_path_factory.mktemp("trained")
     project = pin_demo_data(bake(root), 2000)
     home = root / "bentoml"
     flow = run([sys.executable, "flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(home))
     assert flow.returncode == 0, flow.stdout + flow.stderr
+    PRISTINE[project] = shutil.copytree(root, tmp_path_factory.mktemp("pristine"), symlinks=True, dirs_exist_ok=True)
     return project, home, flow.stdout + flow.stderr
 
 
 def copy_trained(trained_project, destination: Path) -> tuple[Path, Path, str]:
-    """A private copy of the trained project with its stores (git, DVC cache and remote, Metaflow datastore, MLflow
-    database and artifacts, BentoML home), as if it had been baked and run in `destination`: the stores' absolute
-    paths are rewritten, so the copy never reads or writes the original. Saves a module a ~1 min flow run."""
+    """A private copy of the trained project as it was right after its one run, with its stores (git, DVC cache and
+    remote, Metaflow datastore, MLflow database and artifacts, BentoML home), as if it had been baked and run in
+    `destination`: the stores' absolute paths are rewritten, so the copy never reads or writes the original or another
+    copy. Saves a module a ~1 min flow run."""
     import shutil
     import sqlite3
 
     project, home, output = trained_project
-    source = project.parent
-    shutil.copytree(source, destination, symlinks=True, dirs_exist_ok=True)
-    old, new = str(source), str(destination)
+    shutil.copytree(PRISTINE[project], destination, symlinks=True, dirs_exist_ok=True)
+    old, new = str(project.parent), str(destination)
     for path in destination.rglob("*"):  # Metaflow's metadata JSON, MLflow's MLmodel files: small text files
         if path.is_file() and not path.is_symlink() and ".git" not in path.parts and path.stat().st_size < 1 << 20:
             data = path.read_bytes()

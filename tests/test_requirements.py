@@ -126,7 +126,9 @@ def test_the_lock_is_made_from_the_projects_own_requirements(baked):
 
 
 def make_dry_run(project: Path, *args: str) -> str:
-    done = subprocess.run(["make", "-n", "install", *args], cwd=project, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["make", "-n", "install", *args], cwd=project, env=project_env(), capture_output=True, text=True, check=True
+    )
     return done.stdout
 
 
@@ -156,7 +158,9 @@ def test_make_lock_reproduces_the_shipped_lock(baked):
     Needs PyPI (uv reads its index)."""
     _, _, project = baked
     shipped = (project / "requirements.lock").read_bytes()
-    done = subprocess.run(["make", "lock", f"PYTHON={sys.executable}"], cwd=project, capture_output=True, text=True)
+    done = subprocess.run(
+        ["make", "lock", f"PYTHON={sys.executable}"], cwd=project, env=project_env(), capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (project / "requirements.lock").read_bytes() == shipped
 
