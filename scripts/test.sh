@@ -7,7 +7,9 @@ source scripts/env.sh
 # module keeps its own projects and stores, so modules are independent (--dist loadfile keeps a module in one worker).
 workers=${TEST_WORKERS:-2}
 parallel=()
-if [ "$workers" != 0 ]; then parallel=(-n "$workers" --dist loadfile); fi
+# --no-loadscope-reorder: keep the longest-first module order of tests/conftest.py (xdist would otherwise hand out the
+# modules with the most tests first, which are not the longest).
+if [ "$workers" != 0 ]; then parallel=(-n "$workers" --dist loadfile --no-loadscope-reorder); fi
 start=$SECONDS
 status=0
 python -m pytest --durations=15 "${parallel[@]}" "$@" || status=$?

@@ -25,19 +25,19 @@ if os.environ.get("USER", "root") == "root" and not os.environ.get("METAFLOW_USE
 
 
 # Longest modules first, so two workers finish together (xdist hands out whole modules in collection order).
-LONGEST_FIRST = [
+LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_gates_e2e",
     "test_reproducibility",
-    "test_text_e2e",
     "test_install",
-    "test_failures",
+    "test_text_e2e",
     "test_end_to_end",
+    "test_failures",
     "test_promotion",
+    "test_bake",
     "test_own_data",
     "test_serving_hardening",
-    "test_bake",
-    "test_multiclass",
     "test_requirements",
+    "test_multiclass",
 ]
 
 
