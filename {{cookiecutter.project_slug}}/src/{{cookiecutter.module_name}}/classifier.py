@@ -37,11 +37,14 @@ class Classifier(pl.LightningModule):
             self.log(f"{stage}_loss", loss / count, on_epoch=True, on_step=False, batch_size=1)
             self.log(f"{stage}_accuracy", hits / count, on_epoch=True, on_step=False, batch_size=1)
 
+    def _start_epoch(self, stage: str):
+        self._sums[stage] = [torch.zeros((), device=self.device), torch.zeros((), device=self.device), 0]
+
     def on_train_epoch_start(self):
-        self._sums["train"] = [torch.zeros((), device=self.device), torch.zeros((), device=self.device), 0]
+        self._start_epoch("train")
 
     def on_validation_epoch_start(self):
-        self._sums["val"] = [torch.zeros((), device=self.device), torch.zeros((), device=self.device), 0]
+        self._start_epoch("val")
 
     def training_step(self, batch, batch_idx):
         loss = self._step(batch, "train")

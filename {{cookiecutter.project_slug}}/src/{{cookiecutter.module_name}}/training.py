@@ -81,6 +81,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     import time
 
     import pytorch_lightning as pl
+    import torch
 
     from .classifier import Classifier
 
@@ -88,8 +89,6 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     seed_everything(seed)  # again: the data order and dropout masks start from the seed too
     accelerator, precision = resolve_device(cfg)
-    import torch
-
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     log.info("training on %s with precision %s, %d CPU threads", accelerator, precision, torch.get_num_threads())
