@@ -12,7 +12,11 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/$(TORCH)
 
 .PHONY: setup quickstart test test-fast test-medium bench lint lock clean
 
-setup: $(VENV)/.installed  ## virtualenv: torch 2.13.0 from its index, then the hash-checked lock; checked
+setup: $(VENV)/.installed  ## virtualenv: torch 2.13.0 from its index, then the hash-checked lock; checked; wrk
+	@# wrk drives the serving benchmark and soak test (tests/test_serving_soak.py fails without it, saying so)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
+		|| echo "wrk is missing and could not be installed here (needs root and apt-get): install it to run the serving tests"
 
 $(VENV)/.installed: $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
