@@ -36,6 +36,7 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_bake",
     "test_own_data",
     "test_serving_hardening",
+    "test_serving_soak",
     "test_requirements",
     "test_multiclass",
 ]

@@ -91,13 +91,15 @@ def closure(requirements: set[str]) -> set[str]:
 
 
 def test_every_third_party_import_is_declared(baked):
-    """Package, flow and service import only what requirements.txt declares; tests, what requirements-dev.txt does."""
+    """Package, flow and service import only what requirements.txt declares; tests and benchmarks, what
+    requirements-dev.txt does."""
     task, _, project = baked
     module = project.name.replace("-", "_")
     local = {module, "service", "flow", "tests", "conftest"}
     runtime_files = [project / "flow.py", project / "service.py", *(project / "src").rglob("*.py")]
     runtime = distributions_of(set().union(*map(top_level_imports, runtime_files)), local)
-    tests = distributions_of(set().union(*map(top_level_imports, (project / "tests").rglob("*.py"))), local)
+    dev_files = [*(project / "tests").rglob("*.py"), *(project / "benchmarks").rglob("*.py")]
+    tests = distributions_of(set().union(*map(top_level_imports, dev_files)), local)
     declared, dev = set(pins(project / "requirements.txt")), set(pins(project / "requirements-dev.txt"))
     assert {m: d for m, d in runtime.items() if not d & declared} == {}
     assert {m: d for m, d in tests.items() if not d & dev} == {}

@@ -29,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "{{ cookiecutter.module_name }}"
+# the servers and the CLI import the package from src/ (as `make` does, with PYTHONPATH=src)
+ENV = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
 BASELINE = "baseline"
 ROW = "{:16} {:>8} {:>13} {:>10} {:>8} {:>8} {:>8} {:>8} {:>6}"
 GOALS = {  # issue 11: throughput ratio to the baseline, at most this p99 ratio, no errors
@@ -80,8 +82,34 @@ def post(url: str, body: bytes, timeout: float = 30) -> int:
         return err.code
 
 
+def process_tree(root: int) -> list[dict]:
+    """A server's processes from /proc: pid, name and RSS (MiB) of the main process, then each descendant. RSS counts
+    the pages a process shares with others (the torch libraries) in each of them, so a tree's sum overstates it."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        args = [a.decode(errors="replace") for a in argv if a] + ["", "", ""]
+        name = args[2] if args[1] == "-m" else f"{Path(args[1] or args[0]).name} {args[2]}".strip()
+        tree.append({"pid": pid, "name": name, "rss_mib": round(rss_kb / 1024, 1)})
+        todo += sorted(children.get(pid, []))
+    return tree
+
+
 class Launched:
-    """A server started in its own process group on 127.0.0.1, stopped by its own PID; `cold_start_s`: seconds from
+    """A server started on 127.0.0.1 (from the project root), stopped by its own PID; `cold_start_s`: seconds from
     launch until /readyz answered 200."""
 
     def __init__(self, name: str, cmd: list[str], port: int, log: Path, env: dict, timeout: float = 180):
@@ -103,28 +131,7 @@ class Launched:
         raise SystemExit(f"{name} not ready after {timeout:.0f} s:\n{log.read_text()}")
 
     def processes(self) -> list[dict]:
-        """The server's process tree from /proc: pid, command and RSS (MiB) of the main process and each child."""
-        tree, todo = [], [self.proc.pid]
-        children: dict[int, list[int]] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:  # exited meanwhile
-                continue
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        while todo:
-            pid = todo.pop(0)
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-            args = [a.decode(errors="replace") for a in argv if a] + ["", "", ""]
-            name = args[2] if args[1] == "-m" else f"{Path(args[1] or args[0]).name} {args[2]}".strip()
-            tree.append({"pid": pid, "name": name, "rss_mib": round(rss_kb / 1024, 1)})
-            todo += sorted(children.get(pid, []))
-        return tree
+        return process_tree(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.terminate()  # both servers stop their workers on SIGTERM
@@ -135,10 +142,10 @@ class Launched:
             self.proc.wait()
 
 
-def model(alias: str, env: dict) -> tuple[str, Path]:
+def model(alias: str) -> tuple[str, Path]:
     """(BentoML tag, store directory) of the model `make serve MODEL=alias` serves (registry alias or version)."""
     cmd = [sys.executable, "-m", f"{MODULE}.cli", "serve", alias, "--print-tag"]
-    found = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    found = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True)
     if found.returncode != 0:
         raise SystemExit(f"no model to serve for {alias!r}: {found.stderr.strip()}")
     tag = found.stdout.split()[-1]
@@ -180,7 +187,8 @@ def wrk(url: str, payload: bytes, concurrency: int, duration: int, work: Path) -
     (work / "post.lua").write_text(LUA)
     cmd = ["wrk", f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "30s"]
     cmd += ["-s", str(work / "post.lua"), url]
-    done = subprocess.run(cmd, env=os.environ | {"WRK_BODY": str(work / "body.json")}, capture_output=True, text=True)
+    env = os.environ | {"WRK_BODY": str(work / "body.json")}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60)
     line = next((x for x in done.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
@@ -206,16 +214,15 @@ def summarise(runs: list[dict], batch: int) -> dict:
 
 def start_servers(tag: str, model_dir: Path, work: Path) -> dict[str, Launched]:
     """The baseline, then the Bento (one after the other, so each cold start has the machine to itself)."""
-    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
     base_port, bento_port = free_port(), free_port()
     uvicorn = [sys.executable, "-m", "uvicorn", "fastapi_app:app", "--app-dir", str(ROOT / "benchmarks")]
     uvicorn += ["--host", "127.0.0.1", "--port", str(base_port), "--workers", "1", "--log-level", "warning"]
-    base_env = env | {"BENCH_MODEL_DIR": str(model_dir)}
+    base_env = ENV | {"BENCH_MODEL_DIR": str(model_dir)}
     servers = {BASELINE: Launched(BASELINE, uvicorn, base_port, work / "baseline.log", base_env)}
     bentoml = Path(sys.executable).with_name("bentoml")
     serve = [str(bentoml) if bentoml.exists() else "bentoml", "serve", "--host", "127.0.0.1", "--port", str(bento_port)]
     try:
-        servers["bento"] = Launched("bento", [*serve, "--arg", f"model_tag={tag}"], bento_port, work / "bento.log", env)
+        servers["bento"] = Launched("bento", [*serve, "--arg", f"model_tag={tag}"], bento_port, work / "bento.log", ENV)
     except SystemExit:
         servers[BASELINE].stop()
         raise
@@ -235,7 +242,7 @@ def main(argv=None) -> int:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk`")
     examples = json.loads((ROOT / "examples" / "request.json").read_text())["records"]
-    tag, model_dir = model(args.model, dict(os.environ))
+    tag, model_dir = model(args.model)
     floors = {b: floor_ms(model_dir, examples, b) for b in args.batch}
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     servers = start_servers(tag, model_dir, work)
