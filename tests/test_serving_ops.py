@@ -175,6 +175,10 @@ def test_metrics_count_the_predictions_by_label(served, traffic):
             break
         time.sleep(0.2)
     assert counted == answered
+    text = requests.get(served.url + "/metrics", timeout=10).text  # the series the README names
+    for series in ("bentoml_service_request_total", "bentoml_service_request_duration_seconds_bucket"):
+        assert metric(text, series, endpoint="/classify") > 0, series
+    assert f"{'bentoml_service_request_in_progress'}{{" in text
 
 
 def test_the_main_process_never_loads_torch(served):
