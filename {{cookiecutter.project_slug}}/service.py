@@ -1,8 +1,18 @@
-"""BentoML service: POST /predict scores a batch of typed, validated records with the packaged model.
+"""BentoML service: typed, validated records in, predictions with the model's lineage out.
+
+POST /predict    {"records": [...]} -> {"model_version", "mlflow_run_id", "mlflow_model_version", "predictions"}
+POST /classify   {"records": [...]} -> [prediction, ...], lineage in X-Model-Version, X-MLflow-Run-Id and
+                 X-MLflow-Model-Version headers; adaptive batching: records of concurrent requests share one forward
+                 pass (serving.adaptive_batching in params.yaml)
 
 make serve [MODEL=candidate]                   # the model behind the registry's champion (or candidate) alias
 bentoml serve --arg model_tag=NAME:VERSION     # a given one (a built Bento pins the one it was built with)
 bentoml serve                                  # the latest model in the local BentoML store, whatever the registry says
+
+Every answered request is logged for monitoring, one row per record (prediction_log.py; BentoML's monitoring API,
+by default JSON lines under monitoring/predictions/data/), unless BentoML's config turns it off:
+BENTOML_CONFIG_OPTIONS="services.Classifier.monitoring.enabled=false".
+BentoML's main process only reads the model's spec: torch and the weights load in the serving workers.
 """
 
 import sys
@@ -18,6 +28,7 @@ from pydantic import BaseModel, Field  # noqa: E402
 from {{ cookiecutter.module_name }}.artifact import Predictor  # noqa: E402
 from {{ cookiecutter.module_name }}.errors import InvalidRecord, UnknownGroup  # noqa: E402
 from {{ cookiecutter.module_name }}.http_guard import RequestGuard, install_log_filters, max_body_bytes  # noqa: E402
+from {{ cookiecutter.module_name }}.prediction_log import PredictionLog, columns, field_types  # noqa: E402
 from {{ cookiecutter.module_name }}.serving import Prediction, value_chars  # noqa: E402
 
 
@@ -28,18 +39,28 @@ class Arguments(BaseModel):
 MODEL = bentoml.models.BentoModel(bentoml.use_arguments(Arguments).model_tag)
 if MODEL.stored is None:
     raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
-PREDICTOR = Predictor(MODEL.stored.path)
+PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker (Classifier.__init__)
 LABELS = MODEL.stored.info.labels  # lineage written by the flow's package step
+LINEAGE = {
+    "model_version": str(MODEL.stored.tag),  # the BentoML model
+    "mlflow_run_id": LABELS.get("mlflow_run_id", ""),
+    "mlflow_model_version": LABELS.get("mlflow_model_version", ""),  # in the MLflow registry
+}
 Record = PREDICTOR.record  # with fairness mitigation, the sensitive features are fields too
 Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_batch_size)]
 SERVING = PREDICTOR.spec.serving  # params.yaml's serving section, as trained
+BATCHING = SERVING.adaptive_batching
 MAX_BODY_BYTES = SERVING.max_body_bytes or max_body_bytes(value_chars(Record), PREDICTOR.max_batch_size)
+FIELD_TYPES = field_types(Record.model_json_schema())
+PREDICTIONS = bentoml.metrics.Counter(
+    name="predictions", documentation="Records answered, by label and model", labelnames=["label", "model_version"]
+)
 
 
 class PredictResponse(BaseModel):
-    model_version: str = str(MODEL.stored.tag)  # the BentoML model
-    mlflow_run_id: str = LABELS.get("mlflow_run_id", "")
-    mlflow_model_version: str = LABELS.get("mlflow_model_version", "")  # in the MLflow registry
+    model_version: str = LINEAGE["model_version"]
+    mlflow_run_id: str = LINEAGE["mlflow_run_id"]
+    mlflow_model_version: str = LINEAGE["mlflow_model_version"]
     predictions: list[Prediction]
 
 
@@ -48,6 +69,17 @@ def score(records: list) -> list[Prediction]:
         return PREDICTOR.predict([record.model_dump() for record in records])
     except (UnknownGroup, InvalidRecord) as err:  # groups the fairness thresholds never saw; a value past float32
         raise bentoml.exceptions.InvalidArgument(str(err)) from None
+
+
+def log_predictions(records: list[dict], predictions: list[dict]) -> None:
+    """The prediction log's sink (off the request path): one row per record through BentoML's monitoring API, and
+    the `predictions` counter on /metrics."""
+    with bentoml.monitor("predictions") as monitor:
+        for name, role, kind, values in columns(records, predictions, FIELD_TYPES, LINEAGE["model_version"]):
+            monitor.log_batch(values, name=name, role=role, data_type=kind)
+    for label in {str(p["label"]) for p in predictions}:
+        count = sum(str(p["label"]) == label for p in predictions)
+        PREDICTIONS.labels(label=label, model_version=LINEAGE["model_version"]).inc(count)
 
 
 @bentoml.service(
@@ -63,25 +95,30 @@ class Classifier:
         import torch
 
         torch.set_num_threads(SERVING.threads)  # torch's default OpenMP team (one per core) ignores `resources`
+        PREDICTOR.load()  # in the worker only: the main process never imports torch nor holds the weights
         install_log_filters()  # client errors in one line, without tracebacks; control characters escaped
         logging.getLogger("bentoml.serve").info("torch intra-op threads: %d", torch.get_num_threads())
 
     @bentoml.api
     def predict(self, records: Records) -> PredictResponse:
         return PredictResponse(predictions=score(records))
-{%- if cookiecutter.task == "text_classification" %}
 
-    @bentoml.api(batchable=True, max_batch_size=64, max_latency_ms=200)
-    def classify(self, records: list[Record]) -> list[Prediction]:  # type: ignore[valid-type]
-        """Adaptive batching: records from concurrent requests share one forward pass."""
+    @bentoml.api(batchable=True, max_batch_size=BATCHING.max_batch_size, max_latency_ms=BATCHING.max_latency_ms)
+    def classify(self, records: Records) -> list[Prediction]:
+        """Adaptive batching: records from concurrent requests share one forward pass. Each request is validated on
+        its own first, so one client's bad record never fails the others' requests."""
         return score(records)
-{%- endif %}
 
 
-# In front of the API: JSON only, bounded bodies, no duplicate or unknown keys, bounded and one-line client errors.
+ROUTES = {api.route: set(api.input_spec.model_fields) for api in Classifier.apis.values()}
+# In front of the API: JSON only, bounded bodies, no duplicate or unknown keys, bounded and one-line client errors,
+# lineage headers on every answer; then the prediction log, which sees only what the API answered.
 Classifier.add_asgi_middleware(
     RequestGuard,
-    keys={api.route: set(api.input_spec.model_fields) for api in Classifier.apis.values()},
+    keys=ROUTES,
     max_body_bytes=MAX_BODY_BYTES,
     body_timeout_s=SERVING.body_timeout_s,
+    headers={"X-Model-Version": LINEAGE["model_version"], "X-MLflow-Run-Id": LINEAGE["mlflow_run_id"]}
+    | {"X-MLflow-Model-Version": LINEAGE["mlflow_model_version"]},
 )
+Classifier.add_asgi_middleware(PredictionLog, routes=set(ROUTES), write=log_predictions)

@@ -11,6 +11,7 @@ names the version and what to run, not with an opaque scoring error.
 """
 
 import json
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -100,11 +101,14 @@ def read_spec(path: str | Path) -> ModelSpec:
 
 
 class Predictor:
-    """The packaged network and its encoder, loaded from a model directory (BentoML store, Bento or MLflow)."""
+    """The packaged network and its encoder, loaded from a model directory (BentoML store, Bento or MLflow).
+
+    Reading the spec is cheap and needs no torch: the request contract (`record`) comes from it alone. The network
+    (torch) and the fairness thresholds (scikit-learn) load on first use, so a process that only routes requests
+    (BentoML's main process) never imports them; a serving worker loads them at start-up (`load`)."""
 
     def __init__(self, model_dir: str | Path):
-        from .training import load_weights
-
+        self.model_dir = Path(model_dir)
         self.spec = read_spec(model_dir)
         if self.spec.task != task.NAME:
             raise ModelFormatError(f"model for task {self.spec.task!r}; this project is {task.NAME!r}")
@@ -112,15 +116,30 @@ class Predictor:
         self.serving = self.spec.serving.model_dump()
         self.max_batch_size = self.spec.serving.max_batch_size
         self.threshold = self.spec.serving.threshold  # binary decision threshold
-        network = task.build_network(self.encoder, self.spec.network, pretrained=False)
-        self.network = load_weights(network, Path(model_dir, WEIGHTS).read_bytes())
         mitigation = self.spec.mitigation
         self.groups = mitigation.groups if mitigation else None  # sensitive feature -> groups seen, when mitigated
-        self.thresholds = None
-        if mitigation:  # imported only then: mitigation needs scikit-learn, which a plain model's service does not
-            from .mitigation import Thresholds
 
-            self.thresholds = Thresholds(json.loads(Path(model_dir, THRESHOLDS).read_text()))
+    @cached_property
+    def network(self):
+        from .training import load_weights
+
+        network = task.build_network(self.encoder, self.spec.network, pretrained=False)
+        return load_weights(network, (self.model_dir / WEIGHTS).read_bytes())
+
+    @cached_property
+    def thresholds(self):
+        """The fairness thresholds of a mitigated model, else None. Imported only then: mitigation needs
+        scikit-learn, which a plain model's service does not."""
+        if not self.spec.mitigation:
+            return None
+        from .mitigation import Thresholds
+
+        return Thresholds(json.loads((self.model_dir / THRESHOLDS).read_text()))
+
+    def load(self) -> "Predictor":
+        """Load the network and thresholds now (a serving worker, before its first request)."""
+        _ = self.network, self.thresholds
+        return self
 
     @property
     def record(self):

@@ -137,6 +137,15 @@ class PackagingConfig(_Strict):
     promote: bool = True  # move the `champion` alias to a model that passes every gate (else only `candidate`)
 
 
+class AdaptiveBatching(_Strict):
+    """POST /classify: BentoML gathers the records of concurrent requests into one forward pass of at most
+    `max_batch_size` records, waiting at most about `max_latency_ms` for a batch to fill; a request that cannot be
+    answered within the budget gets HTTP 503 at once (load shedding) instead of queueing."""
+
+    max_batch_size: PositiveInt = 256
+    max_latency_ms: PositiveInt = 2000
+
+
 class ServingConfig(_Strict):
     """What the service accepts and how much of the machine it takes; shipped inside the model (model.json), so a
     built Bento serves with the settings it was trained with."""
@@ -150,7 +159,8 @@ class ServingConfig(_Strict):
     body_timeout_s: float = Field(10.0, gt=0, le=300)  # a body not received within this gets HTTP 408
     strict_numbers: bool = True  # numeric fields take JSON numbers only; false: also "41" and true (pydantic lax)
     numeric_range_stds: float | None = Field(1e6, gt=0, le=1e12)  # numbers further than this many training standard
-    # deviations from the training mean get HTTP 400 (they would overflow the network); None: no bound
+    # deviations from the training mean get HTTP 400 (they would overflow the network); None: 1e30, float32's reach
+    adaptive_batching: AdaptiveBatching = AdaptiveBatching()
 
 
 class Params(_Strict):

@@ -10,6 +10,7 @@ Before a request reaches the API, RequestGuard refuses
       object, or a top-level key the endpoint does not take
 and every 4xx answer (its own and the API's validation errors) comes back with bounded text (names and messages
 truncated, control characters escaped, at most MAX_ERRORS errors) and is logged in one line, without a traceback.
+Every answer the API gives carries `headers` (service.py: the model's lineage), batched endpoints included.
 """
 
 import asyncio
@@ -136,8 +137,9 @@ def summary(body: dict) -> str:
 class RequestGuard:
     """ASGI middleware in front of the API routes `keys` (route -> top-level keys it takes); other routes pass."""
 
-    def __init__(self, app, keys: dict[str, set[str]], max_body_bytes: int, body_timeout_s: float = 10.0):
+    def __init__(self, app, keys: dict[str, set[str]], max_body_bytes: int, body_timeout_s: float = 10.0, headers=None):
         self.app, self.keys = app, keys
+        self.headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
         self.max_body_bytes, self.body_timeout_s = max_body_bytes, body_timeout_s
 
     async def __call__(self, scope, receive, send):
@@ -159,7 +161,7 @@ class RequestGuard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()  # after the body: wait for a disconnect, as the server would
 
-        await self.app(scope, replay, _BoundedErrors(scope, send))
+        await self.app(scope, replay, _BoundedErrors(scope, send, self.headers))
 
     async def _read(self, receive) -> bytes:
         chunks, size = [], 0
@@ -197,13 +199,16 @@ async def _respond(send, status: int, body: dict, close: bool = False) -> None:
 
 
 class _BoundedErrors:
-    """`send` for the API: a 4xx answer is held, rewritten with bounded text, and logged in one line."""
+    """`send` for the API: `headers` added to its answer; a 4xx answer held, rewritten with bounded text, and logged
+    in one line."""
 
-    def __init__(self, scope, send):
-        self.scope, self.send = scope, send
+    def __init__(self, scope, send, headers: list[tuple[bytes, bytes]]):
+        self.scope, self.send, self.headers = scope, send, headers
         self.start, self.chunks = None, []
 
     async def __call__(self, message):
+        if message["type"] == "http.response.start":
+            message = message | {"headers": [*message.get("headers", []), *self.headers]}
         if message["type"] == "http.response.start" and 400 <= message["status"] < 500:
             self.start = message
             return

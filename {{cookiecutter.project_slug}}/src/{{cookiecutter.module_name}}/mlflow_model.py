@@ -8,7 +8,7 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
         from {{ cookiecutter.module_name }}.artifact import Predictor
 
-        self.predictor = Predictor(context.artifacts["model_dir"])
+        self.predictor = Predictor(context.artifacts["model_dir"]).load()
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from {{ cookiecutter.module_name }}.serving import predictions_frame

@@ -71,15 +71,23 @@ def save_bentoml_model(
 
 
 def build_bento(model_tag: str, project_dir: str | Path = ".", model_card: str = "") -> str:
-    """Build the Bento described by bentofile.yaml, pinned to this model version, with the model card as its README."""
+    """Build the Bento described by bentofile.yaml, pinned to this model version, with the model card as its README.
+    Through a copy of bentofile.yaml (labelled with the model), read by BentoML's own bentofile parser."""
+    import tempfile
+
     import bentoml
     import yaml
 
     spec = yaml.safe_load(Path(project_dir, "bentofile.yaml").read_text())
     spec["labels"] = spec.get("labels", {}) | {"model": model_tag}
-    bento = bentoml.bentos.build(
-        **spec, description=model_card or None, build_ctx=str(project_dir), args={"model_tag": model_tag}
-    )
+    if model_card:
+        spec["description"] = model_card
+    with tempfile.TemporaryDirectory() as tmp:
+        bentofile = Path(tmp, "bentofile.yaml")
+        bentofile.write_text(yaml.safe_dump(spec, sort_keys=False))
+        bento = bentoml.bentos.build_bentofile(
+            str(bentofile), build_ctx=str(Path(project_dir).resolve()), args={"model_tag": model_tag}
+        )
     return str(bento.tag)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from ..data import Columns, classes_of, encode_labels
 
 NAME = "tabular"
+FLOAT32_SAFE_STDS = 1e30  # a scaled value this far out is still finite in float32 (max 3.4e38)
 
 
 @dataclass
@@ -83,7 +84,8 @@ def record_fields(encoder: TabularEncoder, serving: dict) -> dict:
     """One typed request field per model input: numbers for numeric columns, strings for categories; null = missing.
     A number is a JSON number (not "41" nor true, unless `serving.strict_numbers` is false), finite, and within
     `serving.numeric_range_stds` training standard deviations of the training mean: further out, scaling overflows
-    float32 and the network answers NaN."""
+    float32 and the network answers NaN. With no bound set, numbers are still held to where scaling stays finite
+    (1e30 standard deviations), so a request is judged on its own, before adaptive batching joins it to others."""
     from typing import Annotated
 
     from pydantic import Field
@@ -91,8 +93,8 @@ def record_fields(encoder: TabularEncoder, serving: dict) -> dict:
     strict, stds = serving.get("strict_numbers", True), serving.get("numeric_range_stds", 1e6)
     fields = {}
     for name, stats in encoder.numeric.items():
-        reach = None if stds is None else stds * stats["std"]
-        bounds = {} if reach is None else {"ge": stats["mean"] - reach, "le": stats["mean"] + reach}
+        reach = (FLOAT32_SAFE_STDS if stds is None else stds) * stats["std"]
+        bounds = {"ge": stats["mean"] - reach, "le": stats["mean"] + reach}
         fields[name] = (Annotated[float, Field(strict=strict, allow_inf_nan=False, **bounds)] | None, ...)
     return fields | {name: (str | None, Field(..., max_length=256)) for name in encoder.categorical}
 
