@@ -27,6 +27,7 @@ PREDICTOR = Predictor(MODEL_DIR)
 INFO = yaml.safe_load((MODEL_DIR / "model.yaml").read_text())  # the BentoML model's name, version and labels
 LABELS = INFO.get("labels") or {}
 torch.set_num_threads(PREDICTOR.spec.serving.threads)
+_ = PREDICTOR.network  # loads the weights now, as the service's workers do, not on the first request
 Record = PREDICTOR.record
 
 

@@ -32,7 +32,7 @@ MODULE = "{{ cookiecutter.module_name }}"
 # the servers and the CLI import the package from src/ (as `make` does, with PYTHONPATH=src)
 ENV = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
 BASELINE = "baseline"
-ROW = "{:16} {:>8} {:>13} {:>10} {:>8} {:>8} {:>8} {:>8} {:>6}"
+ROW = "{:16} {:>8} {:>13} {:>10} {:>8} {:>8} {:>8} {:>10} {:>8} {:>6}"
 GOALS = {"predict": 1.0, "classify": 2.0}  # issue 11: req/s ratio to the baseline (/classify: adaptive batching)
 P99_GOAL = 1.2  # at most this p99 ratio, and no errors
 # wrk: one POST body read from $WRK_BODY; each thread counts answers by status; done() prints one JSON line.
@@ -104,6 +104,18 @@ def process_tree(root: int) -> list[dict]:
         tree.append({"pid": pid, "name": name, "rss_mib": round(rss_kb / 1024, 1)})
         todo += sorted(children.get(pid, []))
     return tree
+
+
+def cpu_seconds(tree: list[dict]) -> float:
+    """User + system CPU seconds the processes of `tree` have used so far (/proc/<pid>/stat)."""
+    total = 0
+    for process in tree:
+        try:
+            fields = Path(f"/proc/{process['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Launched:
@@ -197,9 +209,19 @@ def wrk(url: str, payload: bytes, concurrency: int, duration: int, work: Path) -
     return result
 
 
+def measure(server: Launched, url: str, payload: bytes, concurrency: int, duration: int, work: Path) -> dict:
+    """One wrk run, plus the CPU time the server's processes spent per answered request: unlike requests/s, it does
+    not depend on what else the machine is running."""
+    tree = server.processes()
+    before = cpu_seconds(tree)
+    result = wrk(url, payload, concurrency, duration, work)
+    result["cpu_ms_per_request"] = (cpu_seconds(tree) - before) * 1e3 / max(result["requests"], 1)
+    return result
+
+
 def summarise(runs: list[dict], batch: int) -> dict:
     """Rounds of one server in one cell: mean throughput and latency percentiles, errors summed."""
-    mean = {k: statistics.mean(r[k] for r in runs) for k in ("rps", "p50_ms", "p95_ms", "p99_ms")}
+    mean = {k: statistics.mean(r[k] for r in runs) for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request")}
     return mean | {
         "records_per_s": mean["rps"] * batch,
         "rps_range": [min(r["rps"] for r in runs), max(r["rps"] for r in runs)],
@@ -245,7 +267,8 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     servers = start_servers(tag, model_dir, work)
     threads = json.loads((model_dir / "model.json").read_text())["serving"]["threads"]
-    print(f"model {tag}, {os.cpu_count()} CPUs, torch threads per server process: {threads}")
+    load = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())  # other work on the machine skews req/s, not CPU ms/req
+    print(f"model {tag}, {os.cpu_count()} CPUs (load average {load}), torch threads per server process: {threads}")
     print("baseline: uvicorn --workers 1 (FastAPI runs the sync handler in its thread pool); bento: `bentoml serve`")
     try:
         targets = {BASELINE: servers[BASELINE].url + "/predict"}
@@ -264,7 +287,8 @@ def main(argv=None) -> int:
                 runs: dict[str, list] = {name: [] for name in targets}
                 for _ in range(args.rounds):
                     for name, url in targets.items():
-                        runs[name].append(wrk(url, body(examples, batch), concurrency, args.duration, work))
+                        server = servers[name.split()[0]]
+                        runs[name].append(measure(server, url, body(examples, batch), concurrency, args.duration, work))
                 cells.append({"batch": batch, "concurrency": concurrency, "floor_ms": floors[batch]})
                 cells[-1]["servers"] = {name: summarise(r, batch) for name, r in runs.items()}
                 report_cell(cells[-1])
@@ -273,6 +297,7 @@ def main(argv=None) -> int:
         for server in servers.values():
             server.stop()
     report_servers(servers, rss)
+    print("load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     if args.json:
         cold = {name: s.cold_start_s for name, s in servers.items()}
         saved = {"model": tag, "args": vars(args) | {"json": str(args.json)}, "cold_start_s": cold, "rss": rss}
@@ -285,11 +310,11 @@ def report_cell(cell: dict) -> None:
     base = cell["servers"][BASELINE]
     batch, concurrency, floor = cell["batch"], cell["concurrency"], cell["floor_ms"]
     print(f"\nbatch {batch}, concurrency {concurrency}: in-process Predictor.predict {floor:.2f} ms (floor)")
-    heads = ("req/s", "(min-max)", "records/s", "p50 ms", "p95 ms", "p99 ms", "non-2xx", "socket")
+    heads = ("req/s", "(min-max)", "records/s", "p50 ms", "p95 ms", "p99 ms", "CPU ms/req", "non-2xx", "socket")
     print("  " + ROW.format("server", *heads))
     for name, s in cell["servers"].items():
         spread = "({:.0f}-{:.0f})".format(*s["rps_range"])
-        figures = (s["rps"], spread, s["records_per_s"], s["p50_ms"], s["p95_ms"], s["p99_ms"])
+        figures = (s["rps"], spread, s["records_per_s"], s["p50_ms"], s["p95_ms"], s["p99_ms"], s["cpu_ms_per_request"])
         print("  " + ROW.format(name, *(f"{x:.1f}" if isinstance(x, float) else x for x in figures), *errors(s)))
     for name, s in cell["servers"].items():
         if name != BASELINE:
