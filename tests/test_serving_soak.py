@@ -52,6 +52,7 @@ def test_a_minute_at_concurrency_64_drops_nothing_and_rss_stays_bounded(trained_
     assert soak["requests"] >= SOAK_S * 10, soak  # it was under load all along (about 80/s measured)
     assert [p["pid"] for p in after] == [p["pid"] for p in before] and len(before) >= 2  # arbiter + worker, none died
     growth = sum(p["rss_mib"] for p in after) - sum(p["rss_mib"] for p in before)
+    print(f"soak: {soak['requests']} requests, p99 {soak['p99_ms']:.0f} ms, RSS {before} -> {after}")  # pytest -rP
     assert growth < RSS_GROWTH_MIB, (before, after)
 
 
