@@ -267,7 +267,7 @@ def main(argv=None) -> int:
     tag, model_dir = model(args.model)
     floors = {b: floor_ms(model_dir, examples, b) for b in args.batch}
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    servers = start_servers(tag, model_dir, work)
+    servers = start_servers(tag, model_dir, work)  # a server that does not start exits here, with its log
     threads = json.loads((model_dir / "model.json").read_text())["serving"]["threads"]
     load = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())  # other work on the machine skews req/s, not CPU ms/req
     print(f"model {tag}, {os.cpu_count()} CPUs (load average {load}), torch threads per server process: {threads}")
@@ -303,6 +303,7 @@ def main(argv=None) -> int:
     finally:
         for server in servers.values():
             server.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the servers' logs, wrk's script and bodies
     report_servers(servers, rss)
     print("load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     if args.json:
