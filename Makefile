@@ -41,8 +41,9 @@ test-medium: setup  ## everything but the modules that train several times (-m "
 bench: setup  ## time bake, flow, serve-ready and first prediction
 	source scripts/env.sh && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/quickstart.py $(foreach ref,$(BASELINE),--baseline-ref $(ref))
 
+# NO_MKDOCS_2_WARNING=1: without Material for MkDocs' end-of-life banner (its fixes continue until May 2027)
 docs: setup  ## the documentation site (mkdocs.yml, docs/) into build/site, --strict: a warning fails it
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict  # the variable silences Material's end-of-life banner
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 lint: setup  ## lint the template's own code
 	$(VENV)/bin/ruff check hooks tests benchmarks
