@@ -46,7 +46,7 @@ docs: setup  ## the documentation site (mkdocs.yml, docs/) into build/site, --st
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 lint: setup  ## lint the template's own code
-	$(VENV)/bin/ruff check hooks tests benchmarks
+	$(VENV)/bin/ruff check hooks tests benchmarks scripts
 
 clean:
 	rm -rf build .pytest_cache
