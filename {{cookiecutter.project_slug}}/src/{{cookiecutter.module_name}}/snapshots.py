@@ -41,7 +41,17 @@ def data_pins(root: Path = ROOT) -> dict[str, str]:
 
 # Files that do not change what a run trains: a run of an earlier commit that differs from HEAD only in these still
 # stands for HEAD (so `make example` + commit, then `make snapshot`, needs no re-run).
-NOT_TRAINING = ("examples/", "docs/", "tests/", ".github/", "README.md", "LICENSE", ".gitignore", "Makefile")
+NOT_TRAINING = (
+    "examples/",
+    "docs/",
+    "tests/",
+    ".github/",
+    "README.md",
+    "LICENSE",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Makefile",
+)
 
 
 def affects_training(path: str) -> bool:
