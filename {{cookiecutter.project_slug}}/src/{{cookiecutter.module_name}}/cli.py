@@ -57,7 +57,7 @@ def write_gate_card(out: str) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.cli",
+        prog="{{ cookiecutter.project_slug }}",  # the console script `make install` adds; or python -m <module>.cli
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
