@@ -30,7 +30,7 @@ TRAINING_ONLY = {"metaflow", "dvc", "fairlearn", "pytorch-lightning", "lightning
 TEXT_ONLY = {"transformers", "tokenizers"}
 
 
-@pytest.fixture(scope="module", params=[(TAB, "3.11"), (TEXT, "3.12")], ids=["tabular-py3.11", "text-py3.12"])
+@pytest.fixture(scope="module", params=[(TAB, "3.11"), (TEXT, "3.11")], ids=["tabular", "text"])
 def baked(request, tmp_path_factory):
     task, python = request.param
     return task, python, bake(tmp_path_factory.mktemp("req"), task=task, python_version=python)
