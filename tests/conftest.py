@@ -36,8 +36,10 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_bake",
     "test_own_data",
     "test_serving_hardening",
+    "test_serving_ops",
     "test_requirements",
     "test_multiclass",
+    "test_flow_cost",
 ]
 
 
