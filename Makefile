@@ -10,7 +10,7 @@ LOCK := requirements-dev.lock
 TORCH ?= cpu
 TORCH_INDEX ?= https://download.pytorch.org/whl/$(TORCH)
 
-.PHONY: setup quickstart test test-fast test-medium bench lint lock clean
+.PHONY: setup quickstart test test-fast test-medium bench lint docs lock clean
 
 setup: $(VENV)/.installed  ## virtualenv: torch 2.13.0 from its index, then the hash-checked lock; checked; wrk
 	@# wrk drives the serving benchmark and soak test (tests/test_serving_soak.py fails without it, saying so)
@@ -45,8 +45,12 @@ test-medium: setup  ## everything but the modules that train several times (-m "
 bench: setup  ## time bake, flow, serve-ready and first prediction
 	source scripts/env.sh && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/quickstart.py $(foreach ref,$(BASELINE),--baseline-ref $(ref))
 
+# NO_MKDOCS_2_WARNING=1: without Material for MkDocs' end-of-life banner (its fixes continue until May 2027)
+docs: setup  ## the documentation site (mkdocs.yml, docs/) into build/site, --strict: a warning fails it
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 lint: setup  ## lint the template's own code
-	$(VENV)/bin/ruff check hooks tests benchmarks
+	$(VENV)/bin/ruff check hooks tests benchmarks scripts
 
 clean:
 	rm -rf build .pytest_cache

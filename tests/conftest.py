@@ -37,8 +37,10 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_own_data",
     "test_serving_hardening",
     "test_serving_soak",
+    "test_serving_ops",
     "test_requirements",
     "test_multiclass",
+    "test_flow_cost",
 ]
 
 

@@ -1,15 +1,19 @@
-"""Bake over the option matrix; check what each answer changes; run the generated project's lint and unit tests."""
+"""Bake over the option matrix; check what each answer changes; run the generated project's lint, git hooks and unit
+tests."""
 
+import os
+import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
 
 from .conftest import bake, run
 
-# task x compute crossed (they interact: GPU settings differ per task); licence, CI and Python cycled so every
+# task x compute crossed (they interact: GPU settings differ per task); licence and CI cycled so every
 # value is generated at least once; custom names on both tasks.
 TAB, TEXT = "tabular_classification", "text_classification"
 
@@ -20,13 +24,13 @@ def answers(task, compute, license, ci, python, **extra):
 
 MATRIX = [
     answers(TAB, "cpu", "MIT", "github-actions", "3.11"),
-    answers(TAB, "gpu", "Apache-2.0", "none", "3.12"),
+    answers(TAB, "gpu", "Apache-2.0", "none", "3.11"),
     answers(
         TEXT,
         "cpu",
         "BSD-3-Clause",
         "none",
-        "3.12",
+        "3.11",
         project_name="Churn Risk",
         target_column="churned",
         sensitive_features="gender, age_band",
@@ -106,6 +110,67 @@ def test_generated_project_passes_its_lint(baked):
     for cmd in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
         done = run([sys.executable, "-m", *cmd], project)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def pre_commit_env(home: Path) -> dict[str, str]:
+    """This venv's tools first on PATH (the hooks are `language: system`, as in the project's own environment), and a
+    private pre-commit cache."""
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PRE_COMMIT_HOME": str(home)}
+
+
+# once per task, on the bakes with a CI workflow (more YAML to check); the text one has a custom module name
+HOOKS_ON = {_ids(MATRIX[0]), _ids(MATRIX[3])}
+HOOKS = ["ruff check", "ruff format", "fix end of files", "trim trailing whitespace", "check yaml"]
+
+
+def test_a_fresh_bake_passes_its_own_pre_commit_hooks_offline(baked, tmp_path):
+    """Every hook is local (nothing to clone), and `pre-commit run --all-files` passes on the first commit as baked."""
+    if _ids(baked[0]) not in HOOKS_ON:
+        pytest.skip(f"the git hooks run once per task, on the {' and '.join(sorted(HOOKS_ON))} bakes")
+    _, project = baked
+    config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    assert {repo["repo"] for repo in config["repos"]} == {"local"}
+    done = run([sys.executable, "-m", "pre_commit", "run", "--all-files"], project, **pre_commit_env(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    passed = {line.split("...")[0] for line in done.stdout.splitlines() if line.endswith("Passed")}
+    assert passed >= set(HOOKS), done.stdout
+
+
+def test_make_hooks_refuses_commits_of_stores_and_dvc_tracked_data(baked, tmp_path):
+    """`make hooks` installs the git hook; a commit staging MLflow's database, Metaflow's datastore, MLflow artifacts,
+    a BentoML store or the DVC-tracked demo data is refused with each path named, and nothing is committed; a commit
+    with trailing whitespace is fixed and refused; a clean commit goes through."""
+    if _ids(baked[0]) not in HOOKS_ON:
+        pytest.skip(f"the git hooks run once per task, on the {' and '.join(sorted(HOOKS_ON))} bakes")
+    answers, baked_project = baked
+    project = shutil.copytree(baked_project, tmp_path / baked_project.name, symlinks=True)
+    env = pre_commit_env(tmp_path / "pre-commit")
+    installed = run(["make", "hooks", f"PYTHON={sys.executable}"], project, **env)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert (project / ".git" / "hooks" / "pre-commit").is_file()
+    module = answers.get("module_name", project.name.replace("-", "_"))
+    stores = ["mlflow.db", ".metaflow/Flow/1/_parameters/0/0.data", "mlartifacts/1/model/MLmodel"]
+    stores += ["bentoml/models/m/v1/model.yaml", f"data/{module}.csv"]
+    for name in stores[:-1]:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("x\n")
+    git = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
+    subprocess.run([*git, "add", "-f", *stores], cwd=project, check=True)
+    refused = run([*git, "commit", "-qm", "stores"], project, **env)
+    assert refused.returncode != 0
+    output = refused.stdout + refused.stderr
+    assert all(name in output for name in stores), output
+    assert f"data/{module}.csv: tracked by DVC" in output
+    subprocess.run(["git", "reset", "-q"], cwd=project, check=True)
+    (project / "NOTES.md").write_text("trailing  \n")
+    subprocess.run(["git", "add", "NOTES.md"], cwd=project, check=True)
+    fixed = run([*git, "commit", "-qm", "notes"], project, **env)
+    assert fixed.returncode != 0 and (project / "NOTES.md").read_text() == "trailing\n", fixed.stdout
+    subprocess.run(["git", "add", "NOTES.md"], cwd=project, check=True)
+    clean = run([*git, "commit", "-qm", "notes"], project, **env)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=project, capture_output=True, text=True, check=True)
+    assert log.stdout.splitlines() == ["notes", "Initial commit from template"]
 
 
 UNIT_SUITE_ON = {"Churn Risk", "Credit Limits"}  # once per task, on the bakes whose answers differ most from the demo

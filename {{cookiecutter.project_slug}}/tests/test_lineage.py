@@ -102,6 +102,7 @@ def test_only_a_canonical_run_stands_for_its_commit():
         "untracked files under src/ ['src/m/new.py']",
     ]
     assert not affects_training("examples/request.json") and affects_training("params.yaml")
+    assert not affects_training(".pre-commit-config.yaml")
 
 
 def test_a_local_base_model_must_be_under_dvc(tmp_path):

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from .config import load
+from .config import PROJECT_ROOT, load
 from .errors import ProjectError
-from .snapshots import ROOT, SnapshotError, reproduce, snapshot
+from .snapshots import SnapshotError, reproduce, snapshot
 
 FLOW = "TrainingFlow"
 
@@ -46,7 +46,7 @@ def write_gate_card(out: str) -> str:
     from metaflow.cards import get_cards
 
     target = Path(out).resolve()
-    os.chdir(ROOT)  # the Metaflow client reads the .metaflow datastore of the working directory
+    os.chdir(PROJECT_ROOT)  # the Metaflow client reads the .metaflow datastore of the working directory
     task = latest_gate_task()
     (card,) = get_cards(task, id="gates")
     target.write_text(card.get())
@@ -57,7 +57,7 @@ def write_gate_card(out: str) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.module_name }}.cli",
+        prog="{{ cookiecutter.project_slug }}",  # the console script `make install` adds; or python -m <module>.cli
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -91,9 +91,9 @@ def command(args) -> int:
     if args.command == "card":  # needs no params.yaml
         print(write_gate_card(args.out))
         return 0
-    cfg = load(ROOT / "params.yaml")
+    cfg = load(PROJECT_ROOT / "params.yaml")
     name = cfg.packaging.model_name
-    bento_name = yaml.safe_load((ROOT / "bentofile.yaml").read_text())["name"]
+    bento_name = yaml.safe_load((PROJECT_ROOT / "bentofile.yaml").read_text())["name"]
     if args.command == "snapshot":
         print(snapshot(args.tag, name, args.message))
     elif args.command == "reproduce":
@@ -103,10 +103,10 @@ def command(args) -> int:
     elif args.command == "example":
         from .data import model_inputs, read_table, request_example, validate_table
 
-        table = read_table(ROOT / cfg.data.path)
+        table = read_table(PROJECT_ROOT / cfg.data.path)
         columns = validate_table(table, cfg.data)
         body = request_example(table, columns, model_inputs(columns, cfg), args.rows)
-        out = ROOT / args.out
+        out = PROJECT_ROOT / args.out
         records = ",\n".join(f"    {json.dumps(record)}" for record in body["records"])  # one per line
         out.write_text('{\n  "records": [\n' + records + "\n  ]\n}\n")
         print(f"{out}: {len(body['records'])} records with fields {list(body['records'][0])}")
@@ -135,7 +135,7 @@ def registry_command(args) -> int:
     """`serve` and `promote`: the MLflow registry's aliases decide what serves. A refusal exits 1."""
     from .promotion import PromotionError, promote, serving_tag
 
-    name = load(ROOT / "params.yaml").packaging.model_name
+    name = load(PROJECT_ROOT / "params.yaml").packaging.model_name
     try:
         if args.command == "promote":
             print(promote(name, args.version))
@@ -151,7 +151,7 @@ def registry_command(args) -> int:
     cmd = [str(bentoml) if bentoml.exists() else "bentoml", "serve", "--host", args.host, "--port", str(args.port)]
     cmd += ["--arg", f"model_tag={tag}"]
     print(f"serving {name} {args.model} (registry v{version}): {tag} on http://{args.host}:{args.port}", flush=True)
-    os.chdir(ROOT)  # bentofile.yaml names the service
+    os.chdir(PROJECT_ROOT)  # bentofile.yaml names the service
     os.execvp(cmd[0], cmd)  # the server gets this process: Ctrl-C and kill reach it
     return 0  # not reached
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 from .errors import ProjectError
 
 DEFAULT_FILE = "params.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the one definition: src/<module>/config.py -> the project
 
 
 class _Strict(BaseModel):

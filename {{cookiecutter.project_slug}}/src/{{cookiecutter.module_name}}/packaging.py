@@ -5,9 +5,9 @@ import io
 from pathlib import Path
 
 from .artifact import CARD, write_model_dir
+from .config import PROJECT_ROOT
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = PACKAGE_DIR.parents[1]
 
 
 def weights_sha256(weights: bytes) -> str:
@@ -26,7 +26,7 @@ def weights_sha256(weights: bytes) -> str:
 def serving_requirements() -> list[str]:
     """The MLflow model's pip requirements: requirements-serve.txt, what loading and scoring import (MLflow adds its
     own pinned mlflow), not the training stack."""
-    lines = (PROJECT_DIR / "requirements-serve.txt").read_text().splitlines()
+    lines = (PROJECT_ROOT / "requirements-serve.txt").read_text().splitlines()
     return [r for r in (line.split("#")[0].strip() for line in lines) if r]
 
 
@@ -127,7 +127,7 @@ def publish_model(
     log_text(run_id, model_card, CARD)
     labels = lineage | {"mlflow_model_version": version}
     model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
-    bento_tag = build_bento(model_tag, PROJECT_DIR, model_card) if build else ""
+    bento_tag = build_bento(model_tag, PROJECT_ROOT, model_card) if build else ""
     tags = {"bentoml.model": model_tag, "bentoml.bento": bento_tag}
     log(run_id, tags=tags)
     for key, value in tags.items():  # what `cli serve champion` resolves the alias to

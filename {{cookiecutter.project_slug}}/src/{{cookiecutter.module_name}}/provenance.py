@@ -2,9 +2,8 @@
 run → git commit → data hashes → snapshot tag."""
 
 import subprocess
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from .config import PROJECT_ROOT
 
 
 def _latest_bento(name: str):
@@ -35,7 +34,7 @@ def chain(model_name: str, bento_name: str, bento: str = "", version: str = "") 
     run = mlflow_client.get_run(model_version.run_id)
     tags = run.data.tags
     commit = tags.get("git.commit", "")
-    snapshots = subprocess.run(["git", "tag", "--points-at", commit], cwd=ROOT, capture_output=True, text=True)
+    snapshots = subprocess.run(["git", "tag", "--points-at", commit], cwd=PROJECT_ROOT, capture_output=True, text=True)
     rows += [
         ("mlflow model version", f"{model_name} v{version} ({aliases})"),
         ("mlflow run", f"{run.info.run_id} ({run.info.status})"),

@@ -9,27 +9,26 @@ from pathlib import Path
 
 import yaml
 
+from .config import PROJECT_ROOT
 from .lineage import git_facts
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class SnapshotError(RuntimeError):
     """A snapshot cannot be taken or reproduced; the message says why and what to do."""
 
 
-def _run(*cmd: str, cwd: Path = ROOT, check: bool = True, **env) -> subprocess.CompletedProcess:
+def _run(*cmd: str, cwd: Path = PROJECT_ROOT, check: bool = True, **env) -> subprocess.CompletedProcess:
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=os.environ | env)
     if check and done.returncode != 0:
         raise SnapshotError(f"`{' '.join(cmd)}` failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     return done
 
 
-def _dvc(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
+def _dvc(*args: str, cwd: Path = PROJECT_ROOT, check: bool = True) -> subprocess.CompletedProcess:
     return _run(sys.executable, "-m", "dvc", *args, cwd=cwd, check=check, DVC_NO_ANALYTICS="1")
 
 
-def data_pins(root: Path = ROOT) -> dict[str, str]:
+def data_pins(root: Path = PROJECT_ROOT) -> dict[str, str]:
     """{path: md5} for every committed .dvc pointer (data, and a local base model if DVC tracks one)."""
     pins = {}
     committed = _run("git", "ls-files", "*.dvc", cwd=root).stdout.split()
@@ -41,7 +40,17 @@ def data_pins(root: Path = ROOT) -> dict[str, str]:
 
 # Files that do not change what a run trains: a run of an earlier commit that differs from HEAD only in these still
 # stands for HEAD (so `make example` + commit, then `make snapshot`, needs no re-run).
-NOT_TRAINING = ("examples/", "docs/", "tests/", ".github/", "README.md", "LICENSE", ".gitignore", "Makefile")
+NOT_TRAINING = (
+    "examples/",
+    "docs/",
+    "tests/",
+    ".github/",
+    "README.md",
+    "LICENSE",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Makefile",
+)
 
 
 def affects_training(path: str) -> bool:
@@ -74,7 +83,7 @@ def canonical_reasons(
     return reasons
 
 
-def _stands_for(run_commit: str, head: str, root: Path = ROOT) -> bool:
+def _stands_for(run_commit: str, head: str, root: Path = PROJECT_ROOT) -> bool:
     """The run's commit is HEAD, or an ancestor that differs from HEAD only in files that do not change training."""
     if run_commit == head:
         return True
@@ -115,13 +124,13 @@ def _why_not(head: str, experiment: str) -> str:
 
 def snapshot(tag: str, experiment: str, message: str = "") -> str:
     """Push the data, then tag the commit with its data hashes and the canonical MLflow run that stands for it."""
-    if git_facts(ROOT)["dirty"]:
+    if git_facts(PROJECT_ROOT)["dirty"]:
         raise SnapshotError("the git tree has uncommitted changes: commit or stash them first")
     if _dvc("status", "-q", check=False).returncode != 0:
         raise SnapshotError(
             "data differs from its .dvc pointers (`dvc status`): `dvc add` + commit, or `dvc checkout --force`"
         )
-    commit = git_facts(ROOT)["commit"]
+    commit = git_facts(PROJECT_ROOT)["commit"]
     run = canonical_run(commit, experiment)
     if run is None:
         raise SnapshotError(
@@ -136,7 +145,7 @@ def snapshot(tag: str, experiment: str, message: str = "") -> str:
     return body
 
 
-def read_snapshot(tag: str, root: Path = ROOT) -> dict:
+def read_snapshot(tag: str, root: Path = PROJECT_ROOT) -> dict:
     body = _run("git", "tag", "-l", "--format=%(contents)", tag, cwd=root).stdout
     if not body.strip():
         raise SnapshotError(f"no snapshot tag {tag!r}")
@@ -146,9 +155,9 @@ def read_snapshot(tag: str, root: Path = ROOT) -> dict:
 def _checkout(tag: str, workdir: Path) -> Path:
     """A clean clone at `tag` with its data pulled from the project's DVC remote."""
     clone = workdir / "checkout"
-    _run("git", "clone", "-q", str(ROOT), str(clone))
+    _run("git", "clone", "-q", str(PROJECT_ROOT), str(clone))
     _run("git", "-c", "advice.detachedHead=false", "checkout", "-q", tag, cwd=clone)
-    for name, url in _remotes(ROOT).items():  # a local remote is relative to its project: use the original's
+    for name, url in _remotes(PROJECT_ROOT).items():  # a local remote is relative to its project: use the original's
         if "://" not in url:
             _dvc("remote", "modify", "--local", name, "url", url, cwd=clone)
     _dvc("pull", "-q", cwd=clone)

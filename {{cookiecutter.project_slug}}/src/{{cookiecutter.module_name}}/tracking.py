@@ -9,8 +9,9 @@ import re
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-LOCAL_URI = f"sqlite:///{ROOT / 'mlflow.db'}"
+from .config import PROJECT_ROOT
+
+LOCAL_URI = f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
 
 
 def tracking_uri() -> str:
@@ -33,7 +34,8 @@ def experiment_id(name: str) -> str:
     if experiment is not None:
         return experiment.experiment_id
     local = tracking_uri() == LOCAL_URI  # a server decides where its artifacts go
-    return mlflow_client.create_experiment(name, artifact_location=(ROOT / "mlartifacts").as_uri() if local else None)
+    artifacts = (PROJECT_ROOT / "mlartifacts").as_uri() if local else None
+    return mlflow_client.create_experiment(name, artifact_location=artifacts)
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, str]:

@@ -1,0 +1,143 @@
+"""The flow's work without the flow: flow.py's steps, in one process, calling the same functions in the same order.
+
+    python benchmarks/plain_run.py [--publish false]
+
+The baseline of benchmarks/flow_cost.py, which times this against `python flow.py run` to measure what the workflow
+costs on top of the work it orchestrates (a process per step, the datastore, cards). Everything flow.py does is here,
+step by step under the same names, so the two record the same lineage and give the same metrics (the template's
+tests check that); only the Metaflow card is left out (the same report is written to MLflow, as the flow does too).
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+class Clock:
+    """Seconds per step, as flow_cost.py compares them with the flow's steps."""
+
+    def __init__(self):
+        self.seconds, self.name, self.start = {}, "start", time.perf_counter()
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[self.name], self.name, self.start = now - self.start, name, now
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="params.yaml")
+    parser.add_argument("--publish", default="true", choices=["true", "false"])
+    args = parser.parse_args(argv)
+
+    from {{ cookiecutter.module_name }} import __doc__ as description
+    from {{ cookiecutter.module_name }} import reports, tracking
+    from {{ cookiecutter.module_name }}.artifact import ModelSpec
+    from {{ cookiecutter.module_name }}.champion import champion_metrics
+    from {{ cookiecutter.module_name }}.config import load
+    from {{ cookiecutter.module_name }}.data import model_inputs, read_table, split, validate_table
+    from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
+    from {{ cookiecutter.module_name }}.fairness import group_tables
+    from {{ cookiecutter.module_name }}.gates import enforce, run_gates
+    from {{ cookiecutter.module_name }}.lineage import git_facts, read_data
+    from {{ cookiecutter.module_name }}.packaging import gate_outcome, publish_model, weights_sha256
+    from {{ cookiecutter.module_name }}.snapshots import canonical_reasons
+    from {{ cookiecutter.module_name }}.tasks import task
+    from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
+
+    clock = Clock()  # start
+    cfg = load(args.config)
+    git = git_facts()
+    run_id = tracking.open_run(cfg.model_dump(), cfg.packaging.model_name, "PlainRun", "plain", git)
+    content, data = read_data(cfg.data.path, "", False, args.config)
+    tracking.log(run_id, tags={f"data.{k}": v for k, v in data.items()})
+    why_not = canonical_reasons(git, data, args.config, "", False, getattr(cfg.model, "name_or_path", None))
+    tracking.log(run_id, tags={"canonical": str(not why_not).lower(), "canonical.why_not": "; ".join(why_not)})
+    table = read_table(cfg.data.path, content, args.config)
+    columns = validate_table(table, cfg.data, args.config)
+    rows = len(table)
+    clock.step("split")
+    splits = split(table, cfg.split, cfg.data.target, cfg.seed)
+    clock.step("preprocess")
+    encoder = task.fit_encoder(splits["train"], columns, cfg)
+    arrays = {name: (encoder.transform(df), encoder.encode_target(df[cfg.data.target])) for name, df in splits.items()}
+    clock.step("train")
+    seed_everything(cfg.seed)
+    network = task.build_network(encoder, cfg.model)
+    training = fit(network, arrays["train"], arrays["validation"], cfg.training, cfg.seed)
+    print(summary(training), flush=True)
+    weights = weights_to_bytes(network)
+    clock.step("evaluate")
+    (x_test, y_test), test = arrays["test"], splits["test"]
+    proba = predict_proba(network, x_test)
+    labels, thresholds, unmitigated = decide(proba, cfg.serving.threshold), None, None
+    if cfg.mitigation.method != "none":
+        from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_outside_training
+
+        unmitigated = {"y_pred": labels, "proba": proba}
+        thresholds = fit_outside_training(network, encoder, arrays, splits, cfg, model_inputs(columns, cfg))
+        labels = Thresholds(thresholds).decide(proba, test)
+    metrics = classification_metrics(y_test, proba, labels)
+    class_metrics = per_class_metrics(y_test, labels, encoder.classes)
+    champion = champion_metrics(cfg.packaging.model_name, test, cfg.data.target) if cfg.gates.champion.enabled else None
+    print("test metrics:", {k: round(v, 4) for k, v in metrics.items()})
+    clock.step("gate")
+    fairness, sensitive = cfg.gates.fairness, test[cfg.data.sensitive_features]
+
+    def tables_of(p):
+        if not fairness.enabled:
+            return {}
+        primary, classes = cfg.gates.primary_metric, encoder.classes
+        return group_tables(y_test, p["y_pred"], p["proba"], sensitive, primary, fairness.intersections, classes)
+
+    tables = tables_of({"y_pred": labels, "proba": proba})
+    verdicts = run_gates(metrics, tables, champion, cfg.gates, set(), tables_of(unmitigated) if unmitigated else None)
+    verdicts = [v.as_dict() for v in verdicts]
+    figures = reports.charts(tables, cfg.gates.primary_metric, cfg.gates.fairness)
+    report = {"report.html": reports.html_report(verdicts, tables, figures)} | figures
+    clock.step("package")
+    tracking.log_training(run_id, training, weights_sha256(weights), encoder.state())
+    tracking.record_evaluation(run_id, metrics, verdicts, report, class_metrics)
+    enforce(verdicts)
+    mitigation = {}
+    if thresholds:
+        from {{ cookiecutter.module_name }}.mitigation import model_spec
+
+        mitigation = model_spec(thresholds, cfg)
+    spec = ModelSpec(
+        task=task.NAME, encoder=encoder.state(), network=cfg.model, serving=cfg.serving, mitigation=mitigation or None
+    )
+    decision = {"classes": encoder.classes, "threshold": cfg.serving.threshold}
+    card_text = reports.model_card(
+        description, data, rows, metrics, tables, verdicts, mitigation, decision, class_metrics, training
+    )
+    if args.publish == "true":
+        published = publish_model(
+            cfg.packaging.model_name,
+            weights=weights,
+            spec=spec,
+            extra=thresholds,
+            example=test[model_inputs(columns, cfg)].head(3),
+            lineage={"mlflow_run_id": run_id, "metaflow_pathspec": "", "git_commit": git["commit"]}
+            | {"data_md5": data["md5"]},
+            metadata={"metrics": metrics, "accelerator": training["accelerator"]},
+            model_card=card_text,
+            promote=cfg.packaging.promote,
+            build=cfg.packaging.build_bento,
+            gates=gate_outcome(verdicts),
+        )
+        print("model {model_tag}; bento {bento_tag}; registry version {mlflow_model_version}".format(**published))
+    tracking.finish(run_id)
+    clock.step("end")
+    print(f"done: MLflow run {run_id}")
+    print("plain steps:", json.dumps({k: round(v, 3) for k, v in clock.seconds.items()}), flush=True)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
