@@ -103,7 +103,7 @@ class MonitorFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.monitoring import checks, report
 
         cfg = self.settings
-        ignored = [*window_columns(), self.lineage.target]
+        ignored = [*window_columns(), self.lineage.target, *cfg.data.sensitive_features, *cfg.data.drop]
         found = checks.schema_checks(list(self.current.columns), self.numeric + self.categorical, ignored)
         columns = checks.drift_columns(self.numeric, self.categorical, self.predicted)
         drift, snapshot = checks.drift_checks(self.reference, self.current, columns, cfg.monitoring)
