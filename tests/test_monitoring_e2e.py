@@ -139,6 +139,9 @@ def test_the_drift_demo_finds_drift_on_the_shifted_features_and_no_other(project
     report = root / "monitoring" / "reports" / tags["metaflow.pathspec"].split("/")[1]
     assert "Monitoring verdict: <span" in (report / "verdict.html").read_text()
     assert (report / "evidently.html").stat().st_size > 100_000
+    card = run([sys.executable, "monitor_flow.py", "card", "get", "judge", "verdict-card.html"], root)
+    assert card.returncode == 0, card.stdout + card.stderr
+    assert "Monitoring verdict: drift" in (root / "verdict-card.html").read_text()
 
 
 def test_a_model_the_lineage_cannot_follow_is_refused_in_one_message(project, unshifted):

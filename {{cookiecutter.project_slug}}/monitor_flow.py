@@ -138,14 +138,9 @@ class MonitorFlow(FlowSpec):
     @step
     def end(self):
         """A drift verdict fails the run (non-zero exit), unless --report-only true."""
-        from {{ cookiecutter.module_name }}.monitoring.report import DriftDetected
+        from {{ cookiecutter.module_name }}.monitoring.report import enforce
 
-        if self.verdict == "drift" and not self.report_only:
-            raise DriftDetected(
-                f"features drifted: {', '.join(self.drifted) or 'none'}; see {self.report_dir}/verdict.html "
-                "(--report-only true: report without failing)"
-            )
-        print(f"verdict: {self.verdict}")
+        print(enforce(self.verdict, self.drifted, self.report_dir, self.report_only))
 
 
 def window_columns() -> list[str]:

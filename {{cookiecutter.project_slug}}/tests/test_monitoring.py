@@ -161,6 +161,13 @@ def test_the_verdict_is_the_worst_check_and_the_report_lists_every_check():
     assert text.splitlines()[0] == "verdict: drift (1 of 3 checks ok)" and "drift.a.psi" not in text
 
 
+def test_a_drift_verdict_fails_the_run_unless_report_only():
+    with pytest.raises(report.DriftDetected, match="features drifted: income, employment; see r/verdict.html"):
+        report.enforce("drift", ["income", "employment"], "r")
+    assert report.enforce("drift", ["income"], "r", report_only=True) == "verdict: drift"
+    assert report.enforce("warn", [], "r") == "verdict: warn" and report.enforce("ok", [], "r") == "verdict: ok"
+
+
 def test_monitoring_settings_are_validated():
     with pytest.raises(ValueError, match="psi_warn must be below psi_drift"):
         DriftThresholds(psi_warn=0.3, psi_drift=0.2)

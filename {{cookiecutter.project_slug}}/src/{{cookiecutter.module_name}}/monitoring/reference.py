@@ -74,7 +74,8 @@ def find_lineage(model_version: str) -> Lineage:
     try:
         run = client().get_run(run_id)
     except Exception as err:  # MlflowException: unknown run, or a store that is not this project's
-        raise MonitoringError(f"MLflow run {run_id} of model {model_version} not found ({type(err).__name__})") from None
+        why = type(err).__name__
+        raise MonitoringError(f"MLflow run {run_id} of model {model_version} not found ({why})") from None
     tags, params = run.data.tags, run.data.params
     missing = [k for k in ("data.path", "data.md5", "data.rev") if not tags.get(k)]
     missing += [k for k in ("seed", "data.target", "split.test_size", "split.validation_size") if k not in params]

@@ -26,6 +26,16 @@ def verdict(checks: list[Check]) -> str:
     return {0: "ok", 1: "warn", 2: "warn", 3: "drift"}[worst]
 
 
+def enforce(result: str, drifted: list[str], report_dir: str, report_only: bool = False) -> str:
+    """Raise DriftDetected for a drift verdict (the run exits non-zero) unless `report_only`; else the line printed."""
+    if result == "drift" and not report_only:
+        raise DriftDetected(
+            f"features drifted: {', '.join(drifted) or 'none'}; see {report_dir}/verdict.html "
+            "(--report-only true: report without failing)"
+        )
+    return f"verdict: {result}"
+
+
 def summary(checks: list[Check], result: str) -> str:
     """One line per check that is not ok, under the verdict: what a user reads in the terminal."""
     lines = [f"verdict: {result} ({sum(c.status == 'ok' for c in checks)} of {len(checks)} checks ok)"]
