@@ -151,3 +151,28 @@ def test_a_model_the_lineage_cannot_follow_is_refused_in_one_message(project, un
     output = done.stdout + done.stderr
     assert done.returncode != 0 and "Traceback" not in output
     assert "Cannot monitor" in output and "is not in the BentoML store" in output
+
+
+def test_a_new_batch_file_is_scored_by_the_champion_and_report_only_exits_zero(project, drift_demo):
+    """--batch: a shifted CSV (with the target and the sensitive column, which are not "extra columns") judged
+    without any server, scored by the registry's champion; --report-only true reports drift and exits 0."""
+    root, home, _ = project
+    module = module_of(root)
+    made = run(
+        [sys.executable, f"src/{module}/demo_data.py", "--rows", str(ROWS), "--seed", "9", "--shift", "--out", "b.csv"],
+        root,
+    )
+    assert made.returncode == 0, made.stderr
+    done = monitor(root, home, "--batch", "b.csv", "--report-only", "true")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert f"judging {ROWS} rows of batch b.csv" in output and "verdict: drift" in output
+    found = latest_run(mlflow_client(root), f"{module}-monitoring")
+    assert found.data.tags["monitoring.source"] == "batch" and found.data.tags["monitoring.verdict"] == "drift"
+    verdict = judged(root, found.info.run_id)
+    features = statuses(verdict, "feature_drift")
+    assert {c for c, s in features.items() if "drift" in s} == SHIFTED, features
+    assert {c["name"]: c["status"] for c in verdict["checks"] if c["kind"] == "schema"} == {
+        "schema.missing_columns": "ok",
+        "schema.extra_columns": "ok",
+    }

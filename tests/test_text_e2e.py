@@ -63,6 +63,14 @@ def test_gpu_project_trains_on_cpu_when_there_is_no_gpu(trained):
     assert "no GPU found: training on CPU" in output
 
 
+def test_the_monitor_refuses_a_text_model_in_one_message(trained):
+    project, home, _ = trained
+    done = run([sys.executable, "monitor_flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(home))
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in output
+    assert "Cannot monitor" in output and "monitoring a text model is not supported yet" in output
+
+
 def test_served_text_model_validates_and_batches(trained):
     project, home, _ = trained
     example = json.loads((project / "examples" / "request.json").read_text())
