@@ -6,6 +6,7 @@ lineage), and the verdict lands in MLflow. An unshifted batch raises no alarm; t
 import json
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,7 +15,7 @@ from .conftest import Server, copy_trained, free_port, latest_run, mlflow_client
 
 pytestmark = pytest.mark.e2e
 
-ROWS = 1000
+ROWS = 2000
 SHIFTED = {"income", "employment"}  # demo_data.py --shift
 PREDICTIONS = {"label", "probability_1"}
 
@@ -37,7 +38,7 @@ def judged(root, run_id: str) -> dict:
     """verdict.json as logged to the monitoring run in MLflow."""
     client = mlflow_client(root)
     path = client.download_artifacts(run_id, "monitoring/verdict.json", str(root / "downloaded"))
-    return json.loads(open(path).read())
+    return json.loads(Path(path).read_text())
 
 
 def statuses(verdict: dict, kind: str) -> dict[str, set[str]]:

@@ -71,8 +71,6 @@ class MonitorFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.monitoring import reference, scoring, window
 
         cfg = self.settings
-        if cfg.data.text_column:
-            raise window.MonitoringError("monitoring a text model is not supported yet (tabular models only)")
         if self.batch:
             rows = window.read_batch(self.batch)
             self.model, self.others = self.model_version or reference.champion_model(cfg.packaging.model_name), {}
@@ -87,10 +85,17 @@ class MonitorFlow(FlowSpec):
         train, self.reference_source = reference.training_split(self.lineage)
         predictor = Predictor(self.lineage.model_path)
         self.numeric, self.categorical = scoring.model_inputs(predictor)
+        self.inputs = self.numeric + self.categorical
         self.predicted = scoring.prediction_columns(predictor.encoder.classes)
-        inputs = self.numeric + self.categorical
-        self.reference = scoring.with_predictions(predictor, train, inputs)
-        self.current = scoring.with_predictions(predictor, rows, inputs) if self.batch else rows
+        self.reference = scoring.with_predictions(predictor, train, self.inputs)
+        self.current = scoring.with_predictions(predictor, rows, self.inputs) if self.batch else rows
+        if cfg.data.text_column:  # texts are judged through their statistics (length, unknown tokens)
+            from {{ cookiecutter.module_name }}.monitoring import text
+
+            texts, tokenizer = [cfg.data.text_column], predictor.encoder.tokenizer
+            self.reference = text.with_statistics(self.reference, texts, tokenizer)
+            self.current = text.with_statistics(self.current, texts, tokenizer)
+            self.numeric, self.categorical = text.statistic_columns(texts), []
         print(f"judging {len(self.current)} rows of {self.source} answered by {self.model}")
         print(f"reference: its training split, {len(self.reference)} rows ({self.reference_source})")
         self.next(self.judge)
@@ -104,7 +109,8 @@ class MonitorFlow(FlowSpec):
 
         cfg = self.settings
         ignored = [*window_columns(), self.lineage.target, *cfg.data.sensitive_features, *cfg.data.drop]
-        found = checks.schema_checks(list(self.current.columns), self.numeric + self.categorical, ignored)
+        ignored += [c for c in self.numeric + self.categorical if c not in self.inputs]  # derived: text statistics
+        found = checks.schema_checks(list(self.current.columns), self.inputs, ignored)
         columns = checks.drift_columns(self.numeric, self.categorical, self.predicted)
         drift, snapshot = checks.drift_checks(self.reference, self.current, columns, cfg.monitoring)
         quality = checks.quality_checks(self.reference, self.current, self.numeric, self.categorical, cfg.monitoring)

@@ -122,7 +122,7 @@ def test_too_few_values_are_not_judged_and_the_verdict_is_not_ok():
     reference, current = frames(n=50)
     found, snapshot = checks.drift_checks(reference, current, COLUMNS, CFG)
     assert snapshot is None and {c.status for c in found} == {"not_judged"}
-    assert "at least 100 needed" in found[0].detail
+    assert "at least 1000 needed" in found[0].detail
     assert report.verdict(found) == "warn"
 
 
@@ -207,4 +207,20 @@ def test_the_shifted_demo_batch_moves_income_and_employment_only(tmp_path):
     assert sorted(set(plain.columns) - set(same)) == sorted({"approved", "employment", "income"})
     assert shifted["income"].median() < 0.7 * plain["income"].median()
     assert (shifted["employment"] == "unemployed").mean() > 2 * (plain["employment"] == "unemployed").mean()
+{%- endif %}
+{%- if cookiecutter.task == "text_classification" %}
+
+
+def test_texts_are_judged_through_their_length_and_unknown_tokens(tiny_dir):
+    from transformers import AutoTokenizer
+
+    from {{ cookiecutter.module_name }}.monitoring import text
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    frame = pd.DataFrame({"text": ["good film", "ψψψ ωωω", None]})
+    stats = text.with_statistics(frame, ["text"], tokenizer)
+    assert text.statistic_columns(["text"]) == ["text_chars", "text_words", "text_unknown_token_rate"]
+    assert stats["text_chars"].tolist()[:2] == [9.0, 7.0] and stats["text_words"].tolist()[:2] == [2.0, 2.0]
+    assert stats["text_unknown_token_rate"][1] > stats["text_unknown_token_rate"][0]
+    assert stats.iloc[2][["text_chars", "text_words", "text_unknown_token_rate"]].isna().all()
 {%- endif %}

@@ -208,7 +208,7 @@ class MonitoringConfig(_Strict):
 
     log_dir: str = "monitoring/predictions/data"  # the prediction log (BentoML's default sink, under the project)
     window: MonitoringWindow = MonitoringWindow()
-    min_rows: PositiveInt = 100  # fewer monitored rows: the drift checks are not judged
+    min_rows: PositiveInt = 1000  # fewer values in a column: its drift is not judged (small samples are noisy)
     drift: DriftThresholds = DriftThresholds()
     quality: QualityThresholds = QualityThresholds()
     experiment: str | None = None  # MLflow experiment of the monitoring runs; None: <packaging.model_name>-monitoring

@@ -12,6 +12,7 @@ Data quality (a breach is a warning; a missing input column is drift: the model 
   null_rate, unseen_categories, out_of_range, schema.missing_columns, schema.extra_columns
 """
 
+import math
 from dataclasses import asdict, dataclass
 
 import pandas as pd
@@ -116,21 +117,16 @@ def drift_checks(
     values = [float(m["value"]) for m in snapshot.dict()["metrics"]]
     for (column, _, role, method), psi, value in zip(judged, values[0::2], values[1::2], strict=True):
         prefix = "prediction" if role == "prediction_drift" else "drift"
-        warn, drift = thresholds.psi_warn, thresholds.psi_drift
-        bands = f"warn >= {warn:g}, drift >= {drift:g}"
-        checks.append(Check(f"{prefix}.{column}.psi", role, column, "psi", psi, bands, psi_status(psi, warn, drift)))
-        limit = thresholds.threshold(method)
-        checks.append(
-            Check(
-                f"{prefix}.{column}.{method}",
-                role,
-                column,
-                method,
-                value,
-                method_threshold(method, limit),
-                method_status(method, value, limit),
-            )
-        )
+        warn, drift, limit = thresholds.psi_warn, thresholds.psi_drift, thresholds.threshold(method)
+        for name, got, threshold, status in (
+            ("psi", psi, f"warn >= {warn:g}, drift >= {drift:g}", lambda v: psi_status(v, warn, drift)),
+            (method, value, method_threshold(method, limit), lambda v: method_status(method, v, limit)),
+        ):
+            if math.isfinite(got):
+                checks.append(Check(f"{prefix}.{column}.{name}", role, column, name, got, threshold, status(got)))
+            else:  # e.g. a distance normed by a zero spread: never "ok" unjudged
+                why = f"Evidently gave {got} (a constant column?)"
+                checks.append(Check(f"{prefix}.{column}.{name}", role, column, name, None, threshold, "not_judged", why))
     return checks, snapshot
 
 

@@ -1,7 +1,7 @@
 """The drift demo's traffic: demo rows (shifted with --shift, see demo_data.py) sent through the served model, so the
 prediction log holds what the monitor then judges.
 
-    python -m {{ cookiecutter.module_name }}.monitoring.demo --rows 1000 --shift [--port 3000]
+    python -m {{ cookiecutter.module_name }}.monitoring.demo --rows 2000 --shift [--port 3000]
 
 Sends to the service on 127.0.0.1:PORT when one answers there; otherwise starts `bentoml serve` on the registry's
 champion (from the project root, so the log lands in monitoring/predictions/) and stops it, by its PID, afterwards.
@@ -80,7 +80,7 @@ def serve(port: int, log) -> subprocess.Popen:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--shift", action="store_true", help="shift the rows as demo_data.py --shift documents")
     parser.add_argument("--seed", type=int, default=7, help="not the training data's seed (42): new applicants")
     parser.add_argument("--port", type=int, default=3000)
