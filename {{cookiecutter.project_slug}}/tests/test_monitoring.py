@@ -183,6 +183,23 @@ def test_the_predictions_judged_are_the_label_and_the_positive_probability():
     assert scoring.prediction_columns(["a", "b", "c"]) == ["label", "probability_a", "probability_b", "probability_c"]
 
 
+class Constant:
+    """A stand-in model: P(class 1) = 0.8 for every row."""
+
+    encoder = type("Encoder", (), {"classes": ["no", "yes"]})
+
+    def decide(self, frame):
+        return np.ones(len(frame), dtype=int), np.tile([0.2, 0.8], (len(frame), 1))
+
+
+def test_answers_are_added_as_the_log_writes_them_replacing_a_target_named_label():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "label": ["no", "no"]}, index=[5, 7])
+    scored = scoring.with_predictions(Constant(), frame, ["x"])
+    assert list(scored.columns) == ["x", "label", "probability_no", "probability_yes"]
+    assert scored["label"].tolist() == ["yes", "yes"] and scored["probability_yes"].tolist() == [0.8, 0.8]
+    assert scoring.with_predictions(Constant(), frame, ["x", "missing"]) is frame
+
+
 def lineage(path: str, md5: str, rev: str = "workspace", commit: str = "") -> Lineage:
     return Lineage("m:1", "", "run", "1", path, rev, md5, commit, 42, "y", SplitConfig())
 

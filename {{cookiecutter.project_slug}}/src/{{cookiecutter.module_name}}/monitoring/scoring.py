@@ -19,11 +19,12 @@ def prediction_columns(classes: list) -> list[str]:
 
 
 def with_predictions(predictor, frame: pd.DataFrame, inputs: list[str]) -> pd.DataFrame:
-    """`frame` with the model's answers added as the log writes them (rows lacking an input are left unscored)."""
+    """`frame` with the model's answers added as the log writes them (a frame lacking an input is left unscored)."""
     if any(c not in frame for c in inputs):
         return frame
     labels, proba = predictor.decide(frame[inputs].reset_index(drop=True))
     classes = predictor.encoder.classes
     answers = {"label": [classes[i] for i in labels]}
     answers |= {f"probability_{c}": proba[:, i] for i, c in enumerate(classes)}
-    return pd.concat([frame.reset_index(drop=True), pd.DataFrame(answers)], axis=1)
+    kept = frame.drop(columns=[c for c in answers if c in frame])  # e.g. a target named `label`: the answer replaces it
+    return pd.concat([kept.reset_index(drop=True), pd.DataFrame(answers)], axis=1)
