@@ -3,7 +3,9 @@ the prediction log they leave is judged by monitor_flow.py against the model's o
 lineage), and the verdict lands in MLflow. An unshifted batch raises no alarm; the drift demo's shifted batch
 (`make drift-demo`, which starts and stops its own server) is drift on the shifted features and on no other."""
 
+import base64
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -142,7 +144,8 @@ def test_the_drift_demo_finds_drift_on_the_shifted_features_and_no_other(project
     assert (report / "evidently.html").stat().st_size > 100_000
     card = run([sys.executable, "monitor_flow.py", "card", "get", "judge", "verdict-card.html"], root)
     assert card.returncode == 0, card.stdout + card.stderr
-    assert "Monitoring verdict: drift" in (root / "verdict-card.html").read_text()
+    encoded = re.search(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', (root / "verdict-card.html").read_text()).group(1)
+    assert "Monitoring verdict: drift" in base64.b64decode(encoded).decode()  # the card's components, as JSON
 
 
 def test_a_model_the_lineage_cannot_follow_is_refused_in_one_message(project, unshifted):
