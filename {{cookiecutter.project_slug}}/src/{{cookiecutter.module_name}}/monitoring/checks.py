@@ -57,6 +57,13 @@ def method_threshold(method: str, threshold: float) -> str:
     return f"drift if p < {threshold:g}" if method in P_VALUE_METHODS else f"drift >= {threshold:g}"
 
 
+def bands(method: str, thresholds) -> str:
+    """The threshold as the verdict reads it."""
+    if method == "psi":
+        return f"warn >= {thresholds.psi_warn:g}, drift >= {thresholds.psi_drift:g}"
+    return method_threshold(method, thresholds.threshold(method))
+
+
 def drift_columns(numeric: list[str], categorical: list[str], predictions: list[str]) -> list[tuple[str, str, str]]:
     """(column, numeric|categorical, kind) for every column whose drift is judged: the inputs, then the predicted
     label (categorical) and the class probabilities (numeric)."""
@@ -115,18 +122,17 @@ def drift_checks(
         Dataset.from_pandas(frame(reference), data_definition=definition),
     )
     values = [float(m["value"]) for m in snapshot.dict()["metrics"]]
+    warn, drift, limit = thresholds.psi_warn, thresholds.psi_drift, thresholds.threshold
     for (column, _, role, method), psi, value in zip(judged, values[0::2], values[1::2], strict=True):
         prefix = "prediction" if role == "prediction_drift" else "drift"
-        warn, drift, limit = thresholds.psi_warn, thresholds.psi_drift, thresholds.threshold(method)
-        for name, got, threshold, status in (
-            ("psi", psi, f"warn >= {warn:g}, drift >= {drift:g}", lambda v: psi_status(v, warn, drift)),
-            (method, value, method_threshold(method, limit), lambda v: method_status(method, v, limit)),
-        ):
+        for name, got in (("psi", psi), (method, value)):
+            label, threshold = f"{prefix}.{column}.{name}", bands(name, thresholds)
             if math.isfinite(got):
-                checks.append(Check(f"{prefix}.{column}.{name}", role, column, name, got, threshold, status(got)))
+                status = psi_status(got, warn, drift) if name == "psi" else method_status(name, got, limit(name))
+                checks.append(Check(label, role, column, name, got, threshold, status))
             else:  # e.g. a distance normed by a zero spread: never "ok" unjudged
                 why = f"Evidently gave {got} (a constant column?)"
-                checks.append(Check(f"{prefix}.{column}.{name}", role, column, name, None, threshold, "not_judged", why))
+                checks.append(Check(label, role, column, name, None, threshold, "not_judged", why))
     return checks, snapshot
 
 

@@ -8,7 +8,7 @@ settings -> the `train` split. Anything that does not line up stops the monitor 
 """
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -42,9 +42,6 @@ class Lineage:
             "reference.data_rev": self.data_rev,
             "reference.git_commit": self.git_commit,
         }
-
-    def as_dict(self) -> dict:
-        return asdict(self) | {"split": self.split.model_dump()}
 
 
 def champion_model(model_name: str, alias: str = "champion") -> str:
