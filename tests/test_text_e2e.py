@@ -6,6 +6,7 @@ own flow test (run below) covers the binary case."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -61,6 +62,24 @@ def test_text_flow_gates_registers_and_packages(trained):
 def test_gpu_project_trains_on_cpu_when_there_is_no_gpu(trained):
     _, _, output = trained
     assert "no GPU found: training on CPU" in output
+
+
+def test_the_monitor_judges_texts_through_their_statistics(trained):
+    """The training data as a batch: the training split and a superset of it, so no check may drift; the texts are
+    judged by their length and unknown-token share, the predictions by the label and every class's probability."""
+    project, home, _ = trained
+    cmd = [sys.executable, "monitor_flow.py", "--no-pylint", "run", "--batch", DATA]
+    done = run(cmd, project, BENTOML_HOME=str(home))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "verdict: ok" in output, output[-4000:]
+    client = mlflow_client(project)
+    found = latest_run(client, f"{MODULE}-monitoring")
+    path = client.download_artifacts(found.info.run_id, "monitoring/verdict.json", str(project.parent))
+    checks = {c["name"]: c["status"] for c in json.loads(Path(path).read_text())["checks"]}
+    for stat in ("text_chars", "text_words", "text_unknown_token_rate"):
+        assert checks[f"drift.{stat}.psi"] == checks[f"drift.{stat}.wasserstein"] == "ok"
+    assert {f"prediction.probability_{s}.psi" for s in SENTIMENTS} <= set(checks)
+    assert checks["schema.missing_columns"] == checks["schema.extra_columns"] == "ok"
 
 
 def test_served_text_model_validates_and_batches(trained):

@@ -164,6 +164,57 @@ class ServingConfig(_Strict):
     adaptive_batching: AdaptiveBatching = AdaptiveBatching()
 
 
+class MonitoringWindow(_Strict):
+    """Which rows of the prediction log are judged: the newest `last_records` within the last `last_hours` (None: no
+    limit on that side)."""
+
+    last_records: PositiveInt | None = 10000
+    last_hours: float | None = Field(None, gt=0)
+
+
+class DriftThresholds(_Strict):
+    """Per-feature drift, computed by Evidently. Each feature is judged twice: by PSI (population stability index,
+    the standard bands: below `psi_warn` stable, from `psi_warn` a warning, from `psi_drift` drift), and by the
+    method chosen per column type: a distance (drift at or above the threshold) or a test (drift when its p-value is
+    below the threshold). Thresholds left at None take Evidently's defaults for the method."""
+
+    numeric_method: Literal["wasserstein", "ks"] = "wasserstein"  # normed Wasserstein distance, or Kolmogorov-Smirnov
+    categorical_method: Literal["jensenshannon", "chisquare"] = "jensenshannon"  # Jensen-Shannon distance, or chi²
+    numeric_threshold: float | None = Field(None, gt=0, lt=1)  # None: 0.1 (wasserstein), 0.05 (ks p-value)
+    categorical_threshold: float | None = Field(None, gt=0, lt=1)  # None: 0.1 (jensenshannon), 0.05 (chisquare)
+    psi_warn: float = Field(0.1, gt=0)
+    psi_drift: float = Field(0.25, gt=0)
+
+    @model_validator(mode="after")
+    def _bands_in_order(self):
+        if self.psi_warn >= self.psi_drift:
+            raise ValueError("psi_warn must be below psi_drift")
+        return self
+
+    def threshold(self, method: str) -> float:
+        chosen = self.numeric_threshold if method == self.numeric_method else self.categorical_threshold
+        return chosen if chosen is not None else {"wasserstein": 0.1, "jensenshannon": 0.1}.get(method, 0.05)
+
+
+class QualityThresholds(_Strict):
+    """Data quality of the monitored rows against the model's training split; a breach is a warning."""
+
+    max_null_rate_increase: float = Field(0.05, ge=0, le=1)  # share of missing values above the training share
+    max_unseen_category_rate: float = Field(0.01, ge=0, le=1)  # values of a categorical feature never seen in training
+    max_out_of_range_rate: float = Field(0.02, ge=0, le=1)  # numbers outside the training split's [min, max]
+
+
+class MonitoringConfig(_Strict):
+    """monitor_flow.py: what is judged against the served model's training split, and how."""
+
+    log_dir: str = "monitoring/predictions/data"  # the prediction log (BentoML's default sink, under the project)
+    window: MonitoringWindow = MonitoringWindow()
+    min_rows: PositiveInt = 1000  # fewer values in a column: its drift is not judged (small samples are noisy)
+    drift: DriftThresholds = DriftThresholds()
+    quality: QualityThresholds = QualityThresholds()
+    experiment: str | None = None  # MLflow experiment of the monitoring runs; None: <packaging.model_name>-monitoring
+
+
 class Params(_Strict):
     seed: int = 42
     data: DataConfig
@@ -174,6 +225,7 @@ class Params(_Strict):
     mitigation: MitigationConfig = MitigationConfig()
     packaging: PackagingConfig
     serving: ServingConfig = ServingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @model_validator(mode="after")
     def _fairness_needs_groups(self):

@@ -16,19 +16,26 @@ EMPLOYMENT = {"employed": 0.6, "self_employed": 0.2, "unemployed": -1.2, "studen
 EDUCATION = {"high_school": -0.3, "bachelor": 0.2, "master": 0.4, "doctorate": 0.5}
 REGIONS = ["north", "south", "east", "west"]
 TIERS = ["denied", "review", "approved"]  # --classes 3: string labels, cut from the same latent score
+# --shift: the drift demo's batch (make drift-demo). Incomes fall by 40% and the unemployed's share of the employment
+# mix rises from 10% to 31%; every other feature keeps its distribution. Labels follow from the same score, so fewer
+# applicants are approved. Same random draws as without --shift: only these two features differ.
+INCOME_SHIFT = 0.6
+EMPLOYMENT_WEIGHTS = {False: [55, 15, 10, 10, 10], True: [55, 15, 40, 10, 10]}
 
 
 def _maybe_missing(rng: random.Random, value, rate: float):
     return "" if rng.random() < rate else value
 
 
-def make_row(rng: random.Random, target: str, sensitive: list[str], bias: float, classes: int = 2) -> dict:
+def make_row(
+    rng: random.Random, target: str, sensitive: list[str], bias: float, classes: int = 2, shift: bool = False
+) -> dict:
     age = rng.randint(18, 75)
-    income = round(math.exp(rng.gauss(3.7, 0.5)), 1)  # thousands per year
+    income = round(math.exp(rng.gauss(3.7, 0.5)) * (INCOME_SHIFT if shift else 1.0), 1)  # thousands per year
     debt_ratio = round(min(max(rng.betavariate(2, 5), 0.0), 1.0), 3)
     history = min(age - 18, max(0, int(rng.gauss((age - 18) * 0.6, 3))))
     late = min(10, int(rng.expovariate(1.2)))
-    employment = rng.choices(list(EMPLOYMENT), weights=[55, 15, 10, 10, 10])[0]
+    employment = rng.choices(list(EMPLOYMENT), weights=EMPLOYMENT_WEIGHTS[shift])[0]
     education = rng.choice(list(EDUCATION))
     groups = {name: rng.choice(KNOWN_GROUPS.get(name, ["group_a", "group_b", "group_c"])) for name in sensitive}
     score = (
@@ -63,10 +70,17 @@ def make_row(rng: random.Random, target: str, sensitive: list[str], bias: float,
 
 
 def generate(
-    path: Path, rows: int, target: str, sensitive: list[str], seed: int = 42, bias: float = 0.0, classes: int = 2
+    path: Path,
+    rows: int,
+    target: str,
+    sensitive: list[str],
+    seed: int = 42,
+    bias: float = 0.0,
+    classes: int = 2,
+    shift: bool = False,
 ) -> Path:
     rng = random.Random(seed)
-    records = [make_row(rng, target, sensitive, bias, classes) for _ in range(rows)]
+    records = [make_row(rng, target, sensitive, bias, classes, shift) for _ in range(rows)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
@@ -84,11 +98,12 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bias", type=float, default=0.0, help="penalty for one group (tests the fairness gate)")
     parser.add_argument("--classes", type=int, choices=[2, 3], default=2, help="3: denied / review / approved")
+    parser.add_argument("--shift", action="store_true", help="the drift demo's shifted batch (see INCOME_SHIFT)")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be positive")
     sensitive = [s.strip() for s in args.sensitive.split(",") if s.strip()]
-    print(generate(args.out, args.rows, args.target, sensitive, args.seed, args.bias, args.classes))
+    print(generate(args.out, args.rows, args.target, sensitive, args.seed, args.bias, args.classes, args.shift))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+"""The monitor end to end, on a copy of the trained default project: demo rows go through a real `bentoml serve`,
+the prediction log they leave is judged by monitor_flow.py against the model's own training split (found through its
+lineage), and the verdict lands in MLflow. An unshifted batch raises no alarm; the drift demo's shifted batch
+(`make drift-demo`, which starts and stops its own server) is drift on the shifted features and on no other."""
+
+import base64
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from .conftest import Server, copy_trained, free_port, latest_run, mlflow_client, run
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 2000
+SHIFTED = {"income", "employment"}  # demo_data.py --shift
+PREDICTIONS = {"label", "probability_1"}
+
+
+@pytest.fixture(scope="module")
+def project(trained_project, tmp_path_factory):
+    return copy_trained(trained_project, tmp_path_factory.mktemp("monitor"))
+
+
+def module_of(root) -> str:
+    return root.name.replace("-", "_")
+
+
+def monitor(root, home, *args: str):
+    cmd = [sys.executable, "monitor_flow.py", "--no-pylint", "run", "--last-records", str(ROWS), *args]
+    return run(cmd, root, timeout=600, BENTOML_HOME=str(home))
+
+
+def judged(root, run_id: str) -> dict:
+    """verdict.json as logged to the monitoring run in MLflow."""
+    client = mlflow_client(root)
+    path = client.download_artifacts(run_id, "monitoring/verdict.json", str(root / "downloaded"))
+    return json.loads(Path(path).read_text())
+
+
+def statuses(verdict: dict, kind: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for check in verdict["checks"]:
+        if check["kind"] == kind:
+            out.setdefault(check["column"], set()).add(check["status"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def unshifted(project):
+    """ROWS unshifted demo rows (new applicants: another seed than the training data's) through the served model,
+    then the monitor over them."""
+    root, home, _ = project
+    server = Server(root, home)
+    try:
+        server.wait_ready()
+        sent = run(
+            [
+                sys.executable,
+                "-m",
+                f"{module_of(root)}.monitoring.demo",
+                "--rows",
+                str(ROWS),
+                "--port",
+                str(server.port),
+            ],
+            root,
+            PYTHONPATH="src",
+            BENTOML_HOME=str(home),
+        )
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        model = requests.post(
+            f"{server.url}/predict", json=json.loads((root / "examples" / "request.json").read_text())
+        )
+        model = model.json()
+    finally:
+        server.stop()
+    done = monitor(root, home)
+    return done, model
+
+
+def test_an_unshifted_batch_through_the_service_is_no_alarm(project, unshifted):
+    root, _, _ = project
+    done, model = unshifted
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert f"judging {ROWS} rows of prediction log" in output and "verdict: ok" in output
+    client = mlflow_client(root)
+    found = latest_run(client, f"{module_of(root)}-monitoring")
+    assert found.data.tags["monitoring.verdict"] == "ok"
+    assert found.data.tags["monitored.model_version"] == model["model_version"]
+    assert found.data.tags["monitored.mlflow_model_version"] == model["mlflow_model_version"]
+    verdict = judged(root, found.info.run_id)
+    assert {c["status"] for c in verdict["checks"]} == {"ok"}, [c for c in verdict["checks"] if c["status"] != "ok"]
+    assert (
+        set(statuses(verdict, "feature_drift")) >= SHIFTED and set(statuses(verdict, "prediction_drift")) == PREDICTIONS
+    )
+
+
+@pytest.fixture(scope="module")
+def drift_demo(project, unshifted):
+    """`make drift-demo`: starts its own server (none answers on PORT), sends ROWS shifted rows, monitors them."""
+    root, home, _ = project
+    start = time.monotonic()
+    made = run(
+        ["make", "drift-demo", f"PYTHON={sys.executable}", f"PORT={free_port()}", f"DEMO_ROWS={ROWS}"],
+        root,
+        timeout=600,
+        BENTOML_HOME=str(home),
+    )
+    return made, time.monotonic() - start
+
+
+def test_the_drift_demo_finds_drift_on_the_shifted_features_and_no_other(project, drift_demo, unshifted):
+    root, _, _ = project
+    made, seconds = drift_demo
+    output = made.stdout + made.stderr
+    print(f"make drift-demo: {seconds:.0f} s")
+    assert made.returncode != 0, output  # the verdict needs action
+    assert f"{ROWS} shifted (demo_data.py --shift) demo records answered" in output
+    assert "Drift detected" in output and "features drifted: income, employment;" in output
+    assert "Traceback" not in output
+    client = mlflow_client(root)
+    found = latest_run(client, f"{module_of(root)}-monitoring")
+    tags = found.data.tags
+    assert tags["monitoring.verdict"] == "drift" and tags["monitoring.source"] == "prediction_log"
+    assert tags["monitored.model_version"] == unshifted[1]["model_version"]
+    assert tags["monitored.mlflow_model_version"] == unshifted[1]["mlflow_model_version"]
+    assert tags["reference.data_md5"] and tags["monitored.mlflow_run_id"]
+    artifacts = {a.path for a in client.list_artifacts(found.info.run_id, "monitoring")}
+    assert artifacts == {f"monitoring/{name}" for name in ("verdict.html", "evidently.html", "verdict.json")}
+    verdict = judged(root, found.info.run_id)
+    features = statuses(verdict, "feature_drift")
+    assert {c for c, s in features.items() if "drift" in s} == SHIFTED, features
+    assert all(s == {"ok"} for c, s in features.items() if c not in SHIFTED), features
+    assert all("drift" in s for s in statuses(verdict, "prediction_drift").values())  # fewer approvals
+    report = root / "monitoring" / "reports" / tags["metaflow.pathspec"].split("/")[1]
+    assert "Monitoring verdict: <span" in (report / "verdict.html").read_text()
+    assert (report / "evidently.html").stat().st_size > 100_000
+    card = run([sys.executable, "monitor_flow.py", "card", "get", "judge", "verdict-card.html"], root)
+    assert card.returncode == 0, card.stdout + card.stderr
+    encoded = re.search(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', (root / "verdict-card.html").read_text()).group(1)
+    assert "Monitoring verdict: drift" in base64.b64decode(encoded).decode()  # the card's components, as JSON
+
+
+def test_a_model_the_lineage_cannot_follow_is_refused_in_one_message(project, unshifted):
+    root, home, _ = project
+    batch = f"data/{module_of(root)}.csv"
+    done = monitor(root, home, "--batch", batch, "--model-version", f"{module_of(root)}:nosuchversion")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in output
+    assert "Cannot monitor" in output and "is not in the BentoML store" in output
+
+
+def test_a_new_batch_file_is_scored_by_the_champion_and_report_only_exits_zero(project, drift_demo):
+    """--batch: a shifted CSV (with the target and the sensitive column, which are not "extra columns") judged
+    without any server, scored by the registry's champion; --report-only true reports drift and exits 0."""
+    root, home, _ = project
+    module = module_of(root)
+    made = run(
+        [sys.executable, f"src/{module}/demo_data.py", "--rows", str(ROWS), "--seed", "9", "--shift", "--out", "b.csv"],
+        root,
+    )
+    assert made.returncode == 0, made.stderr
+    done = monitor(root, home, "--batch", "b.csv", "--report-only", "true")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert f"judging {ROWS} rows of batch b.csv" in output and "verdict: drift" in output
+    found = latest_run(mlflow_client(root), f"{module}-monitoring")
+    assert found.data.tags["monitoring.source"] == "batch" and found.data.tags["monitoring.verdict"] == "drift"
+    verdict = judged(root, found.info.run_id)
+    features = statuses(verdict, "feature_drift")
+    assert {c for c, s in features.items() if "drift" in s} == SHIFTED, features
+    assert {c["name"]: c["status"] for c in verdict["checks"] if c["kind"] == "schema"} == {
+        "schema.missing_columns": "ok",
+        "schema.extra_columns": "ok",
+    }

@@ -1,0 +1,159 @@
+"""Monitoring: judge what the served model sees against the data it was trained on.
+
+    python monitor_flow.py run                        # the prediction log's window (monitoring.window in params.yaml)
+    python monitor_flow.py run --batch new.csv        # a new data batch instead (CSV or Parquet), scored by the model
+    python monitor_flow.py run --last-records 1000    # another window (also --last-hours H)
+    python monitor_flow.py run --model-version TAG    # the rows a given BentoML model answered (default: the newest)
+    python monitor_flow.py run --report-only true     # exit 0 even when the verdict is drift
+
+The reference is the judged model's own training split, found through its lineage (monitoring/reference.py). Every
+check (drift per feature and on the predictions, data quality, schema) is reported with its value, threshold and
+status; the verdict (ok / warn / drift) goes to a card (`python monitor_flow.py card get judge verdict.html`), to
+monitoring/reports/<run id>/ (verdict.html, evidently.html, verdict.json) and to an MLflow run in the experiment
+`<model name>-monitoring`. A drift verdict ends the run with a non-zero exit after everything is written.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+
+from metaflow import Config, FlowSpec, Parameter, card, current, project, step, user_step_decorator  # noqa: E402
+from metaflow.exception import MetaflowException  # noqa: E402
+
+from {{ cookiecutter.module_name }}.config import ConfigError, Params, parse, source_file, validate  # noqa: E402
+from {{ cookiecutter.module_name }}.errors import ProjectError  # noqa: E402
+
+
+class Stopped(MetaflowException):
+    """An expected failure: its message alone, no traceback."""
+
+    def __init__(self, err: ProjectError):
+        super().__init__(str(err))
+        self.headline = err.headline
+
+
+def parse_params(text: str) -> dict:
+    try:
+        return parse(text, source_file(sys.argv))
+    except ConfigError as err:
+        raise Stopped(err) from None
+
+
+@user_step_decorator
+def expected(step_name, flow, inputs):
+    try:
+        yield
+    except ProjectError as err:
+        raise Stopped(err) from None
+
+
+@project(name="{{ cookiecutter.module_name }}")
+class MonitorFlow(FlowSpec):
+    config = Config("config", default="params.yaml", parser=parse_params)
+    batch = Parameter("batch", default="", help="a CSV or Parquet batch to judge instead of the prediction log")
+    model_version = Parameter(
+        "model-version", default="", help="BentoML model tag judged (default: the log's newest row's; batch: champion)"
+    )
+    last_records = Parameter("last-records", type=int, default=0, help="window: the newest N rows (0: params.yaml)")
+    last_hours = Parameter("last-hours", type=float, default=0.0, help="window: the last H hours (0: params.yaml)")
+    report_only = Parameter("report-only", type=bool, default=False, help="exit 0 even when the verdict is drift")
+
+    @property
+    def settings(self) -> Params:
+        return validate(self.config.to_dict())
+
+    @expected
+    @step
+    def start(self):
+        """The rows judged, the model that answered them, and its training split (scored by it) as the reference."""
+        from {{ cookiecutter.module_name }}.artifact import Predictor
+        from {{ cookiecutter.module_name }}.monitoring import reference, scoring, window
+
+        cfg = self.settings
+        if self.batch:
+            rows = window.read_batch(self.batch)
+            self.model, self.others = self.model_version or reference.champion_model(cfg.packaging.model_name), {}
+            self.source = f"batch {self.batch}"
+        else:
+            watched = cfg.monitoring.window
+            last_records, last_hours = self.last_records or watched.last_records, self.last_hours or watched.last_hours
+            log = window.window(window.read_log(cfg.monitoring.log_dir), last_records, last_hours)
+            rows, self.model, self.others = window.served_by(log, self.model_version)
+            self.source = f"prediction log {cfg.monitoring.log_dir} ({len(log)} rows in the window)"
+        self.lineage = reference.find_lineage(self.model)
+        train, self.reference_source = reference.training_split(self.lineage)
+        predictor = Predictor(self.lineage.model_path)
+        self.numeric, self.categorical = scoring.model_inputs(predictor)
+        self.inputs = self.numeric + self.categorical
+        self.predicted = scoring.prediction_columns(predictor.encoder.classes)
+        self.reference = scoring.with_predictions(predictor, train, self.inputs)
+        self.current = scoring.with_predictions(predictor, rows, self.inputs) if self.batch else rows
+        if cfg.data.text_column:  # texts are judged through their statistics (length, unknown tokens)
+            from {{ cookiecutter.module_name }}.monitoring import text
+
+            texts, tokenizer = [cfg.data.text_column], predictor.encoder.tokenizer
+            self.reference = text.with_statistics(self.reference, texts, tokenizer)
+            self.current = text.with_statistics(self.current, texts, tokenizer)
+            self.numeric, self.categorical = text.statistic_columns(texts), []
+        print(f"judging {len(self.current)} rows of {self.source} answered by {self.model}")
+        print(f"reference: its training split, {len(self.reference)} rows ({self.reference_source})")
+        self.next(self.judge)
+
+    @card(type="blank", id="verdict")
+    @expected
+    @step
+    def judge(self):
+        """Every check, the verdict, the reports and the MLflow monitoring run."""
+        from {{ cookiecutter.module_name }}.monitoring import checks, report
+
+        cfg = self.settings
+        ignored = [*window_columns(), self.lineage.target, *cfg.data.sensitive_features, *cfg.data.drop]
+        ignored += [c for c in self.numeric + self.categorical if c not in self.inputs]  # derived: text statistics
+        found = checks.schema_checks(list(self.current.columns), self.inputs, ignored)
+        columns = checks.drift_columns(self.numeric, self.categorical, self.predicted)
+        drift, snapshot = checks.drift_checks(self.reference, self.current, columns, cfg.monitoring)
+        quality = checks.quality_checks(self.reference, self.current, self.numeric, self.categorical, cfg.monitoring)
+        found += drift + quality
+        self.verdict = report.verdict(found)
+        self.checks = [c.as_dict() for c in found]
+        self.drifted = checks.drifted(found)
+        facts = {
+            "model (BentoML)": self.model,
+            "MLflow model version": self.lineage.mlflow_model_version,
+            "judged": f"{len(self.current)} rows of {self.source}",
+            "reference": f"training split, {len(self.reference)} rows, {self.lineage.data_path} md5 "
+            f"{self.lineage.data_md5} ({self.reference_source})",
+            "rows of other models in the window": self.others or "none",
+            "features drifted": ", ".join(self.drifted) or "none",
+        }
+        print(report.summary(found, self.verdict))
+        report.fill_card(current.card["verdict"], found, self.verdict, facts)
+        directory = Path("monitoring") / "reports" / current.run_id
+        files = report.write_reports(directory, found, self.verdict, facts, snapshot)
+        self.report_dir = str(directory)
+        experiment = cfg.monitoring.experiment or f"{cfg.packaging.model_name}-monitoring"
+        tags = self.lineage.tags() | {"metaflow.pathspec": f"{current.flow_name}/{current.run_id}"}
+        tags |= {"monitoring.source": "batch" if self.batch else "prediction_log", "monitoring.rows": len(self.current)}
+        name = f"monitor-{current.run_id}"
+        self.mlflow_run_id = report.log_to_mlflow(experiment, name, tags, found, self.verdict, files)
+        print(f"report: {files['verdict.html']}; MLflow run {self.mlflow_run_id} in experiment {experiment}")
+        self.next(self.end)
+
+    @expected
+    @step
+    def end(self):
+        """A drift verdict fails the run (non-zero exit), unless --report-only true."""
+        from {{ cookiecutter.module_name }}.monitoring.report import enforce
+
+        print(enforce(self.verdict, self.drifted, self.report_dir, self.report_only))
+
+
+def window_columns() -> list[str]:
+    from {{ cookiecutter.module_name }}.monitoring.window import BOOKKEEPING
+
+    return [*BOOKKEEPING, "label"]
+
+
+if __name__ == "__main__":
+    MonitorFlow()

@@ -1,0 +1,8 @@
+"""Monitoring: what the served model sees, judged against the data it was trained on (monitor_flow.py).
+
+window.py      the rows judged: the prediction log's newest rows, or a batch file scored by the model
+reference.py   the served model's training split, found through its lineage (BentoML labels -> MLflow run -> DVC)
+text.py        text inputs as statistics: length in characters and words, the tokenizer's unknown-token share
+checks.py      drift (Evidently), prediction drift and data quality: one Check per feature and statistic
+report.py      the verdict (ok / warn / drift), the card, the HTML report and the MLflow monitoring run
+"""

@@ -1,0 +1,117 @@
+"""The verdict over every check, and where it goes: a Metaflow card, an HTML report beside Evidently's, and an MLflow
+run in the monitoring experiment tagged with the model it judged.
+
+Verdict: `drift` when any check is at drift (act: look at the report, retrain), else `warn` when any check warns or
+could not be judged, else `ok`. (`degraded`, performance on labelled data, is not judged yet.)
+"""
+
+import html
+import json
+from pathlib import Path
+
+from ..errors import ProjectError
+from .checks import ORDER, Check
+
+STATUS_COLOURS = {"ok": "#1a7f37", "warn": "#9a6700", "drift": "#cf222e", "not_judged": "#57606a"}
+
+
+class DriftDetected(ProjectError, RuntimeError):
+    """The verdict needs action; the report and the MLflow run are written before this is raised."""
+
+    headline = "Drift detected"
+
+
+def verdict(checks: list[Check]) -> str:
+    worst = max((ORDER[c.status] for c in checks), default=ORDER["not_judged"])
+    return {0: "ok", 1: "warn", 2: "warn", 3: "drift"}[worst]
+
+
+def enforce(result: str, drifted: list[str], report_dir: str, report_only: bool = False) -> str:
+    """Raise DriftDetected for a drift verdict (the run exits non-zero) unless `report_only`; else the line printed."""
+    if result == "drift" and not report_only:
+        raise DriftDetected(
+            f"features drifted: {', '.join(drifted) or 'none'}; see {report_dir}/verdict.html "
+            "(--report-only true: report without failing)"
+        )
+    return f"verdict: {result}"
+
+
+def summary(checks: list[Check], result: str) -> str:
+    """One line per check that is not ok, under the verdict: what a user reads in the terminal."""
+    lines = [f"verdict: {result} ({sum(c.status == 'ok' for c in checks)} of {len(checks)} checks ok)"]
+    for c in sorted(checks, key=lambda c: -ORDER[c.status]):
+        if c.status != "ok":
+            value = "-" if c.value is None else f"{c.value:.4g}"
+            lines.append(f"  {c.status:<10} {c.name} = {value} ({c.threshold}) {c.detail}".rstrip())
+    return "\n".join(lines)
+
+
+def _value(check: Check) -> str:
+    return "-" if check.value is None else f"{check.value:.4g}"
+
+
+def rows(checks: list[Check]) -> list[list[str]]:
+    return [[c.name, c.status, _value(c), c.threshold, c.detail] for c in checks]
+
+
+def html_report(checks: list[Check], result: str, facts: dict, evidently_file: str | None) -> str:
+    """Our verdict as a self-contained page: the facts (model, reference, window), then every check."""
+    colour = STATUS_COLOURS.get(result, STATUS_COLOURS["not_judged"])
+    facts_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts.items())
+    check_rows = "".join(
+        "<tr>"
+        + f"<td>{html.escape(name)}</td><td style='color:{STATUS_COLOURS[status]}'><b>{status}</b></td>"
+        + "".join(f"<td>{html.escape(cell)}</td>" for cell in rest)
+        + "</tr>"
+        for name, status, *rest in rows(checks)
+    )
+    link = f"<p>Evidently's drift report: <a href='{evidently_file}'>{evidently_file}</a></p>" if evidently_file else ""
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Monitoring verdict</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #d0d7de;padding:4px 8px;text-align:left}</style></head><body>"
+        f"<h1>Monitoring verdict: <span style='color:{colour}'>{result}</span></h1>{link}"
+        f"<table>{facts_rows}</table><h2>Checks</h2><table><tr><th>check</th><th>status</th><th>value</th>"
+        f"<th>threshold</th><th>detail</th></tr>{check_rows}</table></body></html>"
+    )
+
+
+def fill_card(card, checks: list[Check], result: str, facts: dict) -> None:
+    from metaflow.cards import Markdown, Table
+
+    card.append(Markdown(f"# Monitoring verdict: {result}"))
+    card.append(Table([[k, str(v)] for k, v in facts.items()], headers=["", ""]))
+    card.append(Markdown("## Checks"))
+    card.append(Table(rows(checks), headers=["check", "status", "value", "threshold", "detail"]))
+
+
+def write_reports(directory: Path, checks: list[Check], result: str, facts: dict, snapshot) -> dict[str, Path]:
+    """verdict.html, verdict.json and (when any drift was computed) Evidently's evidently.html, in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {}
+    if snapshot is not None:
+        files["evidently.html"] = directory / "evidently.html"
+        snapshot.save_html(str(files["evidently.html"]))
+    files["verdict.html"] = directory / "verdict.html"
+    evidently_file = "evidently.html" if snapshot is not None else None
+    files["verdict.html"].write_text(html_report(checks, result, facts, evidently_file))
+    files["verdict.json"] = directory / "verdict.json"
+    body = {"verdict": result, "facts": facts, "checks": [c.as_dict() for c in checks]}
+    files["verdict.json"].write_text(json.dumps(body, indent=2, default=str))
+    return files
+
+
+def log_to_mlflow(experiment: str, run_name: str, tags: dict, checks: list[Check], result: str, files: dict) -> str:
+    """One MLflow run in the monitoring experiment: tags naming the model judged and the verdict, one metric per
+    computed check, the reports as artifacts under `monitoring/`."""
+    from .. import tracking
+
+    run_id = tracking.start_run(experiment, run_name, tags | {"monitoring.verdict": result})
+    metrics = {c.name: c.value for c in checks if c.value is not None}
+    failing = {f"check.{c.name}": c.status for c in checks if c.status != "ok"}
+    tracking.log(run_id, metrics=metrics, tags=failing)
+    mlflow_client = tracking.client()
+    for path in files.values():
+        mlflow_client.log_artifact(run_id, str(path), "monitoring")
+    tracking.finish(run_id)
+    return run_id

@@ -1,0 +1,243 @@
+"""The monitor's plain functions, without a server or a flow run: the log window, the checks and their thresholds,
+the verdict and its report, the reference's refusal of data that is not what the model trained on."""
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.module_name }}.config import DriftThresholds, MonitoringConfig, SplitConfig
+{%- if cookiecutter.task != "text_classification" %}
+from {{ cookiecutter.module_name }}.demo_data import generate
+{%- endif %}
+from {{ cookiecutter.module_name }}.monitoring import checks, report, scoring, window
+from {{ cookiecutter.module_name }}.monitoring.reference import Lineage, training_bytes
+from {{ cookiecutter.module_name }}.monitoring.window import MonitoringError
+
+CFG = MonitoringConfig()
+
+
+def log_row(i: int, model: str = "m:1", when: datetime | None = None) -> dict:
+    stamp = (when or datetime(2026, 1, 1) + timedelta(minutes=i)).isoformat()
+    return {"x": float(i), "label": i % 2, "model_version": model, "timestamp": stamp, "request_id": str(i)}
+
+
+def write_log(directory, rows: list[dict], worker: int = 1) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"data.{worker}.log").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_the_log_is_read_from_every_worker_oldest_first(tmp_path):
+    write_log(tmp_path, [log_row(i) for i in (1, 3)], worker=1)
+    write_log(tmp_path, [log_row(i) for i in (0, 2)], worker=2)
+    log = window.read_log(tmp_path)
+    assert log["x"].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_no_log_or_an_empty_one_is_refused_with_what_to_do(tmp_path):
+    with pytest.raises(MonitoringError, match="make serve"):
+        window.read_log(tmp_path / "nowhere")
+    write_log(tmp_path, [])
+    with pytest.raises(MonitoringError, match="empty"):
+        window.read_log(tmp_path)
+
+
+def test_the_window_keeps_the_newest_records_within_the_hours(tmp_path):
+    now = datetime(2026, 1, 1, 12)
+    rows = [log_row(i, when=now - timedelta(hours=10 - i)) for i in range(10)]  # one an hour, up to 1 h ago
+    write_log(tmp_path, rows)
+    log = window.read_log(tmp_path)
+    assert window.window(log, 3, None)["x"].tolist() == [7.0, 8.0, 9.0]
+    assert window.window(log, None, 2.5, now=now)["x"].tolist() == [8.0, 9.0]
+    assert window.window(log, 1, 2.5, now=now)["x"].tolist() == [9.0]
+    assert len(window.window(log, None, None)) == 10
+
+
+def test_rows_are_judged_per_model_the_newest_by_default():
+    rows = pd.DataFrame([log_row(0, "m:old"), log_row(1, "m:new"), log_row(2, "m:old"), log_row(3, "m:new")])
+    served, model, others = window.served_by(rows)
+    assert model == "m:new" and served["x"].tolist() == [1.0, 3.0] and others == {"m:old": 2}
+    served, model, _ = window.served_by(rows, "m:old")
+    assert served["x"].tolist() == [0.0, 2.0]
+    with pytest.raises(MonitoringError, match="answered none"):
+        window.served_by(rows, "m:gone")
+    with pytest.raises(MonitoringError, match="no prediction-log rows"):
+        window.served_by(rows.iloc[:0])
+
+
+def frames(n: int = 1500, shift: float = 0.0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+
+    def frame(mean, weights):
+        return pd.DataFrame(
+            {
+                "a": rng.normal(mean, 1.0, n),
+                "b": rng.normal(0.0, 1.0, n),
+                "c": rng.choice(["x", "y", "z"], n, p=weights),
+                "d": rng.choice(["u", "v"], n),
+            }
+        )
+
+    return frame(0.0, [0.6, 0.3, 0.1]), frame(shift, [0.2, 0.3, 0.5] if shift else [0.6, 0.3, 0.1])
+
+
+COLUMNS = checks.drift_columns(["a", "b"], ["c", "d"], [])
+
+
+def by_name(found) -> dict[str, checks.Check]:
+    return {c.name: c for c in found}
+
+
+def test_drift_is_found_on_the_shifted_columns_only():
+    reference, current = frames(shift=1.0)
+    found, snapshot = checks.drift_checks(reference, current, COLUMNS, CFG)
+    drifted = checks.drifted(found)
+    assert drifted == ["a", "c"], [c for c in found if c.status != "ok"]
+    assert snapshot is not None
+    named = by_name(found)
+    assert named["drift.a.wasserstein"].value >= 0.1 and named["drift.a.psi"].value >= 0.25
+    assert named["drift.c.jensenshannon"].status == "drift"
+    assert named["drift.b.wasserstein"].threshold == "drift >= 0.1"
+    assert named["drift.a.psi"].threshold == "warn >= 0.1, drift >= 0.25"
+
+
+def test_an_unshifted_sample_of_the_same_size_raises_no_alarm():
+    reference, current = frames(shift=0.0)
+    found, _ = checks.drift_checks(reference, current, COLUMNS, CFG)
+    assert {c.status for c in found} == {"ok"}, [c for c in found if c.status != "ok"]
+    assert report.verdict(found) == "ok"
+
+
+def test_the_statistical_tests_judge_their_p_value():
+    reference, current = frames(shift=1.0)
+    cfg = MonitoringConfig(drift=DriftThresholds(numeric_method="ks", categorical_method="chisquare"))
+    named = by_name(checks.drift_checks(reference, current, COLUMNS, cfg)[0])
+    assert named["drift.a.ks"].threshold == "drift if p < 0.05" and named["drift.a.ks"].status == "drift"
+    assert named["drift.a.ks"].value < 0.05 and named["drift.c.chisquare"].status == "drift"
+
+
+def test_too_few_values_are_not_judged_and_the_verdict_is_not_ok():
+    reference, current = frames(n=50)
+    found, snapshot = checks.drift_checks(reference, current, COLUMNS, CFG)
+    assert snapshot is None and {c.status for c in found} == {"not_judged"}
+    assert "at least 1000 needed" in found[0].detail
+    assert report.verdict(found) == "warn"
+
+
+def test_a_column_missing_from_the_rows_is_not_judged_and_named_by_the_schema_check():
+    reference, current = frames()
+    found, _ = checks.drift_checks(reference, current.drop(columns="b"), COLUMNS, CFG)
+    assert {c.status for c in found if c.column == "b"} == {"not_judged"}
+    seen = ["a", "c", "d", "extra", "label", "probability_1"]
+    schema = by_name(checks.schema_checks(seen, ["a", "b", "c", "d"], ["label"]))
+    assert schema["schema.missing_columns"].status == "drift" and schema["schema.missing_columns"].detail == "b"
+    assert schema["schema.extra_columns"].status == "warn" and schema["schema.extra_columns"].detail == "extra"
+
+
+def test_data_quality_counts_nulls_unseen_categories_and_values_out_of_range():
+    reference = pd.DataFrame({"n": [0.0, 1.0, 2.0, 3.0] * 25, "k": ["p", "q"] * 50})
+    current = pd.DataFrame({"n": [None, 5.0, 1.0, 2.0] * 25, "k": ["p", "new", "q", None] * 25})
+    named = by_name(checks.quality_checks(reference, current, ["n"], ["k"], CFG))
+    assert named["quality.n.null_rate"].value == pytest.approx(0.25) and named["quality.n.null_rate"].status == "warn"
+    assert named["quality.n.out_of_range"].value == pytest.approx(1 / 3)
+    assert named["quality.n.out_of_range"].status == "warn"
+    assert named["quality.k.unseen_categories"].value == pytest.approx(1 / 3)
+    assert named["quality.k.unseen_categories"].detail == "new"
+    clean = checks.quality_checks(reference, reference, ["n"], ["k"], CFG)
+    assert {c.status for c in clean} == {"ok"}
+
+
+def test_the_verdict_is_the_worst_check_and_the_report_lists_every_check():
+    ok = checks.Check("drift.a.psi", "feature_drift", "a", "psi", 0.01, "warn >= 0.1, drift >= 0.25", "ok")
+    warn = checks.Check("quality.a.null_rate", "quality", "a", "rate increase", 0.2, "warn > 0.05", "warn")
+    drift = checks.Check("drift.b.psi", "feature_drift", "b", "psi", 0.4, "warn >= 0.1, drift >= 0.25", "drift")
+    assert report.verdict([ok]) == "ok" and report.verdict([ok, warn]) == "warn"
+    assert report.verdict([ok, warn, drift]) == "drift" and report.verdict([]) == "warn"
+    page = report.html_report([ok, warn, drift], "drift", {"model (BentoML)": "m:1"}, "evidently.html")
+    assert all(c.name in page for c in (ok, warn, drift)) and "m:1" in page and "evidently.html" in page
+    text = report.summary([ok, warn, drift], "drift")
+    assert text.splitlines()[0] == "verdict: drift (1 of 3 checks ok)" and "drift.a.psi" not in text
+
+
+def test_a_drift_verdict_fails_the_run_unless_report_only():
+    with pytest.raises(report.DriftDetected, match="features drifted: income, employment; see r/verdict.html"):
+        report.enforce("drift", ["income", "employment"], "r")
+    assert report.enforce("drift", ["income"], "r", report_only=True) == "verdict: drift"
+    assert report.enforce("warn", [], "r") == "verdict: warn" and report.enforce("ok", [], "r") == "verdict: ok"
+
+
+def test_monitoring_settings_are_validated():
+    with pytest.raises(ValueError, match="psi_warn must be below psi_drift"):
+        DriftThresholds(psi_warn=0.3, psi_drift=0.2)
+    with pytest.raises(ValueError):
+        DriftThresholds(numeric_method="t-test")
+    assert DriftThresholds().threshold("wasserstein") == 0.1
+    assert DriftThresholds(numeric_method="ks").threshold("ks") == 0.05
+    assert DriftThresholds(categorical_threshold=0.2).threshold("jensenshannon") == 0.2
+
+
+def test_the_predictions_judged_are_the_label_and_the_positive_probability():
+    assert scoring.prediction_columns([0, 1]) == ["label", "probability_1"]
+    assert scoring.prediction_columns(["a", "b", "c"]) == ["label", "probability_a", "probability_b", "probability_c"]
+
+
+class Constant:
+    """A stand-in model: P(class 1) = 0.8 for every row."""
+
+    encoder = type("Encoder", (), {"classes": ["no", "yes"]})
+
+    def decide(self, frame):
+        return np.ones(len(frame), dtype=int), np.tile([0.2, 0.8], (len(frame), 1))
+
+
+def test_answers_are_added_as_the_log_writes_them_replacing_a_target_named_label():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "label": ["no", "no"]}, index=[5, 7])
+    scored = scoring.with_predictions(Constant(), frame, ["x"])
+    assert list(scored.columns) == ["x", "label", "probability_no", "probability_yes"]
+    assert scored["label"].tolist() == ["yes", "yes"] and scored["probability_yes"].tolist() == [0.8, 0.8]
+    assert scoring.with_predictions(Constant(), frame, ["x", "missing"]) is frame
+
+
+def lineage(path: str, md5: str, rev: str = "workspace", commit: str = "") -> Lineage:
+    return Lineage("m:1", "", "run", "1", path, rev, md5, commit, 42, "y", SplitConfig())
+
+
+def test_the_reference_is_refused_unless_its_bytes_are_the_ones_the_model_trained_on(tmp_path):
+    import hashlib
+
+    data = tmp_path / "train.csv"
+    data.write_text("a,y\n1,0\n")
+    content, source = training_bytes(lineage(str(data), hashlib.md5(data.read_bytes()).hexdigest()))
+    assert content == data.read_bytes() and source == "workspace"
+    with pytest.raises(MonitoringError, match="no commit is known"):
+        training_bytes(lineage(str(data), "0" * 32))
+
+{%- if cookiecutter.task != "text_classification" %}
+
+
+def test_the_shifted_demo_batch_moves_income_and_employment_only(tmp_path):
+    plain = pd.read_csv(generate(tmp_path / "a.csv", 400, "approved", ["sex"], seed=3))
+    shifted = pd.read_csv(generate(tmp_path / "b.csv", 400, "approved", ["sex"], seed=3, shift=True))
+    same = [c for c in plain.columns if plain[c].equals(shifted[c])]
+    assert sorted(set(plain.columns) - set(same)) == sorted({"approved", "employment", "income"})
+    assert shifted["income"].median() < 0.7 * plain["income"].median()
+    assert (shifted["employment"] == "unemployed").mean() > 2 * (plain["employment"] == "unemployed").mean()
+{%- endif %}
+{%- if cookiecutter.task == "text_classification" %}
+
+
+def test_texts_are_judged_through_their_length_and_unknown_tokens(tiny_dir):
+    from transformers import AutoTokenizer
+
+    from {{ cookiecutter.module_name }}.monitoring import text
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    frame = pd.DataFrame({"text": ["good film", "ψψψ ωωω", None]})
+    stats = text.with_statistics(frame, ["text"], tokenizer)
+    assert text.statistic_columns(["text"]) == ["text_chars", "text_words", "text_unknown_token_rate"]
+    assert stats["text_chars"].tolist()[:2] == [9.0, 7.0] and stats["text_words"].tolist()[:2] == [2.0, 2.0]
+    assert stats["text_unknown_token_rate"][1] > stats["text_unknown_token_rate"][0]
+    assert stats.iloc[2][["text_chars", "text_words", "text_unknown_token_rate"]].isna().all()
+{%- endif %}
