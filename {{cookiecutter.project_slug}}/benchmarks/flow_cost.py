@@ -168,7 +168,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--floor-rows", type=int, default=1000, help="0: no import floor")
+    parser.add_argument("--floor-rows", type=int, default=5000, help="the default data size; 0: no import floor")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="flow-cost-") as tmp:

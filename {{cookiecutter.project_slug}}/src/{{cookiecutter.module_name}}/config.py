@@ -144,7 +144,7 @@ class AdaptiveBatching(_Strict):
     answered within the budget gets HTTP 503 at once (load shedding) instead of queueing."""
 
     max_batch_size: PositiveInt = 256
-    max_latency_ms: PositiveInt = 2000
+    max_latency_ms: PositiveInt = 5000
 
 
 class ServingConfig(_Strict):
