@@ -83,7 +83,7 @@ def free_port() -> int:
 class Server:
     """`bentoml serve` on 127.0.0.1 in a subprocess, stopped by its own PID."""
 
-    def __init__(self, project: Path, bentoml_home: Path, *args: str):
+    def __init__(self, project: Path, bentoml_home: Path, *args: str, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = project / f"serve-{self.port}.log"
@@ -96,7 +96,7 @@ class Server:
             str(self.port),
             *args,
         ]
-        env = project_env(BENTOML_HOME=str(bentoml_home))
+        env = project_env(BENTOML_HOME=str(bentoml_home), **(env or {}))
         self.proc = subprocess.Popen(cmd, cwd=project, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 120) -> float:

@@ -3,7 +3,6 @@ adaptive batching that answers every request its own records, lineage on every a
 counter, a main process without torch, and a Bento image that carries the serving requirements only."""
 
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -203,11 +202,7 @@ def test_the_prediction_log_can_be_turned_off(project):
     """BentoML's own switch (`services.Classifier.monitoring.enabled=false`) turns the log off; the service
     answers as before."""
     root, home, _ = project
-    os.environ["BENTOML_CONFIG_OPTIONS"] = "services.Classifier.monitoring.enabled=false"
-    try:
-        server = Server(root, home)
-    finally:
-        del os.environ["BENTOML_CONFIG_OPTIONS"]
+    server = Server(root, home, env={"BENTOML_CONFIG_OPTIONS": "services.Classifier.monitoring.enabled=false"})
     try:
         server.wait_ready()
         before = len(log_rows(root, 0, timeout=0))
