@@ -26,6 +26,7 @@ if os.environ.get("USER", "root") == "root" and not os.environ.get("METAFLOW_USE
 
 # Longest modules first, so two workers finish together (xdist hands out whole modules in collection order).
 LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
+    "test_cloud_e2e",
     "test_gates_e2e",
     "test_reproducibility",
     "test_install",

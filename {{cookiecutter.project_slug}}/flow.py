@@ -17,10 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from metaflow import (  # noqa: E402
     Config,
+    FlowMutator,
     FlowSpec,
     Parameter,
     card,
     current,
+    environment,
     project,
     resources,
     step,
@@ -75,6 +77,26 @@ def tracked(step_name, flow, inputs):
         raise
 
 
+class cloud_profile(FlowMutator):
+    """The cloud profile (cloud.py), off unless its variables are set: forward them to every step, and package what
+    steps read besides code (params, data pointers, requirements, bentofile) and the git facts at launch."""
+
+    def pre_mutate(self, mutable_flow):
+        from {{ cookiecutter.module_name }}.cloud import forwarded_env
+
+        if forwarded := forwarded_env():
+            for _, step_ in mutable_flow.steps:
+                step_.add_decorator(environment, deco_kwargs={"vars": forwarded})
+
+    def add_to_package(self):
+        from metaflow.packaging_sys import ContentType
+
+        from {{ cookiecutter.module_name }}.cloud import package_files
+
+        return [(path, name, ContentType.USER_CONTENT) for path, name in package_files()]  # beside flow.py
+
+
+@cloud_profile
 @project(name="{{ cookiecutter.module_name }}")
 class TrainingFlow(FlowSpec):
     config = Config("config", default="params.yaml", parser=parse_params)

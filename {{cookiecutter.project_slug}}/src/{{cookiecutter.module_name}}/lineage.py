@@ -1,12 +1,17 @@
 """Facts that tie a run to its code and data: the git commit (and whether the tree was dirty) and the DVC data pin."""
 
 import hashlib
+import json
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import yaml
 
 from .errors import DataError, ProjectError
+
+LAUNCH_GIT = "launch-git.json"  # the git facts at launch, in the code package (cloud.py): a pod has no .git
 
 
 class DataNotPinned(ProjectError, RuntimeError):
@@ -22,7 +27,12 @@ def _git(*args: str, cwd: Path = Path(".")) -> str:
 
 def git_facts(root: Path = Path(".")) -> dict:
     """Commit, branch, dirty flag and the diff of a dirty tree (empty strings outside a git repository), the changed
-    tracked files, and untracked files under src/ (they change a run yet appear in neither the commit nor the diff)."""
+    tracked files, and untracked files under src/ (they change a run yet appear in neither the commit nor the diff).
+    A step run from Metaflow's code package (a pod: no .git) gets the facts taken at launch, packaged with the code."""
+    if not _git("rev-parse", "--git-dir", cwd=root):
+        launched = launch_git(root)
+        if launched is not None:
+            return launched
     status = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
     untracked = _git("ls-files", "--others", "--exclude-standard", "--", "src", cwd=root)
     return {
@@ -33,6 +43,12 @@ def git_facts(root: Path = Path(".")) -> dict:
         "changed": _git("diff", "--name-only", "HEAD", cwd=root).splitlines() if status else [],
         "untracked_src": [p for p in untracked.splitlines() if "__pycache__" not in p],
     }
+
+
+def launch_git(root: Path) -> dict | None:
+    """The git facts packaged at launch, or None (not running from a code package)."""
+    path = root / LAUNCH_GIT
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def md5(path: Path) -> str:
@@ -91,7 +107,10 @@ def read_data(
 ) -> tuple[bytes, dict]:
     """The bytes the flow trains on, with facts about their pin: the workspace file (which must match its pointer
     unless `allow_unpinned`), or the file as of git revision `rev`, read through DVC without touching the workspace.
-    `config`: the file that names `data_path`, for messages."""
+    `config`: the file that names `data_path`, for messages. Under the cloud profile (CLOUD_DVC_REMOTE) the pinned
+    bytes come from that DVC remote, whatever the workspace holds: a step in a pod has no workspace."""
+    if data_remote() and not rev:
+        return _read_remote(data_path, data_remote(), config)
     if rev:
         import dvc.api
         from dvc.exceptions import DvcException
@@ -117,6 +136,54 @@ def read_data(
         return content, {"path": data_path, "rev": "workspace", "md5": actual, "pinned": pinned}
     actual = verify_pinned(Path(data_path))
     return Path(data_path).read_bytes(), {"path": data_path, "rev": "workspace", "md5": actual, "pinned": True}
+
+
+def data_remote() -> str:
+    """The DVC remote URL the steps read data from, or "" (local profile: the workspace file)."""
+    return os.environ.get("CLOUD_DVC_REMOTE", "")
+
+
+def read_from_remote(data_path: str, remote: str) -> bytes:
+    """The bytes the committed pointer `<data_path>.dvc` pins, read through DVC from `remote` alone: in a scratch
+    DVC repository holding only the pointer, so neither the workspace nor its DVC cache can supply them."""
+    import logging
+    import shutil
+
+    import dvc.api
+    from dvc.repo import Repo
+
+    with tempfile.TemporaryDirectory(prefix="dvc-read-") as scratch:
+        pin_file = Path(scratch, f"{data_path}.dvc")
+        pin_file.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f"{data_path}.dvc", pin_file)
+        dvc_logger = logging.getLogger("dvc")
+        level = dvc_logger.level
+        dvc_logger.setLevel(logging.WARNING)  # no "Initialized DVC repository." in the step's log
+        try:
+            repo = Repo.init(scratch, no_scm=True)
+        finally:
+            dvc_logger.setLevel(level)
+        with repo.config.edit() as conf:
+            conf["remote"]["cloud"] = {"url": remote}
+            conf["core"]["remote"] = "cloud"
+        return dvc.api.read(data_path, repo=scratch, mode="rb")
+
+
+def _read_remote(data_path: str, remote: str, config: str) -> tuple[bytes, dict]:
+    from dvc.exceptions import DvcException
+
+    pin = pointer(Path(data_path))
+    if pin is None:
+        raise DataError(f"{data_path}.dvc not found: the cloud profile reads data through its pointer ({config})")
+    try:
+        content = read_from_remote(data_path, remote)
+    except DvcException as err:  # e.g. never pushed: `dvc push -r <remote>`
+        raise DataNotPinned(f"{data_path} cannot be read from the DVC remote {remote}: {err}") from None
+    actual = hashlib.md5(content).hexdigest()
+    if actual != pin["md5"]:
+        raise DataNotPinned(f"{data_path} from {remote}: read md5 {actual}, pinned md5 {pin['md5']}")
+    # rev "workspace": the pointer as the launch's workspace has it (packaged with the code); the bytes, from `remote`
+    return content, {"path": data_path, "rev": "workspace", "md5": actual, "pinned": True, "remote": remote}
 
 
 KEY_PACKAGES = ("torch", "pytorch-lightning", "metaflow", "mlflow", "dvc", "bentoml", "pandas", "numpy", "scikit-learn")

@@ -91,6 +91,21 @@ def build_bento(model_tag: str, project_dir: str | Path = ".", model_card: str =
     return str(bento.tag)
 
 
+def export_to_store(model_tag: str, bento_tag: str, store: str) -> dict[str, str]:
+    """Copy the BentoML model and the Bento to the shared store (cloud profile): a step in a pod saves them in the
+    pod's own BentoML store, gone with the pod. `bentoml import <url>` (or `bentoml.models.import_model`) brings them
+    into any other store."""
+    import bentoml
+
+    model_url = f"{store}/models/{model_tag.replace(':', '-')}.bentomodel"
+    bentoml.models.export_model(model_tag, model_url)
+    urls = {"bentoml.model_url": model_url}
+    if bento_tag:
+        urls["bentoml.bento_url"] = f"{store}/bentos/{bento_tag.replace(':', '-')}.bento"
+        bentoml.bentos.export_bento(bento_tag, urls["bentoml.bento_url"])
+    return urls
+
+
 def gate_outcome(verdicts: list[dict]) -> str:
     """The registry version's `gates` tag: "passed" when every gate passed or is off by config; gates skipped with
     --skip-gates are named ("passed; skipped: champion"), so `cli promote` can refuse them."""
@@ -118,6 +133,7 @@ def publish_model(
     the registry version, and only then move the aliases (`candidate`, and `champion` when promoting): a failure at
     any earlier step leaves both aliases where they were. Only called for a model that passed every gate (`gates`:
     the outcome, recorded on the version for `cli promote`)."""
+    from .cloud import bento_store
     from .tracking import client, log, log_text
 
     run_id = lineage["mlflow_run_id"]
@@ -129,6 +145,8 @@ def publish_model(
     model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
     bento_tag = build_bento(model_tag, PROJECT_ROOT, model_card) if build else ""
     tags = {"bentoml.model": model_tag, "bentoml.bento": bento_tag}
+    if bento_store():
+        tags |= export_to_store(model_tag, bento_tag, bento_store())
     log(run_id, tags=tags)
     for key, value in tags.items():  # what `cli serve champion` resolves the alias to
         mlflow_client.set_model_version_tag(name, version, key, value)

@@ -1,0 +1,72 @@
+"""The cloud profile's pieces without a cluster: what is forwarded, what is packaged, git facts from the launch, and
+data read through DVC from a remote alone (a local-directory remote stands in for S3)."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from {{ cookiecutter.module_name }} import cloud
+from {{ cookiecutter.module_name }}.config import PROJECT_ROOT
+from {{ cookiecutter.module_name }}.lineage import LAUNCH_GIT, DataNotPinned, git_facts, read_data
+from {{ cookiecutter.module_name }}.stack import profile
+
+DATA = "data/{{ cookiecutter.module_name }}.csv"
+
+
+def test_nothing_is_forwarded_without_a_profile_and_credentials_never_are(monkeypatch):
+    monkeypatch.delenv("METAFLOW_DEFAULT_DATASTORE", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")  # a tracking server alone: still local steps
+    assert cloud.forwarded_env() == {}
+    for name, value in profile(9000, 5000).items():
+        monkeypatch.setenv(name, value)
+    forwarded = cloud.forwarded_env()
+    assert forwarded["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"
+    assert forwarded["CLOUD_DVC_REMOTE"].startswith("s3://")
+    assert forwarded["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9000"
+    assert not any("SECRET" in name or "ACCESS_KEY" in name for name in forwarded)
+
+
+def test_the_code_package_gets_what_steps_read_and_the_launch_git_facts():
+    files = {name: path for path, name in cloud.package_files()}
+    for name in ("params.yaml", "bentofile.yaml", "requirements.txt", "requirements-serve.txt", f"{DATA}.dvc"):
+        assert Path(files[name]) == PROJECT_ROOT / name
+    assert DATA not in files and not any(name.startswith(("mlartifacts/", ".metaflow/")) for name in files)
+    assert json.loads(Path(files[LAUNCH_GIT]).read_text()) == git_facts(PROJECT_ROOT)
+
+
+def test_outside_a_checkout_git_facts_come_from_the_launch(tmp_path):
+    assert git_facts(tmp_path)["commit"] == ""  # no checkout, nothing packaged
+    launched = {"commit": "a" * 40, "branch": "main", "dirty": True, "diff": "+x", "changed": ["f"]}
+    (tmp_path / LAUNCH_GIT).write_text(json.dumps(launched))
+    assert git_facts(tmp_path) == launched
+
+
+@pytest.fixture
+def pod(tmp_path, monkeypatch):
+    """A directory holding only the data's pointer, as a pod does; the project's local DVC remote as the remote."""
+    remote = PROJECT_ROOT / ".dvc-remote"
+    if not remote.is_dir() or not (PROJECT_ROOT / f"{DATA}.dvc").is_file():
+        pytest.skip("needs the bake's local DVC remote (.dvc-remote) and the data pointer")
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(PROJECT_ROOT / f"{DATA}.dvc", tmp_path / f"{DATA}.dvc")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLOUD_DVC_REMOTE", str(remote))
+    return tmp_path
+
+
+def test_under_the_profile_data_comes_from_the_remote_at_the_pin(pod):
+    pinned = yaml.safe_load((pod / f"{DATA}.dvc").read_text())["outs"][0]["md5"]
+    content, facts = read_data(DATA)
+    assert hashlib.md5(content).hexdigest() == pinned == facts["md5"]
+    assert facts["remote"] == str(PROJECT_ROOT / ".dvc-remote") and facts["pinned"]
+    assert not (pod / DATA).exists()  # read, not checked out into the workspace
+
+
+def test_data_the_remote_lacks_is_refused(pod, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("CLOUD_DVC_REMOTE", str(tmp_path_factory.mktemp("empty-remote")))
+    with pytest.raises(DataNotPinned, match="cannot be read from the DVC remote"):
+        read_data(DATA)
