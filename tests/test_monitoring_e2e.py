@@ -207,3 +207,36 @@ def test_a_labelled_batch_the_model_now_gets_wrong_is_degraded(project):
     found = latest_run(mlflow_client(root), f"{module}-monitoring")
     assert found.data.tags["monitoring.verdict"] == "degraded"
     assert found.data.tags["check.performance.gate"] == "degraded" and found.data.metrics["performance.accuracy"] < 0.5
+
+
+def test_retraining_on_a_labelled_batch_pins_a_new_data_version_and_judges_the_challenger(project):
+    """`make retrain BATCH=...` (last in this module: it changes the data and the registry): the batch's new labelled
+    rows are appended to the training table and pinned with DVC, the training flow runs on that version through
+    Metaflow's Runner API, and the champion gate compares both models on rows neither trained on. The same batch
+    again adds nothing: refused in one line, without a run."""
+    import hashlib
+
+    import yaml
+
+    root, home, _ = project
+    module = module_of(root)
+    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", "500", "--seed", "11", "--out", "l.csv"], root)
+    assert made.returncode == 0, made.stderr
+    data = root / "data" / f"{module}.csv"
+    before = len(pd.read_csv(data))
+    retrain = ["make", "retrain", f"PYTHON={sys.executable}", "BATCH=l.csv"]
+    done = run(retrain, root, timeout=900, BENTOML_HOME=str(home))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    md5 = hashlib.md5(data.read_bytes()).hexdigest()
+    assert f"{before} + 500 rows from l.csv, pinned as md5 {md5}" in output and len(pd.read_csv(data)) == before + 500
+    assert yaml.safe_load((root / "data" / f"{module}.csv.dvc").read_text())["outs"][0]["md5"] == md5
+    trained = latest_run(mlflow_client(root), module)
+    assert trained.data.tags["data.md5"] == md5 and trained.info.status == "FINISHED"
+    assert re.search(r"compared on \d+ test rows neither model trained on \(\d+ left out", output), output[-3000:]
+    assert "the challenger passed every gate" in output
+    again = run(retrain, root, BENTOML_HOME=str(home))
+    output = again.stdout + again.stderr
+    assert (
+        again.returncode != 0 and "already in the training table: nothing new" in output and "Traceback" not in output
+    )
