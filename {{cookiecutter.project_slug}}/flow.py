@@ -30,6 +30,9 @@ from metaflow.exception import MetaflowException  # noqa: E402
 
 from {{ cookiecutter.module_name }}.config import ConfigError, Params, parse, source_file, validate  # noqa: E402
 from {{ cookiecutter.module_name }}.errors import ProjectError  # noqa: E402
+from {{ cookiecutter.module_name }}.logs import configure  # noqa: E402
+
+configure()  # the package's log lines (epochs, timings) on stdout, in every step's output
 
 CONFIG_FILE = "config_file"  # added by parse_params: the file the config came from, named in later steps' messages
 

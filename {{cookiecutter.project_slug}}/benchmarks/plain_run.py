@@ -45,10 +45,13 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }}.fairness import group_tables
     from {{ cookiecutter.module_name }}.gates import enforce, run_gates
     from {{ cookiecutter.module_name }}.lineage import git_facts, read_data
+    from {{ cookiecutter.module_name }}.logs import configure
     from {{ cookiecutter.module_name }}.packaging import gate_outcome, publish_model, weights_sha256
     from {{ cookiecutter.module_name }}.snapshots import canonical_reasons
     from {{ cookiecutter.module_name }}.tasks import task
     from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
+
+    configure()  # the package's log lines, as the flow shows them
 
     clock = Clock()  # start
     cfg = load(args.config)
