@@ -4,7 +4,8 @@ import time
 
 import pytorch_lightning as pl
 
-MODES = {"val_loss": "min", "val_accuracy": "max"}  # training.monitor -> which way is better
+from .config import MODES
+
 COLUMNS = ("train_loss", "val_loss", "val_accuracy")
 
 
