@@ -70,7 +70,11 @@ def record_sweep(parent_id: str, rows: list[dict], results: list[dict], settings
         run = mlflow_client.create_run(
             parent.info.experiment_id,
             run_name=f"{parent.info.run_name}-candidate-{row['candidate']}",
-            tags={"mlflow.parentRunId": parent_id, "sweep.candidate": row["candidate"], "sweep.kept": row["kept"]},
+            tags={
+                "mlflow.parentRunId": parent_id,
+                "sweep.candidate": str(row["candidate"]),
+                "sweep.kept": str(row["kept"]).lower(),
+            },
         )
         sections = {"training": chosen.training.model_dump(exclude={"sweep"}), "model": chosen.model.model_dump()}
         log(run.info.run_id, params=flatten(sections))
