@@ -114,4 +114,8 @@ def test_every_candidate_is_a_child_run_of_the_flows_run(swept):
     table = Path(client.download_artifacts(parent.info.run_id, "sweep/candidates.json", str(project)))
     kept_numbers = [row["candidate"] for row in json.loads(table.read_text()) if row["kept"]]
     assert kept_numbers == [best["number"]]
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "sweep")} == {
+        "sweep/candidates.json",
+        "sweep/candidates.md",
+    }
     assert parent.info.status == "FINISHED"

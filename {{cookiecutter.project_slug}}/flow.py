@@ -24,6 +24,7 @@ from metaflow import (  # noqa: E402
     project,
     resources,
     step,
+    timeout,
     user_step_decorator,
 )
 from metaflow.exception import MetaflowException  # noqa: E402
@@ -39,6 +40,9 @@ from {{ cookiecutter.module_name }}.config import (  # noqa: E402
 from {{ cookiecutter.module_name }}.errors import ProjectError  # noqa: E402
 
 CONFIG_FILE = "config_file"  # added by parse_params: the file the config came from, named in later steps' messages
+# The steps that talk to the stores (data, MLflow, BentoML) have a @timeout, so a hung connection fails the run instead
+# of holding a worker. They have no @retry: their clients retry transient errors themselves, and a retried step would
+# repeat a verdict (a failed gate, bad data) and write to the run's MLflow record again.
 
 
 class Stopped(MetaflowException):
@@ -106,6 +110,7 @@ class TrainingFlow(FlowSpec):
     def config_file(self) -> str:
         return self.config.to_dict().get(CONFIG_FILE, "params.yaml")
 
+    @timeout(minutes=30)
     @tracked
     @step
     def start(self):
@@ -187,7 +192,7 @@ class TrainingFlow(FlowSpec):
         self.weights_sha256 = weights_sha256(self.weights)
 
     @tracked
-    @resources(cpu=2, memory=4096, gpu=config.training.gpus)
+    @resources(cpu=2, memory=config.training.memory_mb, gpu=config.training.gpus)
     @step
     def train(self):
         """Fit the network with Lightning (seeded; deterministic on CPU), one line per epoch as it ends; keep the best
@@ -205,7 +210,7 @@ class TrainingFlow(FlowSpec):
         self.next(self.train_candidate, foreach="candidates")
 
     @tracked
-    @resources(cpu=2, memory=4096, gpu=config.training.gpus)
+    @resources(cpu=2, memory=config.training.memory_mb, gpu=config.training.gpus)
     @step
     def train_candidate(self):
         """As train, with one candidate's settings; no MLflow here either (select records every candidate)."""
@@ -214,6 +219,7 @@ class TrainingFlow(FlowSpec):
         self.fit_network()
         self.next(self.select)
 
+    @timeout(minutes=15)
     @tracked
     @step
     def select(self, inputs):
@@ -306,6 +312,7 @@ class TrainingFlow(FlowSpec):
         self.report = {"report.html": reports.html_report(self.verdicts, tables, figures)} | figures
         self.next(self.package)
 
+    @timeout(minutes=60)
     @tracked
     @step
     def package(self):

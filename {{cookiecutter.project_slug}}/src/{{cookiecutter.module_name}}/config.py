@@ -119,6 +119,7 @@ class TrainingConfig(_Strict):
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
     precision: Literal["auto", "32-true", "16-mixed", "bf16-mixed"] = "auto"
     gpus: int = Field(0, ge=0)
+    memory_mb: PositiveInt = 4096  # memory requested per training task on a cluster (@resources)
     threads: int | None = Field(None, ge=1)  # CPU threads for training (torch intra-op); None: one per core
     sweep: SweepConfig | None = None  # None: one training with the settings above
 
