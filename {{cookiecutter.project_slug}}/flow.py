@@ -1,4 +1,5 @@
-"""Training lifecycle: load → split → preprocess → train → evaluate → gate → package.
+"""Training lifecycle: load → split → preprocess → train → evaluate → gate → package; with `training.sweep`,
+preprocess → fan_out → train_candidate (one task per candidate) → select (the best on the validation split) → evaluate.
 
     python flow.py run                                   # params.yaml and the data its .dvc pointer pins
     python flow.py run --data-rev v1.0                   # train on the data as of a git revision or tag
