@@ -247,7 +247,8 @@ class TrainingFlow(FlowSpec):
     @step
     def evaluate(self):
         """Score the trained network on the held-out test split (through fairness thresholds fitted on scores of rows
-        the scoring network did not train on, when mitigation is on), and the registry's champion on the same rows."""
+        the scoring network did not train on, when mitigation is on), and the registry's champion beside it on the test
+        rows it never trained on either."""
         from {{ cookiecutter.module_name }}.champion import champion_metrics
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
         from {{ cookiecutter.module_name }}.gates import parse_skip
@@ -278,7 +279,8 @@ class TrainingFlow(FlowSpec):
         if len(self.classes) > 2:
             print("per class:", {c: round(m["recall"], 4) for c, m in self.class_metrics.items()}, "(recall)")
         judge_champion = cfg.gates.champion.enabled and "champion" not in parse_skip(self.skip_gates)
-        self.champion = champion_metrics(cfg.packaging.model_name, test, cfg.data.target) if judge_champion else None
+        name = cfg.packaging.model_name
+        self.champion = champion_metrics(name, test, cfg.data.target, self.predictions) if judge_champion else None
         self.next(self.gate)
 
     @card(type="blank", id="gates")

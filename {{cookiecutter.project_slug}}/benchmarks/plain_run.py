@@ -86,7 +86,9 @@ def main(argv=None) -> dict:
         labels = Thresholds(thresholds).decide(proba, test)
     metrics = classification_metrics(y_test, proba, labels)
     class_metrics = per_class_metrics(y_test, labels, encoder.classes)
-    champion = champion_metrics(cfg.packaging.model_name, test, cfg.data.target) if cfg.gates.champion.enabled else None
+    predictions = {"y_true": y_test, "y_pred": labels, "proba": proba}
+    name, target = cfg.packaging.model_name, cfg.data.target
+    champion = champion_metrics(name, test, target, predictions) if cfg.gates.champion.enabled else None
     print("test metrics:", {k: round(v, 4) for k, v in metrics.items()})
     clock.step("gate")
     fairness, sensitive = cfg.gates.fairness, test[cfg.data.sensitive_features]
