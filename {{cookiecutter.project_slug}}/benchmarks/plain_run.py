@@ -55,6 +55,8 @@ def main(argv=None) -> dict:
 
     clock = Clock()  # start
     cfg = load(args.config)
+    if cfg.training.sweep:
+        sys.exit("plain_run.py trains one network: compare it with a flow run without training.sweep")
     git = git_facts()
     run_id = tracking.open_run(cfg.model_dump(), cfg.packaging.model_name, "PlainRun", "plain", git)
     content, data = read_data(cfg.data.path, "", False, args.config)

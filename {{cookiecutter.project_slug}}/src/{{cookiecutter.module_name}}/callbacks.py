@@ -5,9 +5,9 @@ import time
 
 import pytorch_lightning as pl
 
-log = logging.getLogger(__name__)
+from .config import MODES
 
-MODES = {"val_loss": "min", "val_accuracy": "max"}  # training.monitor -> which way is better
+log = logging.getLogger(__name__)
 COLUMNS = ("train_loss", "val_loss", "val_accuracy")
 
 
