@@ -40,6 +40,7 @@ echo "POD-BEFORE $(ls -A | wc -l)"
 echo "POD-SEES-PROJECT $([ -e "$1" ] && echo yes || echo no)"
 set +e; bash -c "$cmd"; code=$?
 echo "POD-TASK-ID $(cat /mnt/out/task_id 2>/dev/null)"
+echo "POD-SWITCH $(cat /mnt/out/switch_step 2>/dev/null)"
 echo "POD-PACKAGE $(tar -tzf /tmp/pod/metaflow/job.tar | grep -v '^\.mf_code/' | sort | tr '\n' ' ')"
 echo "POD-DATA $(ls /tmp/pod/metaflow/data | tr '\n' ' ')"
 echo "POD-GIT $(ls -d /tmp/pod/metaflow/.git 2>/dev/null || echo none)"
@@ -85,11 +86,32 @@ def _compile(project: Path) -> dict:
 
 
 def _fill(text: str, workflow: str, task_ids: dict[str, str], defaults: dict[str, str]) -> str:
-    """What Argo substitutes into a template before the pod starts."""
+    """What Argo substitutes into a template before the pod starts; a skipped task's outputs stay unresolved, as Argo
+    leaves them (Metaflow's conditional_input_paths drops those paths)."""
     text = text.replace("{{workflow.name}}", workflow).replace("{{workflow.creationTimestamp}}", "2026-01-01T00:00:00Z")
-    text = re.sub(r"\{\{tasks\.([\w-]+)\.outputs\.parameters\.task-id\}\}", lambda m: task_ids[m.group(1)], text)
+    task_id = lambda m: task_ids.get(m.group(1), m.group(0))  # noqa: E731
+    text = re.sub(r"\{\{tasks\.([\w-]+)\.outputs\.parameters\.task-id\}\}", task_id, text)
     base64_of = lambda m: base64.b64encode(defaults[m.group(1)].encode()).decode()  # noqa: E731
     return re.sub(r"\{\{=toBase64\(workflow\.parameters\['([\w-]+)'\]\)\}\}", base64_of, text)
+
+
+def _command(container: dict, input_paths: str) -> str:
+    encoded = base64.b64encode(input_paths.encode()).decode()
+    command = container["command"][2].replace("{{=toBase64(inputs.parameters['input-paths'])}}", encoded)
+    return command.replace("{{inputs.parameters.input-paths}}", input_paths)
+
+
+def _runs(task: dict, status: dict[str, str], switches: dict[str, str]) -> bool:
+    """Argo's `depends` (any alternative succeeded) and `when` (a switch step chose this branch) for the DAG's task."""
+    if _deps(task) and not any(status[d.split(".")[0]] == "ok" for d in _deps(task)):
+        return False
+    when = task.get("when")
+    if not when:
+        return True
+    chosen = re.findall(r"tasks\['([\w-]+)'\]\.outputs\.parameters\['switch-step'\] : nil\) == '([\w-]+)'", when)
+    chosen += re.findall(r"\{\{tasks\.([\w-]+)\.outputs\.parameters\.switch-step\}\}==([\w-]+)", when)
+    succeeded = re.findall(r"\{\{tasks\.([\w-]+)\.status\}\}==Succeeded", when)
+    return any(switches.get(t) == step for t, step in chosen) or any(status.get(t) == "ok" for t in succeeded)
 
 
 def _run_pods(workflow_template: dict, project: Path) -> tuple[str, list[dict]]:
@@ -98,16 +120,19 @@ def _run_pods(workflow_template: dict, project: Path) -> tuple[str, list[dict]]:
     templates = {t["name"]: t for t in spec["templates"]}
     dag = templates[spec["entrypoint"]]["dag"]["tasks"]
     defaults = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
-    workflow, task_ids, pods = f"podsim-{uuid.uuid4().hex[:8]}", {}, []
-    done: set[str] = set()
-    while len(done) < len(dag):
-        task = next(t for t in dag if t["name"] not in done and all(d.split(".")[0] in done for d in _deps(t)))
+    workflow, task_ids, switches, pods = f"podsim-{uuid.uuid4().hex[:8]}", {}, {}, []
+    status: dict[str, str] = {}  # task -> "ok" | "skipped"
+    while len(status) < len(dag):
+        task = next(t for t in dag if t["name"] not in status and all(d.split(".")[0] in status for d in _deps(t)))
+        if not _runs(task, status, switches):
+            status[task["name"]] = "skipped"
+            continue
         container = templates[task["template"]]["container"]
         inputs = {p["name"]: p["value"] for p in task.get("arguments", {}).get("parameters", [])}
-        command = container["command"][2].replace("{{inputs.parameters.input-paths}}", inputs.get("input-paths", ""))
+        input_paths = _fill(inputs.get("input-paths", ""), workflow, task_ids, defaults)
         env = {e["name"]: _fill(e["value"], workflow, task_ids, defaults) for e in container["env"] if e["value"]}
         env |= _downward_api(f"{workflow}-{task['name']}") | SECRET | IMAGE_ENV
-        env["POD_COMMAND"] = _fill(command, workflow, task_ids, defaults)
+        env["POD_COMMAND"] = _fill(_command(container, input_paths), workflow, task_ids, defaults)
         pod = subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "bash", "-c", POD, "pod", str(project)],
             env=env,
@@ -117,9 +142,9 @@ def _run_pods(workflow_template: dict, project: Path) -> tuple[str, list[dict]]:
         )
         assert pod.returncode == 0, f"step {task['name']}:\n{pod.stdout[-6000:]}\n{pod.stderr[-6000:]}"
         facts = dict(re.findall(r"^(POD-[A-Z-]+) ?(.*)$", pod.stdout, re.M))
-        task_ids[task["name"]] = facts["POD-TASK-ID"]
+        task_ids[task["name"]], switches[task["name"]] = facts["POD-TASK-ID"], facts["POD-SWITCH"]
         pods.append({"step": task["name"], "env": env, "output": pod.stdout + pod.stderr} | facts)
-        done.add(task["name"])
+        status[task["name"]] = "ok"
     return f"argo-{workflow}", pods
 
 
@@ -131,7 +156,8 @@ def _downward_api(pod: str) -> dict[str, str]:
 
 
 def _deps(task: dict) -> list[str]:
-    return [d for d in re.split(r"\s*&&\s*", task.get("depends", "")) if d]
+    """The tasks named in `depends` ("a.Succeeded", or alternatives joined by ||)."""
+    return [d for d in re.split(r"\s*(?:&&|\|\|)\s*", task.get("depends", "")) if d]
 
 
 def _mlflow(profile: dict[str, str], path: str, **params) -> dict:
