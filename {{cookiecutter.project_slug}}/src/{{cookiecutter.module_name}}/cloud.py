@@ -14,6 +14,7 @@ FORWARDED goes to every step (@environment; Metaflow passes its own METAFLOW_* s
 a pod takes its own (a service account's role, or a Kubernetes secret named by METAFLOW_KUBERNETES_SECRETS).
 """
 
+import hashlib
 import json
 import os
 import tempfile
@@ -53,6 +54,8 @@ def package_files(root: Path = PROJECT_ROOT) -> list[tuple[str, str]]:
     """(file, name in the package) for what steps read besides code, and the launch's git facts as a file."""
     found = [path for pattern in PACKAGED for path in sorted(root.glob(pattern))]
     files = [(str(path), path.relative_to(root).as_posix()) for path in found]
-    facts = Path(tempfile.mkdtemp(prefix="launch-git-")) / LAUNCH_GIT
+    # one file per project, rewritten at each launch (not a new temporary directory per launch)
+    facts = Path(tempfile.gettempdir(), f"launch-git-{hashlib.md5(str(root).encode()).hexdigest()}", LAUNCH_GIT)
+    facts.parent.mkdir(exist_ok=True)
     facts.write_text(json.dumps(git_facts(root)))
     return [*files, (str(facts), LAUNCH_GIT)]
