@@ -70,3 +70,17 @@ def test_data_the_remote_lacks_is_refused(pod, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("CLOUD_DVC_REMOTE", str(tmp_path_factory.mktemp("empty-remote")))
     with pytest.raises(DataNotPinned, match="cannot be read from the DVC remote"):
         read_data(DATA)
+
+
+def test_under_the_profile_a_models_training_data_is_read_from_the_remote_by_its_md5(pod):
+    """The champion gate and the monitor re-read what a model trained on: in a pod, from the remote by md5 (no
+    workspace file, no git history); a version the remote lacks is refused, so the champion gate fails closed."""
+    from {{ cookiecutter.module_name }}.config import SplitConfig
+    from {{ cookiecutter.module_name }}.trained_on import LineageError, TrainingData, training_bytes
+
+    pinned = yaml.safe_load((pod / f"{DATA}.dvc").read_text())["outs"][0]["md5"]
+    data = TrainingData("run", DATA, "workspace", pinned, "c" * 40, 42, "y", SplitConfig())
+    content, source = training_bytes(data, "champion v1")
+    assert hashlib.md5(content).hexdigest() == pinned and source.startswith("dvc remote ")
+    with pytest.raises(LineageError, match="training data of champion v1 cannot be read from"):
+        training_bytes(TrainingData("run", DATA, "workspace", "0" * 32, "", 42, "y", SplitConfig()), "champion v1")

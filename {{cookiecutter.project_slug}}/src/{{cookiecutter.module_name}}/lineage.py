@@ -143,11 +143,11 @@ def data_remote() -> str:
     return os.environ.get("CLOUD_DVC_REMOTE", "")
 
 
-def read_from_remote(data_path: str, remote: str) -> bytes:
-    """The bytes the committed pointer `<data_path>.dvc` pins, read through DVC from `remote` alone: in a scratch
-    DVC repository holding only the pointer, so neither the workspace nor its DVC cache can supply them."""
+def read_from_remote(data_path: str, remote: str, md5: str = "") -> bytes:
+    """The bytes the committed pointer `<data_path>.dvc` pins (or, given `md5`, that version of the file: e.g. the
+    data an older model trained on), read through DVC from `remote` alone: in a scratch DVC repository holding only
+    the pointer, so neither the workspace nor its DVC cache can supply them."""
     import logging
-    import shutil
 
     import dvc.api
     from dvc.repo import Repo
@@ -155,7 +155,10 @@ def read_from_remote(data_path: str, remote: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="dvc-read-") as scratch:
         pin_file = Path(scratch, f"{data_path}.dvc")
         pin_file.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f"{data_path}.dvc", pin_file)
+        pin = yaml.safe_load(Path(f"{data_path}.dvc").read_text())
+        if md5 and pin["outs"][0]["md5"] != md5:  # the same pointer (hash scheme, path) naming another version
+            pin["outs"][0] = {k: v for k, v in pin["outs"][0].items() if k != "size"} | {"md5": md5}
+        pin_file.write_text(yaml.safe_dump(pin, sort_keys=False))
         dvc_logger = logging.getLogger("dvc")
         level = dvc_logger.level
         dvc_logger.setLevel(logging.WARNING)  # no "Initialized DVC repository." in the step's log

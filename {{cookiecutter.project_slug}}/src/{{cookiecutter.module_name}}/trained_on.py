@@ -61,9 +61,20 @@ def of_run(run) -> TrainingData:
 def training_bytes(data: TrainingData, who: str) -> tuple[bytes, str]:
     """The exact bytes `who` (a model, for messages) trained on, and where they came from; refused unless their md5
     is the recorded one."""
-    from .lineage import DataNotPinned, read_data
+    from .lineage import DataNotPinned, data_remote, read_data, read_from_remote
 
     path = Path(data.data_path)
+    if data_remote():  # the cloud profile: a pod has no workspace and no git history, only the remote (by md5)
+        from dvc.exceptions import DvcException
+
+        try:
+            content = read_from_remote(data.data_path, data_remote(), data.data_md5)
+        except (DvcException, OSError) as err:
+            raise LineageError(f"the training data of {who} cannot be read from {data_remote()}: {err}") from None
+        actual = hashlib.md5(content).hexdigest()
+        if actual != data.data_md5:
+            raise LineageError(f"{data.data_path} from {data_remote()}: md5 {actual}, {who} trained on {data.data_md5}")
+        return content, f"dvc remote {data_remote()}"
     if data.data_rev == "workspace" and path.is_file():
         content = path.read_bytes()
         if hashlib.md5(content).hexdigest() == data.data_md5:
