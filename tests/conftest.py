@@ -40,8 +40,10 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_serving_soak",
     "test_serving_ops",
     "test_requirements",
+    "test_sweep",
     "test_multiclass",
     "test_flow_cost",
+    "test_argo",
 ]
 
 

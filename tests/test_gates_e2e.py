@@ -110,10 +110,21 @@ def test_worse_challenger_is_blocked_by_the_champion(project, client):
         params["gates"]["performance"] = {"min": {}, "max": {}}
         params["gates"]["fairness"] = {"max_demographic_parity_difference": None, "max_equalized_odds_difference": None}
 
+    def grown(params):  # the champion's 2000 rows and 500 new ones: the same seeded split mixes them
+        worse(params)
+        params["data"]["path"] = "grown.csv"
+
+    made = run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2500", "--out", "grown.csv"], project)
+    assert made.returncode == 0, made.stderr
     versions = len(client.search_model_versions(f"name = '{MODULE}'"))
-    code, output = flow(project, edit=worse)
+    code, output = flow(project, "--allow-unpinned-data", "true", edit=grown)
     assert code != 0
     assert re.search(r"champion: roc_auc vs champion v1 = [\d.]+, needs >= [\d.]+ \(off by [\d.]+\)", output), output
+    # both models scored only on test rows outside the champion's training and validation splits
+    fresh, left_out = map(
+        int, re.search(r"compared on (\d+) test rows neither model trained on \((\d+) left", output).groups()
+    )
+    assert left_out > 0 and fresh + left_out == 500, output
     assert champion(client) == "1" and len(client.search_model_versions(f"name = '{MODULE}'")) == versions
 
     code, output = flow(project, "--skip-gates", "champion", "--publish", "false", edit=worse)

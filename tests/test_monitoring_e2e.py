@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 
@@ -159,7 +160,8 @@ def test_a_model_the_lineage_cannot_follow_is_refused_in_one_message(project, un
 
 def test_a_new_batch_file_is_scored_by_the_champion_and_report_only_exits_zero(project, drift_demo):
     """--batch: a shifted CSV (with the target and the sensitive column, which are not "extra columns") judged
-    without any server, scored by the registry's champion; --report-only true reports drift and exits 0."""
+    without any server, scored by the registry's champion; --report-only true reports drift and exits 0. Its labels
+    follow the same rule as the training data's (only the inputs moved), so the training gates pass on it."""
     root, home, _ = project
     module = module_of(root)
     made = run(
@@ -180,3 +182,61 @@ def test_a_new_batch_file_is_scored_by_the_champion_and_report_only_exits_zero(p
         "schema.missing_columns": "ok",
         "schema.extra_columns": "ok",
     }
+    gates = {c["name"]: c for c in verdict["checks"] if c["kind"] in ("performance", "fairness")}
+    assert gates["performance.gate"]["status"] == "ok" and gates["fairness.gate"]["status"] == "ok", gates
+    assert gates["performance.accuracy"]["value"] >= 0.75 and "2000 labelled rows" in output
+
+
+def test_a_labelled_batch_the_model_now_gets_wrong_is_degraded(project):
+    """Labels flipped (the rule the model learned no longer holds): the training flow's own gates fail on the batch,
+    the verdict is degraded, and the run stops with the failed checks and their margins, no traceback."""
+    root, home, _ = project
+    module = module_of(root)
+    made = run(
+        [sys.executable, f"src/{module}/demo_data.py", "--rows", str(ROWS), "--seed", "9", "--out", "f.csv"], root
+    )
+    assert made.returncode == 0, made.stderr
+    table = pd.read_csv(root / "f.csv")
+    table["approved"] = 1 - table["approved"]
+    table.to_csv(root / "f.csv", index=False)
+    done = monitor(root, home, "--batch", "f.csv")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in output, output[-3000:]
+    assert "Model degraded" in output and "gates failed on the labelled rows" in output
+    assert re.search(r"performance: .*accuracy = 0\.\d{4}, needs >= 0\.75 \(off by 0\.\d{4}\)", output), output[-3000:]
+    found = latest_run(mlflow_client(root), f"{module}-monitoring")
+    assert found.data.tags["monitoring.verdict"] == "degraded"
+    assert found.data.tags["check.performance.gate"] == "degraded" and found.data.metrics["performance.accuracy"] < 0.5
+
+
+def test_retraining_on_a_labelled_batch_pins_a_new_data_version_and_judges_the_challenger(project):
+    """`make retrain BATCH=...` (last in this module: it changes the data and the registry): the batch's new labelled
+    rows are appended to the training table and pinned with DVC, the training flow runs on that version through
+    Metaflow's Runner API, and the champion gate compares both models on rows neither trained on. The same batch
+    again adds nothing: refused in one line, without a run."""
+    import hashlib
+
+    import yaml
+
+    root, home, _ = project
+    module = module_of(root)
+    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", "500", "--seed", "11", "--out", "l.csv"], root)
+    assert made.returncode == 0, made.stderr
+    data = root / "data" / f"{module}.csv"
+    before = len(pd.read_csv(data))
+    retrain = ["make", "retrain", f"PYTHON={sys.executable}", "BATCH=l.csv"]
+    done = run(retrain, root, timeout=900, BENTOML_HOME=str(home))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    md5 = hashlib.md5(data.read_bytes()).hexdigest()
+    assert f"{before} + 500 rows from l.csv, pinned as md5 {md5}" in output and len(pd.read_csv(data)) == before + 500
+    assert yaml.safe_load((root / "data" / f"{module}.csv.dvc").read_text())["outs"][0]["md5"] == md5
+    trained = latest_run(mlflow_client(root), module)
+    assert trained.data.tags["data.md5"] == md5 and trained.info.status == "FINISHED"
+    assert re.search(r"compared on \d+ test rows neither model trained on \(\d+ left out", output), output[-3000:]
+    assert "the challenger passed every gate" in output
+    again = run(retrain, root, BENTOML_HOME=str(home))
+    output = again.stdout + again.stderr
+    assert (
+        again.returncode != 0 and "already in the training table: nothing new" in output and "Traceback" not in output
+    )

@@ -104,6 +104,8 @@ def test_served_text_model_validates_and_batches(trained):
 
 
 def test_generated_text_project_tests_pass(trained):
+    """Its end-to-end tests: the unit suite of a text bake runs in test_bake (once per task, not twice)."""
     project, _, _ = trained
-    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    done = run([sys.executable, "-m", "pytest", "-q", "-m", "e2e", "-p", "no:cacheprovider"], project)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout

@@ -1,4 +1,5 @@
-"""Training lifecycle: load → split → preprocess → train → evaluate → gate → package.
+"""Training lifecycle: load → split → preprocess → train → evaluate → gate → package; with `training.sweep`,
+preprocess → fan_out → train_candidate (one task per candidate) → select (the best on the validation split) → evaluate.
 
     python flow.py run                                   # params.yaml and the data its .dvc pointer pins
     python flow.py run --data-rev v1.0                   # train on the data as of a git revision or tag
@@ -24,14 +25,28 @@ from metaflow import (  # noqa: E402
     project,
     resources,
     step,
+    timeout,
     user_step_decorator,
 )
 from metaflow.exception import MetaflowException  # noqa: E402
 
-from {{ cookiecutter.module_name }}.config import ConfigError, Params, parse, source_file, validate  # noqa: E402
+from {{ cookiecutter.module_name }}.config import (  # noqa: E402
+    ConfigError,
+    Params,
+    parse,
+    source_file,
+    validate,
+    with_candidate,
+)
 from {{ cookiecutter.module_name }}.errors import ProjectError  # noqa: E402
+from {{ cookiecutter.module_name }}.logs import configure  # noqa: E402
+
+configure()  # the package's log lines (epochs, timings) on stdout, in every step's output
 
 CONFIG_FILE = "config_file"  # added by parse_params: the file the config came from, named in later steps' messages
+# The steps that talk to the stores (data, MLflow, BentoML) have a @timeout, so a hung connection fails the run instead
+# of holding a worker. They have no @retry: their clients retry transient errors themselves, and a retried step would
+# repeat a verdict (a failed gate, bad data) and write to the run's MLflow record again.
 
 
 class Stopped(MetaflowException):
@@ -89,12 +104,17 @@ class TrainingFlow(FlowSpec):
 
     @property
     def settings(self) -> Params:
-        return validate({k: v for k, v in self.config.to_dict().items() if k != CONFIG_FILE})
+        """params.yaml, validated; in a sweep, with the candidate's values: a train_candidate task's own, then (from
+        select on) the winner's, so evaluate, gate and package use the settings the kept network was trained with."""
+        params = validate({k: v for k, v in self.config.to_dict().items() if k != CONFIG_FILE})
+        candidate = getattr(self, "candidate", None)
+        return with_candidate(params, candidate["settings"]) if candidate else params
 
     @property
     def config_file(self) -> str:
         return self.config.to_dict().get(CONFIG_FILE, "params.yaml")
 
+    @timeout(minutes=30)
     @tracked
     @step
     def start(self):
@@ -157,15 +177,12 @@ class TrainingFlow(FlowSpec):
         self.arrays = {
             name: (encoder.transform(df), encoder.encode_target(df[target])) for name, df in self.splits.items()
         }
-        self.next(self.train)
+        self.training_plan = "sweep" if self.settings.training.sweep else "single"
+        self.next({"single": self.train, "sweep": self.fan_out}, condition="training_plan")
 
-    @tracked
-    @resources(cpu=2, memory=4096, gpu=config.training.gpus)
-    @step
-    def train(self):
-        """Fit the network with Lightning (seeded; deterministic on CPU), one line per epoch as it ends; keep the best
-        epoch's weights (early stopping on `training.monitor`). The history and the epoch kept are logged to MLflow by
-        package (or by the step that fails), so this step does not pay for importing MLflow."""
+    def fit_network(self):
+        """Seeded (deterministic on CPU) Lightning fit with the settings of this task; keeps the best epoch's weights
+        and their hash."""
         from {{ cookiecutter.module_name }}.packaging import weights_sha256
         from {{ cookiecutter.module_name }}.tasks import task
         from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
@@ -177,13 +194,64 @@ class TrainingFlow(FlowSpec):
         print(summary(self.training), flush=True)
         self.weights = weights_to_bytes(network)
         self.weights_sha256 = weights_sha256(self.weights)
+
+    @tracked
+    @resources(cpu=2, memory=config.training.memory_mb, gpu=config.training.gpus)
+    @step
+    def train(self):
+        """Fit the network with Lightning (seeded; deterministic on CPU), one line per epoch as it ends; keep the best
+        epoch's weights (early stopping on `training.monitor`). The history and the epoch kept are logged to MLflow by
+        package (or by the step that fails), so this step does not pay for importing MLflow."""
+        self.fit_network()
+        self.next(self.evaluate)
+
+    @step
+    def fan_out(self):
+        """training.sweep: one train_candidate task per candidate (locally in parallel, up to --max-workers)."""
+        settings = self.settings.training.sweep.settings()
+        self.candidates = [{"number": number, "settings": s} for number, s in enumerate(settings, 1)]
+        print(f"sweep: {len(self.candidates)} candidates")
+        self.next(self.train_candidate, foreach="candidates")
+
+    @tracked
+    @resources(cpu=2, memory=config.training.memory_mb, gpu=config.training.gpus)
+    @step
+    def train_candidate(self):
+        """As train, with one candidate's settings; no MLflow here either (select records every candidate)."""
+        self.candidate = self.input
+        print(f"candidate {self.candidate['number']}: {self.candidate['settings']}", flush=True)
+        self.fit_network()
+        self.next(self.select)
+
+    @timeout(minutes=15)
+    @tracked
+    @step
+    def select(self, inputs):
+        """Keep the candidate best on the validation split by `training.monitor` (ties: the earlier candidate); record
+        every candidate as a child MLflow run and the choice in the flow's run. Only the winner goes on."""
+        from {{ cookiecutter.module_name }}.sweep import comparison, record_sweep, select_best, table_text
+
+        self.merge_artifacts(inputs, exclude=["candidate", "training", "weights", "weights_sha256"])
+        base, tasks = self.settings, sorted(inputs, key=lambda task: task.candidate["number"])
+        results = [task.training for task in tasks]
+        best = select_best(results, base.training.monitor)
+        candidates = [task.candidate | {"weights_sha256": task.weights_sha256} for task in tasks]
+        self.sweep_table = comparison(candidates, results, best, base.training.monitor)
+        settings = [with_candidate(base, c["settings"]) for c in candidates]
+        self.sweep_children = record_sweep(self.mlflow_run_id, self.sweep_table, results, settings)
+        print(table_text(self.sweep_table, base.training.monitor))
+        kept = tasks[best]
+        self.candidate, self.training, self.weights_sha256 = kept.candidate, kept.training, kept.weights_sha256
+        self.weights = kept.weights  # only the kept network's weights are loaded
+        print(f"kept candidate {self.candidate['number']}: {self.candidate['settings']}")
         self.next(self.evaluate)
 
     @tracked
     @step
     def evaluate(self):
         """Score the trained network on the held-out test split (through fairness thresholds fitted on scores of rows
-        the scoring network did not train on, when mitigation is on), and the registry's champion on the same rows."""
+        the scoring network did not train on, when mitigation is on), and the registry's champion beside it on the test
+        rows it never trained on either."""
         from {{ cookiecutter.module_name }}.champion import champion_metrics
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
         from {{ cookiecutter.module_name }}.gates import parse_skip
@@ -214,7 +282,8 @@ class TrainingFlow(FlowSpec):
         if len(self.classes) > 2:
             print("per class:", {c: round(m["recall"], 4) for c, m in self.class_metrics.items()}, "(recall)")
         judge_champion = cfg.gates.champion.enabled and "champion" not in parse_skip(self.skip_gates)
-        self.champion = champion_metrics(cfg.packaging.model_name, test, cfg.data.target) if judge_champion else None
+        name = cfg.packaging.model_name
+        self.champion = champion_metrics(name, test, cfg.data.target, self.predictions) if judge_champion else None
         self.next(self.gate)
 
     @card(type="blank", id="gates")
@@ -249,6 +318,7 @@ class TrainingFlow(FlowSpec):
         self.report = {"report.html": reports.html_report(self.verdicts, tables, figures)} | figures
         self.next(self.package)
 
+    @timeout(minutes=60)
     @tracked
     @step
     def package(self):

@@ -1,16 +1,19 @@
 """Monitoring: judge what the served model sees against the data it was trained on.
 
     python monitor_flow.py run                        # the prediction log's window (monitoring.window in params.yaml)
-    python monitor_flow.py run --batch new.csv        # a new data batch instead (CSV or Parquet), scored by the model
+    python monitor_flow.py run --batch new.csv        # a new data batch instead (CSV or Parquet), scored by the model;
+                                                      # with its target column filled in, also judged by the gates
     python monitor_flow.py run --last-records 1000    # another window (also --last-hours H)
     python monitor_flow.py run --model-version TAG    # the rows a given BentoML model answered (default: the newest)
-    python monitor_flow.py run --report-only true     # exit 0 even when the verdict is drift
+    python monitor_flow.py run --report-only true     # exit 0 even when the verdict is drift or degraded
 
 The reference is the judged model's own training split, found through its lineage (monitoring/reference.py). Every
 check (drift per feature and on the predictions, data quality, schema) is reported with its value, threshold and
-status; the verdict (ok / warn / drift) goes to a card (`python monitor_flow.py card get judge verdict.html`), to
-monitoring/reports/<run id>/ (verdict.html, evidently.html, verdict.json) and to an MLflow run in the experiment
-`<model name>-monitoring`. A drift verdict ends the run with a non-zero exit after everything is written.
+status. A batch with labels is also judged by the training flow's performance and fairness gates (a failed gate:
+`degraded`). The verdict (ok / warn / drift / degraded) goes to a card (`python monitor_flow.py card get judge
+verdict.html`), to monitoring/reports/<run id>/ (verdict.html, evidently.html, verdict.json) and to an MLflow run in the
+experiment `<model name>-monitoring`. A drift or degraded verdict ends the run with a non-zero exit after everything is
+written.
 """
 
 import sys
@@ -23,6 +26,9 @@ from metaflow.exception import MetaflowException  # noqa: E402
 
 from {{ cookiecutter.module_name }}.config import ConfigError, Params, parse, source_file, validate  # noqa: E402
 from {{ cookiecutter.module_name }}.errors import ProjectError  # noqa: E402
+from {{ cookiecutter.module_name }}.logs import configure  # noqa: E402
+
+configure()  # the package's log lines (epochs, timings) on stdout, in every step's output
 
 
 class Stopped(MetaflowException):
@@ -57,7 +63,7 @@ class MonitorFlow(FlowSpec):
     )
     last_records = Parameter("last-records", type=int, default=0, help="window: the newest N rows (0: params.yaml)")
     last_hours = Parameter("last-hours", type=float, default=0.0, help="window: the last H hours (0: params.yaml)")
-    report_only = Parameter("report-only", type=bool, default=False, help="exit 0 even when the verdict is drift")
+    report_only = Parameter("report-only", type=bool, default=False, help="exit 0 even on drift or degraded")
 
     @property
     def settings(self) -> Params:
@@ -68,7 +74,7 @@ class MonitorFlow(FlowSpec):
     def start(self):
         """The rows judged, the model that answered them, and its training split (scored by it) as the reference."""
         from {{ cookiecutter.module_name }}.artifact import Predictor
-        from {{ cookiecutter.module_name }}.monitoring import reference, scoring, window
+        from {{ cookiecutter.module_name }}.monitoring import performance, reference, scoring, window
 
         cfg = self.settings
         if self.batch:
@@ -89,6 +95,12 @@ class MonitorFlow(FlowSpec):
         self.predicted = scoring.prediction_columns(predictor.encoder.classes)
         self.reference = scoring.with_predictions(predictor, train, self.inputs)
         self.current = scoring.with_predictions(predictor, rows, self.inputs) if self.batch else rows
+        truth = performance.labelled(rows, self.lineage.target) if self.batch else rows.iloc[0:0]
+        self.gate_checks, self.labelled_rows = [], len(truth)  # labelled rows: judged by the training gates too
+        if self.labelled_rows:
+            verdicts, metrics = performance.judge(predictor, truth, self.inputs, self.lineage.target, cfg)
+            self.gate_checks = performance.as_checks(verdicts, len(truth))
+            print(f"{len(truth)} labelled rows:", {k: round(v, 4) for k, v in metrics.items()})
         if cfg.data.text_column:  # texts are judged through their statistics (length, unknown tokens)
             from {{ cookiecutter.module_name }}.monitoring import text
 
@@ -114,7 +126,7 @@ class MonitorFlow(FlowSpec):
         columns = checks.drift_columns(self.numeric, self.categorical, self.predicted)
         drift, snapshot = checks.drift_checks(self.reference, self.current, columns, cfg.monitoring)
         quality = checks.quality_checks(self.reference, self.current, self.numeric, self.categorical, cfg.monitoring)
-        found += drift + quality
+        found += drift + quality + self.gate_checks
         self.verdict = report.verdict(found)
         self.checks = [c.as_dict() for c in found]
         self.drifted = checks.drifted(found)
@@ -126,6 +138,7 @@ class MonitorFlow(FlowSpec):
             f"{self.lineage.data_md5} ({self.reference_source})",
             "rows of other models in the window": self.others or "none",
             "features drifted": ", ".join(self.drifted) or "none",
+            "labelled rows judged by the gates": self.labelled_rows,
         }
         print(report.summary(found, self.verdict))
         report.fill_card(current.card["verdict"], found, self.verdict, facts)
@@ -143,10 +156,12 @@ class MonitorFlow(FlowSpec):
     @expected
     @step
     def end(self):
-        """A drift verdict fails the run (non-zero exit), unless --report-only true."""
+        """A drift or degraded verdict fails the run (non-zero exit), unless --report-only true."""
+        from {{ cookiecutter.module_name }}.monitoring.performance import failed_gates
         from {{ cookiecutter.module_name }}.monitoring.report import enforce
 
-        print(enforce(self.verdict, self.drifted, self.report_dir, self.report_only))
+        degraded = failed_gates(self.gate_checks)
+        print(enforce(self.verdict, self.drifted, self.report_dir, self.report_only, degraded))
 
 
 def window_columns() -> list[str]:

@@ -45,13 +45,18 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }}.fairness import group_tables
     from {{ cookiecutter.module_name }}.gates import enforce, run_gates
     from {{ cookiecutter.module_name }}.lineage import git_facts, read_data
+    from {{ cookiecutter.module_name }}.logs import configure
     from {{ cookiecutter.module_name }}.packaging import gate_outcome, publish_model, weights_sha256
     from {{ cookiecutter.module_name }}.snapshots import canonical_reasons
     from {{ cookiecutter.module_name }}.tasks import task
     from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
 
+    configure()  # the package's log lines, as the flow shows them
+
     clock = Clock()  # start
     cfg = load(args.config)
+    if cfg.training.sweep:
+        sys.exit("plain_run.py trains one network: compare it with a flow run without training.sweep")
     git = git_facts()
     run_id = tracking.open_run(cfg.model_dump(), cfg.packaging.model_name, "PlainRun", "plain", git)
     content, data = read_data(cfg.data.path, "", False, args.config)
@@ -84,7 +89,9 @@ def main(argv=None) -> dict:
         labels = Thresholds(thresholds).decide(proba, test)
     metrics = classification_metrics(y_test, proba, labels)
     class_metrics = per_class_metrics(y_test, labels, encoder.classes)
-    champion = champion_metrics(cfg.packaging.model_name, test, cfg.data.target) if cfg.gates.champion.enabled else None
+    predictions = {"y_true": y_test, "y_pred": labels, "proba": proba}
+    name, target = cfg.packaging.model_name, cfg.data.target
+    champion = champion_metrics(name, test, target, predictions) if cfg.gates.champion.enabled else None
     print("test metrics:", {k: round(v, 4) for k, v in metrics.items()})
     clock.step("gate")
     fairness, sensitive = cfg.gates.fairness, test[cfg.data.sensitive_features]

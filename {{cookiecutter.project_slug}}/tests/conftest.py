@@ -7,6 +7,9 @@ import pytest
 
 from {{ cookiecutter.module_name }} import config
 from {{ cookiecutter.module_name }}.demo_data import generate
+from {{ cookiecutter.module_name }}.logs import configure
+
+configure()  # the package's log lines on stdout, as a flow's steps show them
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = json.loads((ROOT / "examples" / "request.json").read_text())["records"]  # the shipped request

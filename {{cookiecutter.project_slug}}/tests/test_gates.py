@@ -92,6 +92,26 @@ def test_champion_gate_tolerates_a_small_drop_and_blocks_a_larger_one():
     assert champion_gate({"log_loss": 0.33}, champion, "log_loss", 0.05).passed
 
 
+def test_champion_gate_compares_both_models_on_the_rows_neither_trained_on():
+    """champion.py scores both models on the test rows outside the champion's own training and validation splits:
+    the challenger's figure on those rows is the one compared, and the verdict says how many rows that was."""
+    champion = {"version": "3", "metrics": {"roc_auc": 0.90}, "challenger_metrics": {"roc_auc": 0.88}}
+    verdict = champion_gate({"roc_auc": 0.95}, champion | {"rows": 280, "left_out": 20}, "roc_auc", 0.01)
+    assert not verdict.passed and "roc_auc vs champion v3 = 0.8800, needs >= 0.89" in verdict.summary()
+    assert "compared on 280 test rows neither model trained on (20 left out" in verdict.notes[0]
+
+
+def test_rows_a_model_saw_are_left_out_whatever_the_file_typed_them_as():
+    import pandas as pd
+
+    from {{ cookiecutter.module_name }}.trained_on import unseen
+
+    rows = pd.DataFrame({"a": [1, 2, 3, 4], "b": ["x", "y", "x", None], "y": [0, 1, 0, 1]})
+    seen = pd.DataFrame({"a": [1.0, 4.0], "b": ["x", None], "y": [0, 1], "extra": [7, 7]})  # 1 read back as 1.0
+    assert unseen(rows, [seen]).index.tolist() == [1, 2]
+    assert unseen(rows, [seen.iloc[0:0]]).index.tolist() == [0, 1, 2, 3]
+
+
 def test_champion_that_cannot_score_fails_closed():
     verdict = champion_gate({"roc_auc": 0.99}, {"version": "2", "error": "KeyError: 'age'"}, "roc_auc", 0.01)
     assert not verdict.passed and "roc_auc vs champion v2: not judged (KeyError: 'age'" in verdict.failures[0]
@@ -121,7 +141,7 @@ def test_champion_gate_fails_when_the_registry_cannot_be_read(tmp_path, monkeypa
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on the discard port
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    found = champion_metrics("model", pd.DataFrame({"y": [0, 1]}), "y")
+    found = champion_metrics("model", pd.DataFrame({"y": [0, 1]}), "y", challenger={})
     assert found["error"].startswith("registry error") and not champion_gate({"roc_auc": 1}, found, "roc_auc", 0).passed
 
 

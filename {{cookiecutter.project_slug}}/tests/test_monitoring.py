@@ -8,13 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.module_name }}.config import DriftThresholds, MonitoringConfig, SplitConfig
+from {{ cookiecutter.module_name }}.config import DriftThresholds, MonitoringConfig, PerformanceGate, SplitConfig
 {%- if cookiecutter.task != "text_classification" %}
 from {{ cookiecutter.module_name }}.demo_data import generate
 {%- endif %}
-from {{ cookiecutter.module_name }}.monitoring import checks, report, scoring, window
+from {{ cookiecutter.module_name }}.gates import performance_gate
+from {{ cookiecutter.module_name }}.monitoring import checks, performance, report, scoring, window
 from {{ cookiecutter.module_name }}.monitoring.reference import Lineage, training_bytes
 from {{ cookiecutter.module_name }}.monitoring.window import MonitoringError
+from {{ cookiecutter.module_name }}.verdict import Verdict
 
 CFG = MonitoringConfig()
 
@@ -166,6 +168,40 @@ def test_a_drift_verdict_fails_the_run_unless_report_only():
         report.enforce("drift", ["income", "employment"], "r")
     assert report.enforce("drift", ["income"], "r", report_only=True) == "verdict: drift"
     assert report.enforce("warn", [], "r") == "verdict: warn" and report.enforce("ok", [], "r") == "verdict: ok"
+
+
+def test_a_failed_gate_on_labelled_rows_is_degraded_and_fails_the_run():
+    """The training gates' verdicts as monitoring checks: each check as judged, then the gate (degraded when it
+    would block a release); degraded outranks drift and stops the run naming the check and its margin."""
+    gate = PerformanceGate(min={"accuracy": 0.8, "roc_auc": 0.7})
+    failed = performance_gate({"accuracy": 0.55, "roc_auc": float("nan")}, gate)
+    found = performance.as_checks([failed], rows=500)
+    states = {c.name: c.status for c in found}
+    assert states == {
+        "performance.accuracy": "degraded",
+        "performance.roc_auc": "not_judged",
+        "performance.gate": "degraded",  # strict: a metric it could not compute blocks, as in training
+    }
+    assert found[-1].threshold == "500 labelled rows" and "accuracy = 0.5500, needs >= 0.8" in found[-1].detail
+    drift = checks.Check("drift.b.psi", "feature_drift", "b", "psi", 0.4, "warn >= 0.1, drift >= 0.25", "drift")
+    assert report.verdict([drift, *found]) == "degraded"
+    lines = performance.failed_gates(found)
+    with pytest.raises(report.ModelDegraded, match=r"(?s)accuracy = 0\.5500, needs >= 0\.8 \(off by 0\.2500\)"):
+        report.enforce("degraded", ["b"], "r", degraded=lines)
+    assert report.enforce("degraded", ["b"], "r", report_only=True, degraded=lines) == "verdict: degraded"
+    passed = performance.as_checks([performance_gate({"accuracy": 0.9, "roc_auc": 0.8}, gate)], rows=500)
+    assert {c.status for c in passed} == {"ok"} and performance.failed_gates(passed) == []
+    nothing = performance.as_checks([Verdict("fairness", [], ["not judged: the rows lack the sensitive features"])], 9)
+    assert [c.status for c in nothing] == ["not_judged"] and report.verdict(nothing) == "warn"
+
+
+def test_labels_the_model_has_no_class_for_stop_the_monitor():
+    frame = pd.DataFrame({"y": [0, 1, None, 1]})
+    rows = performance.labelled(frame, "y")
+    assert len(rows) == 3 and len(performance.labelled(frame, "other")) == 0
+    assert performance.true_labels([0, 1], rows["y"]).tolist() == [0, 1, 1]
+    with pytest.raises(MonitoringError, match="label 'maybe' is not one of the model's classes"):
+        performance.true_labels([0, 1], pd.Series(["maybe"]))
 
 
 def test_monitoring_settings_are_validated():

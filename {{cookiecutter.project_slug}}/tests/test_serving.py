@@ -173,7 +173,7 @@ def test_cross_fitted_thresholds_score_every_row_out_of_fold(demo_frame, params,
     splits = split(demo_frame, params.split, params.data.target, params.seed)
     encoder = task.fit_encoder(splits["train"], columns, cfg)
     table = fit_outside_training(None, encoder, {}, splits, cfg, model_inputs(columns, cfg))
-    assert "network 2/2" in capsys.readouterr().out
+    assert "cross-fitting the fairness thresholds: network 2/2" in capsys.readouterr().out
     sensitive = params.data.sensitive_features  # several features: one group per combination, "a,b"
     seen = {",".join(map(str, row)) for name in ("train", "validation") for row in splits[name][sensitive].values}
     assert set(table["groups"]) == seen

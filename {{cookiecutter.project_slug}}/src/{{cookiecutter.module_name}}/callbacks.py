@@ -1,10 +1,13 @@
 """Lightning callbacks of the training step: keep the best epoch's weights, and show each epoch as it ends."""
 
+import logging
 import time
 
 import pytorch_lightning as pl
 
-MODES = {"val_loss": "min", "val_accuracy": "max"}  # training.monitor -> which way is better
+from .config import MODES
+
+log = logging.getLogger(__name__)
 COLUMNS = ("train_loss", "val_loss", "val_accuracy")
 
 
@@ -59,4 +62,4 @@ class Progress(pl.Callback):
         self.history.append(metrics)
         seconds = time.perf_counter() - self.started
         new_best = self.best is not None and self.best.improved
-        print(epoch_line(trainer.current_epoch + 1, trainer.max_epochs, metrics, seconds, new_best), flush=True)
+        log.info(epoch_line(trainer.current_epoch + 1, trainer.max_epochs, metrics, seconds, new_best))

@@ -1,4 +1,10 @@
-"""The registry's current champion, scored on this run's held-out data, for the champion/challenger gate."""
+"""The registry's current champion, scored on this run's held-out rows that it never trained on either, for the
+champion/challenger gate.
+
+When the data changes (new rows appended, a new version pinned), the same seeded split puts some of the champion's
+own training rows into this run's test split; scored on them the champion would look better than it is. Its training
+and validation splits are re-cut from its own run's lineage (trained_on.py) and those rows left out, so both models
+are compared on rows neither saw. A champion whose training data cannot be found is not comparable: the gate fails."""
 
 from pathlib import Path
 
@@ -14,14 +20,17 @@ def no_champion(err) -> bool:
     )
 
 
-def champion_metrics(name: str, rows: pd.DataFrame, target: str) -> dict | None:
-    """{'version', 'metrics'} of the model under alias `champion`; None when there is none yet; {'version',
-    'error'} when the registry cannot be read or the champion cannot score this data (the gate then fails closed)."""
+def champion_metrics(name: str, rows: pd.DataFrame, target: str, challenger: dict) -> dict | None:
+    """The model under alias `champion` and this run's model (`challenger`: its `y_true`, `y_pred`, `proba` on
+    `rows`), both scored on the `rows` the champion never trained on: {'version', 'metrics', 'challenger_metrics',
+    'rows', 'left_out'}; None when there is no champion yet; {'version', 'error'} when the registry cannot be read,
+    the champion's training data cannot be found, or it cannot score this data (the gate then fails closed)."""
     import mlflow
 
     from .artifact import Predictor
     from .evaluation import classification_metrics
     from .tracking import client
+    from .trained_on import of_run, splits, unseen
 
     try:
         version = client().get_model_version_by_alias(name, "champion").version
@@ -30,12 +39,22 @@ def champion_metrics(name: str, rows: pd.DataFrame, target: str) -> dict | None:
             return None
         return {"version": "?", "error": f"registry error: {type(err).__name__}: {str(err)[:300]}"}
     try:
+        run = client().get_run(client().get_model_version(name, version).run_id)
+        seen, _ = splits(of_run(run), f"champion v{version}")
+        fresh = unseen(rows.reset_index(drop=True), [seen["train"], seen["validation"]])
+        if fresh.empty:
+            return {"version": str(version), "error": "it trained on every test row of this run: not comparable"}
         path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
         predictor = Predictor(path / "artifacts" / "model")
-        labels, proba = predictor.decide(rows)  # the champion's own decisions, mitigated or not
+        labels, proba = predictor.decide(fresh.reset_index(drop=True))  # its own decisions, mitigated or not
+        same = fresh.index.to_numpy()  # positions in `rows`, where the challenger's answers are
+        theirs = {k: challenger[k][same] for k in ("y_true", "y_pred", "proba")}
         return {
             "version": str(version),
-            "metrics": classification_metrics(predictor.encoder.encode_target(rows[target]), proba, labels),
+            "metrics": classification_metrics(predictor.encoder.encode_target(fresh[target]), proba, labels),
+            "challenger_metrics": classification_metrics(theirs["y_true"], theirs["proba"], theirs["y_pred"]),
+            "rows": len(fresh),
+            "left_out": len(rows) - len(fresh),
         }
     except Exception as err:  # noqa: BLE001 - any failure to score means "not comparable"
         return {"version": str(version), "error": f"{type(err).__name__}: {err}"}

@@ -7,6 +7,7 @@ example [--rows N]          write examples/request.json from the data's first ro
 card [--out FILE]           write the gate card of the latest run that reached the gate (the latest run may not have)
 serve [MODEL] [--port N]    bentoml serve the model behind registry alias MODEL (champion, candidate) or version N
 promote VERSION             move `champion` to registry version VERSION if it passed every gate; exit 1 if refused
+retrain BATCH               add a labelled batch's new rows to the data (DVC-pinned) and run the flow on it
 """
 
 import argparse
@@ -74,6 +75,8 @@ def main(argv=None) -> int:
     ex = commands.add_parser("example", help="write a valid request from the data's first rows")
     ex.add_argument("--rows", type=int, default=2)
     ex.add_argument("--out", default="examples/request.json")
+    ret = commands.add_parser("retrain", help="add a labelled batch's new rows to the data and retrain on it")
+    ret.add_argument("batch", help="CSV or Parquet with the training table's columns, the target filled in")
     crd = commands.add_parser("card", help="write the gate card of the latest run that reached the gate")
     crd.add_argument("--out", default="gate-card.html")
     add_registry_commands(commands)
@@ -100,6 +103,8 @@ def command(args) -> int:
         same, report = reproduce(args.tag, name, args.against)
         print(report)
         return 0 if same else 1
+    elif args.command == "retrain":
+        return retrain(cfg, args.batch)
     elif args.command == "example":
         from .data import model_inputs, read_table, request_example, validate_table
 
@@ -116,6 +121,22 @@ def command(args) -> int:
         for link, value in chain(name, bento_name, args.bento, args.version):
             print(f"{link:>22}  {value}")
     return 0
+
+
+def retrain(cfg, batch: str) -> int:
+    """The batch's new labelled rows appended to data.path and pinned, then the flow; exit 1 if the challenger fails."""
+    from .data import read_table
+    from .retrain import append, new_rows, pin, run_flow
+
+    path = Path(cfg.data.path)
+    table = read_table(PROJECT_ROOT / path)
+    rows = new_rows(table, read_table(batch), cfg.data.target, batch)
+    append(PROJECT_ROOT / path, table, rows)
+    md5 = pin(path, PROJECT_ROOT)
+    print(f"{path}: {len(table)} + {len(rows)} rows from {batch}, pinned as md5 {md5} (commit {path}.dvc)", flush=True)
+    passed, pathspec = run_flow(PROJECT_ROOT / "flow.py")
+    print(f"retrain {pathspec}: " + ("the challenger passed every gate" if passed else "the challenger did not pass"))
+    return 0 if passed else 1
 
 
 REGISTRY_COMMANDS = ("serve", "promote")

@@ -1,7 +1,8 @@
 """Load and validate params.yaml once, so a bad key or value fails at start-up with a clear message."""
 
+import itertools
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
@@ -59,6 +60,54 @@ class ModelConfig(_Strict):
 {%- endif %}
 
 
+MODES = {"val_loss": "min", "val_accuracy": "max"}  # training.monitor -> which way is better
+MAX_CANDIDATES = 32  # a sweep larger than this is refused: each candidate is a full training
+SWEEPABLE = {  # what a sweep may vary: how the network is built and fitted, not the data, encoder or machine
+    "training": ("max_epochs", "batch_size", "learning_rate", "weight_decay", "warmup_ratio", "patience"),
+{%- if cookiecutter.task == "text_classification" %}
+    "model": ("freeze_encoder",),
+{%- else %}
+    "model": ("hidden_sizes", "dropout"),
+{%- endif %}
+}
+
+
+class SweepConfig(_Strict):
+    """Candidate settings, each trained in its own task (a Metaflow foreach); the one best on the validation split by
+    `training.monitor` is kept, and only it is evaluated, gated and packaged. Keys are `training.<key>` or
+    `model.<key>` (SWEEPABLE); values replace params.yaml's for that candidate."""
+
+    grid: dict[str, list[Any]] = {}  # every combination of these values
+    candidates: list[dict[str, Any]] = []  # or these settings, one candidate each
+
+    @model_validator(mode="after")
+    def _well_formed(self):
+        if bool(self.grid) == bool(self.candidates):
+            raise ValueError("give either grid (every combination of values) or candidates (a list of settings)")
+        allowed = [f"{section}.{key}" for section, keys in SWEEPABLE.items() for key in keys]
+        unknown = sorted(({*self.grid} | {k for c in self.candidates for k in c}) - set(allowed))
+        if unknown:
+            raise ValueError(f"cannot sweep {', '.join(unknown)}; sweepable: {', '.join(allowed)}")
+        if empty := [k for k, values in self.grid.items() if not values]:
+            raise ValueError(f"grid {', '.join(empty)}: give at least one value")
+        if any(not candidate for candidate in self.candidates):
+            raise ValueError("candidates: a candidate sets nothing")
+        settings = self.settings()
+        if len(settings) > MAX_CANDIDATES:
+            raise ValueError(f"{len(settings)} candidates: at most {MAX_CANDIDATES} (each is a full training)")
+        for later, candidate in enumerate(settings, 1):
+            if candidate in settings[: later - 1]:
+                raise ValueError(f"candidate {later} repeats candidate {settings.index(candidate) + 1}: {candidate}")
+        return self
+
+    def settings(self) -> list[dict[str, Any]]:
+        """The candidates in order (candidate 1 first): the grid's combinations, its last key varying fastest, or
+        the list as given. The order breaks ties."""
+        if self.grid:
+            return [dict(zip(self.grid, values, strict=True)) for values in itertools.product(*self.grid.values())]
+        return [dict(candidate) for candidate in self.candidates]
+
+
 class TrainingConfig(_Strict):
     max_epochs: PositiveInt = 15
     batch_size: PositiveInt = 128
@@ -70,7 +119,9 @@ class TrainingConfig(_Strict):
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
     precision: Literal["auto", "32-true", "16-mixed", "bf16-mixed"] = "auto"
     gpus: int = Field(0, ge=0)
+    memory_mb: PositiveInt = 4096  # memory requested per training task on a cluster (@resources)
     threads: int | None = Field(None, ge=1)  # CPU threads for training (torch intra-op); None: one per core
+    sweep: SweepConfig | None = None  # None: one training with the settings above
 
 
 Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
@@ -240,6 +291,36 @@ class Params(_Strict):
             raise ValueError("serving.threshold: mitigation fits its own per-group thresholds; leave it at 0.5")
         return self
 
+    @model_validator(mode="after")
+    def _sweep_candidates_are_valid(self):
+        """Each candidate's settings are checked as params.yaml's are, before any training."""
+        if self.training.sweep is None:
+            return self
+        if self.split.validation_size == 0:
+            raise ValueError("training.sweep compares candidates on the validation split: set split.validation_size")
+        problems = []
+        for number, candidate in enumerate(self.training.sweep.settings(), 1):
+            try:
+                with_candidate(self, candidate)
+            except ValidationError as err:
+                problems += [f"candidate {number}: {_problem(e, candidate).strip()}" for e in err.errors()]
+        if problems:
+            raise ValueError("training.sweep: " + "; ".join(problems))
+        return self
+
+
+def with_candidate(params: Params, candidate: dict[str, Any] | None) -> Params:
+    """The settings a sweep candidate trains with: params.yaml's, its `training.`/`model.` values in their place, and
+    no sweep. Without a candidate: params unchanged."""
+    if not candidate:
+        return params
+    sections = {"training": params.training.model_dump() | {"sweep": None}, "model": params.model.model_dump()}
+    for key, value in candidate.items():
+        section, name = key.split(".", 1)
+        sections[section][name] = value
+    training = TrainingConfig.model_validate(sections["training"])
+    return params.model_copy(update={"training": training, "model": ModelConfig.model_validate(sections["model"])})
+
 
 class ConfigError(ProjectError, ValueError):
     """The config file has a bad key or value; the message names the file and lists each problem with its location."""
@@ -263,9 +344,11 @@ def _shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _problem(error: dict) -> str:
+def _problem(error: dict, within: dict | None = None) -> str:
     """`location: message (got value)`; the value is left out where it is a whole section or missing."""
     where = ".".join(map(str, error["loc"])) or "<top level>"
+    if within is not None:  # a sweep candidate's error: name the candidate's key (training.x, model.x)
+        where = next((key for key in within if key.endswith(f".{where}")), where)
     got = "" if error["type"] == "missing" or isinstance(error["input"], dict) else f" (got {_shown(error['input'])})"
     return f"  {where}: {error['msg']}{got}"
 

@@ -19,16 +19,23 @@ def performance_gate(metrics: dict[str, float], cfg: PerformanceGate) -> Verdict
 
 
 def champion_gate(metrics: dict[str, float], champion: dict | None, primary: str, tolerance: float) -> Verdict:
-    """The challenger may be worse than the registry's champion on the primary metric by at most `tolerance`."""
+    """The challenger may be worse than the registry's champion on the primary metric by at most `tolerance`, both
+    scored on the test rows the champion never trained on (champion.py)."""
     if champion is None:
         return Verdict("champion", [], ["no champion yet: the first model is judged on the absolute thresholds"])
     name = f"{primary} vs champion v{champion['version']}"
     if "error" in champion:  # strict: a champion that cannot be compared blocks, it does not wave the model through
         return Verdict("champion", [Check(name, None, 0.0, ">=", champion["error"])])
-    best = champion["metrics"][primary]
+    best, ours = champion["metrics"][primary], champion.get("challenger_metrics", metrics)[primary]
+    notes = []
+    if "rows" in champion:
+        notes.append(
+            f"compared on {champion['rows']} test rows neither model trained on "
+            f"({champion['left_out']} left out: in the champion's training or validation split)"
+        )
     if primary in LOWER_IS_BETTER:
-        return Verdict("champion", [Check(name, metrics[primary], round(best + tolerance, 6), "<=")])
-    return Verdict("champion", [Check(name, metrics[primary], round(best - tolerance, 6), ">=")])
+        return Verdict("champion", [Check(name, ours, round(best + tolerance, 6), "<=")], notes)
+    return Verdict("champion", [Check(name, ours, round(best - tolerance, 6), ">=")], notes)
 
 
 GATES = ("performance", "fairness", "champion")

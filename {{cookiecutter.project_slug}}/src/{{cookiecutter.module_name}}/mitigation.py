@@ -22,6 +22,7 @@ Only the decisions change: probabilities (and ROC AUC, log loss) stay the networ
 """
 
 import hashlib
+import logging
 import math
 
 import numpy as np
@@ -29,6 +30,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .errors import DataError, UnknownGroup
+
+log = logging.getLogger(__name__)
 
 TABLE_FORMAT = 1
 
@@ -114,7 +117,7 @@ def out_of_fold_scores(encoder, rows: pd.DataFrame, cfg) -> tuple[np.ndarray, np
     scores = np.zeros(len(y))
     folds = StratifiedKFold(cfg.mitigation.folds, shuffle=True, random_state=cfg.seed)
     for k, (kept, left_out) in enumerate(folds.split(np.zeros(len(y)), y), 1):
-        print(f"cross-fitting the fairness thresholds: network {k}/{cfg.mitigation.folds}", flush=True)
+        log.info("cross-fitting the fairness thresholds: network %d/%d", k, cfg.mitigation.folds)
         seed_everything(cfg.seed)
         network = task.build_network(encoder, cfg.model)
         fit(network, (_rows(x, kept), y[kept]), (_rows(x, left_out), y[left_out]), cfg.training, cfg.seed)

@@ -67,7 +67,7 @@ def log(
     tags = {_key(k): v for k, v in (tags or {}).items()}
     client().log_batch(
         run_id,
-        metrics=[Metric(k, float(v), now, step) for k, v in (metrics or {}).items()],
+        metrics=[Metric(_key(k), float(v), now, step) for k, v in (metrics or {}).items()],
         params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
         tags=[RunTag(k, str(v)) for k, v in tags.items()],
     )

@@ -95,7 +95,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     pin = accelerator == "gpu"
     has_val = len(validation[1]) > 0
     if not has_val and cfg.patience:
-        print("no validation split: early stopping is off and the last epoch is kept", flush=True)
+        log.info("no validation split: early stopping is off and the last epoch is kept")
     callbacks = _callbacks(cfg, has_val)
     trainer = pl.Trainer(
         max_epochs=cfg.max_epochs,
@@ -119,7 +119,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     seconds = time.perf_counter() - start
     history, best = callbacks[-1].history, callbacks[-1].best
     samples = len(train[1]) * len(history)
-    print(f"trained {samples} samples in {seconds:.1f} s ({samples / seconds:.0f} samples/s)", flush=True)
+    log.info("trained %d samples in %.1f s (%.0f samples/s)", samples, seconds, samples / seconds)
     return {
         "history": history,
         "accelerator": accelerator,

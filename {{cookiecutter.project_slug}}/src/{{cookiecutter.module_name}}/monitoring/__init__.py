@@ -4,5 +4,6 @@ window.py      the rows judged: the prediction log's newest rows, or a batch fil
 reference.py   the served model's training split, found through its lineage (BentoML labels -> MLflow run -> DVC)
 text.py        text inputs as statistics: length in characters and words, the tokenizer's unknown-token share
 checks.py      drift (Evidently), prediction drift and data quality: one Check per feature and statistic
-report.py      the verdict (ok / warn / drift), the card, the HTML report and the MLflow monitoring run
+performance.py labelled rows judged by the training flow's own performance and fairness gates
+report.py      the verdict (ok / warn / drift / degraded), the card, the HTML report and the MLflow monitoring run
 """

@@ -20,18 +20,18 @@ import pandas as pd
 from ..config import MonitoringConfig
 
 P_VALUE_METHODS = {"ks", "chisquare"}  # the others are distances (and PSI)
-ORDER = {"ok": 0, "not_judged": 1, "warn": 2, "drift": 3}
+ORDER = {"ok": 0, "not_judged": 1, "warn": 2, "drift": 3, "degraded": 4}
 
 
 @dataclass(frozen=True)
 class Check:
     name: str  # e.g. drift.income.wasserstein, quality.employment.unseen_categories, prediction.label.psi
-    kind: str  # feature_drift | prediction_drift | quality | schema
+    kind: str  # feature_drift | prediction_drift | quality | schema | performance | fairness (labelled rows)
     column: str
     method: str
     value: float | None
     threshold: str  # as the verdict reads it: "drift >= 0.1", "warn >= 0.1, drift >= 0.25", "drift if p < 0.05"
-    status: str  # ok | warn | drift | not_judged
+    status: str  # ok | warn | drift | degraded (a gate failed on labelled rows) | not_judged
     detail: str = ""
 
     def as_dict(self) -> dict:

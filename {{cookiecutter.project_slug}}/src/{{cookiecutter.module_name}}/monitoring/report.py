@@ -1,8 +1,9 @@
 """The verdict over every check, and where it goes: a Metaflow card, an HTML report beside Evidently's, and an MLflow
 run in the monitoring experiment tagged with the model it judged.
 
-Verdict: `drift` when any check is at drift (act: look at the report, retrain), else `warn` when any check warns or
-could not be judged, else `ok`. (`degraded`, performance on labelled data, is not judged yet.)
+Verdict: `degraded` when a training gate fails on labelled rows (performance.py: the model no longer does what it was
+released for), else `drift` when any check is at drift (act: look at the report, retrain), else `warn` when any check
+warns or could not be judged, else `ok`. `degraded` and `drift` end the monitor with a non-zero exit.
 """
 
 import html
@@ -12,7 +13,13 @@ from pathlib import Path
 from ..errors import ProjectError
 from .checks import ORDER, Check
 
-STATUS_COLOURS = {"ok": "#1a7f37", "warn": "#9a6700", "drift": "#cf222e", "not_judged": "#57606a"}
+STATUS_COLOURS = {
+    "ok": "#1a7f37",
+    "warn": "#9a6700",
+    "drift": "#cf222e",
+    "degraded": "#82071e",
+    "not_judged": "#57606a",
+}
 
 
 class DriftDetected(ProjectError, RuntimeError):
@@ -21,18 +28,27 @@ class DriftDetected(ProjectError, RuntimeError):
     headline = "Drift detected"
 
 
+class ModelDegraded(DriftDetected):
+    """A training gate failed on labelled rows."""
+
+    headline = "Model degraded"
+
+
 def verdict(checks: list[Check]) -> str:
     worst = max((ORDER[c.status] for c in checks), default=ORDER["not_judged"])
-    return {0: "ok", 1: "warn", 2: "warn", 3: "drift"}[worst]
+    return {0: "ok", 1: "warn", 2: "warn", 3: "drift", 4: "degraded"}[worst]
 
 
-def enforce(result: str, drifted: list[str], report_dir: str, report_only: bool = False) -> str:
-    """Raise DriftDetected for a drift verdict (the run exits non-zero) unless `report_only`; else the line printed."""
+def enforce(
+    result: str, drifted: list[str], report_dir: str, report_only: bool = False, degraded: list[str] = ()
+) -> str:
+    """Raise ModelDegraded (listing `degraded`, the failed gates) or DriftDetected (naming the `drifted` features):
+    the run exits non-zero, unless `report_only`; else the line printed."""
+    see = f"see {report_dir}/verdict.html (--report-only true: report without failing)"
+    if result == "degraded" and not report_only:
+        raise ModelDegraded("gates failed on the labelled rows:\n" + "".join(f"  {d}\n" for d in degraded) + see)
     if result == "drift" and not report_only:
-        raise DriftDetected(
-            f"features drifted: {', '.join(drifted) or 'none'}; see {report_dir}/verdict.html "
-            "(--report-only true: report without failing)"
-        )
+        raise DriftDetected(f"features drifted: {', '.join(drifted) or 'none'}; {see}")
     return f"verdict: {result}"
 
 

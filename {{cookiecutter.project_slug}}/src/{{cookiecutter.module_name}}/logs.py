@@ -1,0 +1,36 @@
+"""The package's one logger. Library modules log through `logging.getLogger(__name__)` (children of this package's
+logger) and never print; an entry point (flow.py, monitor_flow.py, a benchmark) calls `configure()` once, so the
+messages appear as plain lines on stdout, where Metaflow shows each step's output. BentoML configures its own logging
+for the service, whose modules log under `bentoml.serve`."""
+
+import logging
+import sys
+
+PACKAGE = __package__
+
+
+class StdoutLines(logging.StreamHandler):
+    """Each record as its message alone, on whatever `sys.stdout` is when it is logged (a step's captured output, a
+    test's capture)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _):  # StreamHandler sets it; the current sys.stdout is always used instead
+        pass
+
+
+def configure(level: int = logging.INFO) -> logging.Logger:
+    """The package's loggers write plain lines on stdout; once per process (calling it again changes nothing)."""
+    logger = logging.getLogger(PACKAGE)
+    if not any(isinstance(handler, StdoutLines) for handler in logger.handlers):
+        logger.addHandler(StdoutLines())
+        logger.propagate = False  # not twice when the root logger has a handler too
+    logger.setLevel(level)
+    return logger

@@ -1,0 +1,100 @@
+"""Labelled rows (a batch whose target column is filled in): the model's performance and fairness on them, judged by
+the training flow's own gates (gates.performance_gate, fairness.fairness_gate) and thresholds from params.yaml.
+
+A gate that fails is `degraded`: the model no longer does on new data what it was released for. Each gate check is
+reported as it was judged (ok, degraded, not judged) and the gate's own verdict beside it, so a strict gate with a
+metric it could not compute is degraded, as it would have blocked the release.
+"""
+
+import pandas as pd
+
+from ..data import encode_labels
+from ..verdict import Verdict
+from .checks import Check
+from .window import MonitoringError
+
+STATES = {"passed": "ok", "failed": "degraded", "not judged": "not_judged"}
+
+
+def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The rows whose label is known (an empty frame when the batch has no target column)."""
+    if target not in frame:
+        return frame.iloc[0:0]
+    return frame[frame[target].notna()].reset_index(drop=True)
+
+
+def true_labels(classes: list, values: pd.Series):
+    """Class ids of the labels; a label the model has no class for stops the monitor, naming it."""
+    try:
+        return encode_labels(classes, values)
+    except KeyError as err:
+        raise MonitoringError(f"label {err.args[0]!r} is not one of the model's classes {classes}") from None
+
+
+def judge(predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg) -> tuple[list[Verdict], dict[str, float]]:
+    """The performance gate (and the fairness gate, when on) over `rows`, scored by `predictor` on its `inputs`: the
+    verdicts and the metrics. `cfg`: the project's Params (gates, data.sensitive_features)."""
+    from ..evaluation import classification_metrics
+    from ..fairness import fairness_gate, group_tables
+    from ..gates import performance_gate
+
+    classes = predictor.encoder.classes
+    y_true = true_labels(classes, rows[target])
+    y_pred, proba = predictor.decide(rows[inputs])
+    metrics = classification_metrics(y_true, proba, y_pred)
+    verdicts = [performance_gate(metrics, cfg.gates.performance)]
+    fairness, sensitive = cfg.gates.fairness, cfg.data.sensitive_features
+    if fairness.enabled and all(c in rows for c in sensitive):
+        primary = cfg.gates.primary_metric
+        tables = group_tables(y_true, y_pred, proba, rows[sensitive], primary, fairness.intersections, classes)
+        verdicts.append(fairness_gate(tables, fairness, primary))
+    elif fairness.enabled:  # not judged, said so (a warning), rather than silently absent
+        missing = [c for c in sensitive if c not in rows]
+        verdicts.append(Verdict("fairness", [], [f"not judged: the rows lack the sensitive features {missing}"]))
+    return verdicts, metrics
+
+
+def gate_status(verdict: Verdict) -> str:
+    """degraded: the gate would block a release; not judged: it judged nothing; else ok."""
+    if verdict.failures:
+        return "degraded"
+    return "not_judged" if not verdict.judged and (verdict.checks or verdict.notes) else "ok"
+
+
+def as_checks(verdicts: list[Verdict], rows: int) -> list[Check]:
+    """Monitoring checks: one per gate check, as it was judged, then the gate's own verdict."""
+    found = []
+    for verdict in verdicts:
+        for c in verdict.checks:
+            value, detail = (c.value, "") if c.judged else (None, c.reason)
+            found.append(
+                Check(
+                    f"{verdict.gate}.{c.name}",
+                    verdict.gate,
+                    "",
+                    "gate",
+                    value,
+                    f"{c.op} {c.threshold}",
+                    STATES[c.state],
+                    detail,
+                )
+            )
+        detail = "; ".join(verdict.failures or verdict.notes)
+        found.append(
+            Check(
+                f"{verdict.gate}.gate",
+                verdict.gate,
+                "",
+                "gate",
+                None,
+                f"{rows} labelled rows",
+                gate_status(verdict),
+                detail,
+            )
+        )
+    return found
+
+
+def failed_gates(checks: list[Check]) -> list[str]:
+    """One line per gate that failed on the labelled rows, with every failed check (value, bound, margin)."""
+    return [f"{c.kind}: {c.detail}" for c in checks if c.name.endswith(".gate") and c.status == "degraded"]
