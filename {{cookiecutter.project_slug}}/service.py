@@ -10,8 +10,8 @@ bentoml serve --arg model_tag=NAME:VERSION     # a given one (a built Bento pins
 bentoml serve                                  # the latest model in the local BentoML store, whatever the registry says
 
 Every answered request is logged for monitoring, one row per record (prediction_log.py; BentoML's monitoring API,
-by default JSON lines under monitoring/predictions/data/), unless BentoML's config turns it off:
-BENTOML_CONFIG_OPTIONS="services.Classifier.monitoring.enabled=false".
+by default JSON lines under monitoring/predictions/data/, a request's rows written at once: json_lines_monitor.py),
+unless BentoML's config turns it off: BENTOML_CONFIG_OPTIONS="services.Classifier.monitoring.enabled=false".
 BentoML's main process only reads the model's spec: torch and the weights load in the serving workers.
 """
 
@@ -23,6 +23,7 @@ from typing import Annotated
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 import bentoml  # noqa: E402
+from bentoml.validators import ContentType  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from {{ cookiecutter.module_name }}.artifact import Predictor  # noqa: E402
@@ -85,6 +86,7 @@ def log_predictions(records: list[dict], predictions: list[dict]) -> None:
 @bentoml.service(
     resources={"cpu": str(SERVING.threads)},
     traffic={"timeout": 30, "max_concurrency": SERVING.max_concurrency},  # beyond it: HTTP 429, not a queue
+    monitoring={"type": "{{ cookiecutter.module_name }}.json_lines_monitor.JsonLinesMonitor"},  # BentoML's config rules
 )
 class Classifier:
     model = MODEL
@@ -104,9 +106,10 @@ class Classifier:
         return PredictResponse(predictions=score(records))
 
     @bentoml.api(batchable=True, max_batch_size=BATCHING.max_batch_size, max_latency_ms=BATCHING.max_latency_ms)
-    def classify(self, records: Records) -> list[Prediction]:
+    def classify(self, records: Records) -> Annotated[list[Prediction], ContentType("application/json")]:
         """Adaptive batching: records from concurrent requests share one forward pass. Each request is validated on
-        its own first, so one client's bad record never fails the others' requests."""
+        its own first, so one client's bad record never fails the others' requests. (The declared content type is
+        the one BentoML would answer with; undeclared, it derives it from a JSON schema of the list per answer.)"""
         return score(records)
 
 

@@ -172,7 +172,8 @@ def body(records: list[dict], batch: int) -> bytes:
 
 def floor_ms(model_dir: Path, records: list[dict], batch: int, repeats: int = 50) -> float:
     """Median ms of an in-process Predictor.predict on the batch, with the servers' torch threads: no network,
-    no validation, no JSON. No server can answer faster than this."""
+    no JSON, the records validated by the request model beforehand (both servers hand Predictor.predict what it gives:
+    floats, not JSON's integers). No server can answer faster than this."""
     sys.path.insert(0, str(ROOT / "src"))
     import torch
 
@@ -180,7 +181,8 @@ def floor_ms(model_dir: Path, records: list[dict], batch: int, repeats: int = 50
 
     predictor = Predictor(model_dir)
     torch.set_num_threads(predictor.spec.serving.threads)
-    rows = json.loads(body(records, batch))["records"]
+    record = predictor.record  # the request model (built anew on each access)
+    rows = [record.model_validate(row).model_dump() for row in json.loads(body(records, batch))["records"]]
     predictor.predict(rows)
     times = []
     for _ in range(repeats):

@@ -27,8 +27,17 @@ HEAVY_LIBRARIES = (
     "dvc",
 )
 # Modules whose job is a heavy library: the network and its training callbacks (torch, Lightning), the fairness
-# thresholds (scikit-learn), the MLflow pyfunc wrapper, the tiny offline models, the text task (transformers).
-HEAVY_MODULES = {"callbacks", "classifier", "mitigation", "mlflow_model", "tiny_model", "tasks.text"}
+# thresholds (scikit-learn), the MLflow pyfunc wrapper, the tiny offline models, the text task (transformers), the
+# prediction log's BentoML monitor (imported by the service only).
+HEAVY_MODULES = {
+    "callbacks",
+    "classifier",
+    "mitigation",
+    "mlflow_model",
+    "tiny_model",
+    "tasks.text",
+    "json_lines_monitor",
+}
 
 
 def modules() -> dict[str, Path]:

@@ -145,15 +145,19 @@ class Predictor:
     def record(self):
         return record_model(self.encoder, self.serving, self.groups)
 
-    def predict_proba(self, frame: pd.DataFrame):
-        """Class probabilities (columns in `encoder.classes` order) for raw feature rows. A row whose encoding is not
-        finite raises InvalidRecord naming the field; a non-finite probability otherwise raises NonFiniteOutput."""
+    def predict_proba(self, rows: pd.DataFrame | list[dict]):
+        """Class probabilities (columns in `encoder.classes` order) for raw feature rows: a DataFrame, or request
+        records (the encoder's `transform_records`: no DataFrame per request). A row whose encoding is not finite
+        raises InvalidRecord naming the field; a non-finite probability otherwise raises NonFiniteOutput."""
         import numpy as np
 
         from .evaluation import predict_proba
 
         with np.errstate(over="ignore"):  # checked just below, and named
-            inputs = self.encoder.transform(frame)
+            if isinstance(rows, pd.DataFrame):
+                inputs = self.encoder.transform(rows)
+            else:
+                inputs = self.encoder.transform_records(rows)
         fields = task.input_fields(self.encoder)
         if fields and not np.isfinite(inputs).all():
             row, column = np.argwhere(~np.isfinite(inputs))[0]
@@ -166,22 +170,21 @@ class Predictor:
             raise NonFiniteOutput(f"the network gave non-finite probabilities for finite inputs (records {rows[:10]})")
         return proba
 
-    def decide(self, frame: pd.DataFrame):
-        """(class ids, probabilities): decided as in evaluation (`serving.threshold` for a binary target), or by the
-        fairness thresholds when mitigated."""
+    def decide(self, rows: pd.DataFrame | list[dict]):
+        """(class ids, probabilities) for a DataFrame or request records: decided as in evaluation
+        (`serving.threshold` for a binary target), or by the fairness thresholds when mitigated."""
         from .evaluation import decide
 
-        proba = self.predict_proba(frame)
-        return (self.thresholds.decide(proba, frame) if self.thresholds else decide(proba, self.threshold)), proba
+        proba = self.predict_proba(rows)
+        if not self.thresholds:
+            return decide(proba, self.threshold), proba
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+        return self.thresholds.decide(proba, frame), proba
 
     def predict(self, records: list[dict]) -> list[Prediction]:
-        labels, proba = self.decide(pd.DataFrame.from_records(records))
-        names = [str(c) for c in self.encoder.classes]
-        return [
-            Prediction(
-                label=self.encoder.classes[i],
-                probability=float(p[i]),
-                probabilities={name: float(v) for name, v in zip(names, p, strict=True)},
-            )
-            for i, p in zip(labels, proba, strict=True)
+        labels, proba = self.decide(records)
+        names, classes = [str(c) for c in self.encoder.classes], self.encoder.classes
+        return [  # tolist: Python floats at once (the same values as float() of each float32)
+            Prediction(label=classes[i], probability=p[i], probabilities=dict(zip(names, p, strict=True)))
+            for i, p in zip(labels.tolist(), proba.tolist(), strict=True)
         ]

@@ -39,12 +39,14 @@ class ClientError(Exception):
 
 
 def _no_duplicates(pairs: list) -> dict:
-    seen = {}
-    for key, value in pairs:
+    data = dict(pairs)  # in C; the loop below only when a key repeats
+    if len(data) == len(pairs):
+        return data
+    seen = set()
+    for key, _ in pairs:
         if key in seen:
             raise ClientError(400, f"duplicate key {clean(key, NAME_CHARS)!r} in the JSON body")
-        seen[key] = value
-    return seen
+        seen.add(key)
 
 
 def _no_constants(name: str):

@@ -53,6 +53,10 @@ class TextEncoder:
         )
         return encoded["input_ids"].astype("int64"), encoded["attention_mask"].astype("int64")
 
+    def transform_records(self, records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        """`transform` of request records (the service's path; the tokenizer dominates, so no fast path here)."""
+        return self.transform(pd.DataFrame.from_records(records, columns=[self.text_column]))
+
     def encode_target(self, values: pd.Series) -> np.ndarray:
         return encode_labels(self.classes, values)
 
