@@ -237,7 +237,7 @@ def test_answers_are_added_as_the_log_writes_them_replacing_a_target_named_label
 
 
 def lineage(path: str, md5: str, rev: str = "workspace", commit: str = "") -> Lineage:
-    return Lineage("m:1", "", "run", "1", path, rev, md5, commit, 42, "y", SplitConfig())
+    return Lineage("run", path, rev, md5, commit, 42, "y", SplitConfig(), model_version="m:1", mlflow_model_version="1")
 
 
 def test_the_reference_is_refused_unless_its_bytes_are_the_ones_the_model_trained_on(tmp_path):

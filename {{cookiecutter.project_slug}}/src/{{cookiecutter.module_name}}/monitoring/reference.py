@@ -6,33 +6,26 @@ one, re-split with the run's seed and split settings) -> the `train` split. Anyt
 monitor with a MonitoringError.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pandas as pd
 
-from ..config import SplitConfig
 from ..trained_on import LineageError, TrainingData, of_run, splits
 from ..trained_on import training_bytes as read_training_bytes
 from .window import MonitoringError
 
 
 @dataclass(frozen=True)
-class Lineage:
-    model_version: str  # BentoML model tag
-    model_path: str  # its directory in the BentoML store
-    mlflow_run_id: str
-    mlflow_model_version: str
-    data_path: str
-    data_rev: str  # "workspace" or the revision the training flow read the data at (--data-rev)
-    data_md5: str
-    git_commit: str
-    seed: int
-    target: str
-    split: SplitConfig
+class Lineage(TrainingData):
+    """What the model trained on (its MLflow run's data facts), and the model itself."""
 
-    def training_data(self) -> TrainingData:
-        fields = ("data_path", "data_rev", "data_md5", "git_commit", "seed", "target", "split")
-        return TrainingData(self.mlflow_run_id, **{name: getattr(self, name) for name in fields})
+    model_version: str = ""  # BentoML model tag
+    model_path: str = ""  # its directory in the BentoML store
+    mlflow_model_version: str = ""
+
+    @property
+    def mlflow_run_id(self) -> str:
+        return self.run_id
 
     def tags(self) -> dict[str, str]:
         """What a monitoring run records about the model it judged."""
@@ -85,24 +78,17 @@ def find_lineage(model_version: str) -> Lineage:
             f"model {model_version} says data md5 {labels['data_md5']}, its MLflow run {run_id} {data.data_md5}"
         )
     return Lineage(
+        **{f.name: getattr(data, f.name) for f in fields(TrainingData)},
         model_version=str(model.tag),
         model_path=str(model.path),
-        mlflow_run_id=run_id,
         mlflow_model_version=labels.get("mlflow_model_version", ""),
-        data_path=data.data_path,
-        data_rev=data.data_rev,
-        data_md5=data.data_md5,
-        git_commit=data.git_commit,
-        seed=data.seed,
-        target=data.target,
-        split=data.split,
     )
 
 
 def training_bytes(lineage: Lineage) -> tuple[bytes, str]:
     """The exact bytes the model trained on, and where they came from; refused unless their md5 is the recorded one."""
     try:
-        return read_training_bytes(lineage.training_data(), f"model {lineage.model_version}")
+        return read_training_bytes(lineage, f"model {lineage.model_version}")
     except LineageError as err:
         raise MonitoringError(f"{err}: no trustworthy reference") from None
 
@@ -110,7 +96,7 @@ def training_bytes(lineage: Lineage) -> tuple[bytes, str]:
 def training_split(lineage: Lineage) -> tuple[pd.DataFrame, str]:
     """The model's training split, re-cut from its data with the training flow's split and the run's settings."""
     try:
-        found, source = splits(lineage.training_data(), f"model {lineage.model_version}")
+        found, source = splits(lineage, f"model {lineage.model_version}")
     except LineageError as err:
         raise MonitoringError(f"{err}: no trustworthy reference") from None
     return found["train"].reset_index(drop=True), source
