@@ -148,6 +148,7 @@ def read_from_remote(data_path: str, remote: str, md5: str = "") -> bytes:
     data an older model trained on), read through DVC from `remote` alone: in a scratch DVC repository holding only
     the pointer, so neither the workspace nor its DVC cache can supply them."""
     import logging
+    import shutil
 
     import dvc.api
     from dvc.repo import Repo
@@ -155,10 +156,12 @@ def read_from_remote(data_path: str, remote: str, md5: str = "") -> bytes:
     with tempfile.TemporaryDirectory(prefix="dvc-read-") as scratch:
         pin_file = Path(scratch, f"{data_path}.dvc")
         pin_file.parent.mkdir(parents=True, exist_ok=True)
-        pin = yaml.safe_load(Path(f"{data_path}.dvc").read_text())
+        pin = yaml.load(Path(f"{data_path}.dvc").read_text(), Loader=yaml.BaseLoader)  # hashes stay strings
         if md5 and pin["outs"][0]["md5"] != md5:  # the same pointer (hash scheme, path) naming another version
             pin["outs"][0] = {k: v for k, v in pin["outs"][0].items() if k != "size"} | {"md5": md5}
-        pin_file.write_text(yaml.safe_dump(pin, sort_keys=False))
+            pin_file.write_text(yaml.safe_dump(pin, sort_keys=False))
+        else:
+            shutil.copyfile(f"{data_path}.dvc", pin_file)
         dvc_logger = logging.getLogger("dvc")
         level = dvc_logger.level
         dvc_logger.setLevel(logging.WARNING)  # no "Initialized DVC repository." in the step's log
