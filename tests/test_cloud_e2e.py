@@ -22,6 +22,7 @@ from .conftest import bake, pin_demo_data, run
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1)")]
 
 VENV_BIN = str(Path(sys.executable).parent)
+IMAGE_VENV = str(Path(sys.executable).parent.parent)  # what the image has installed: this venv
 # what the image and the pod's secret give a container besides the env Metaflow compiled into the template
 SECRET = {"AWS_ACCESS_KEY_ID": "stack", "AWS_SECRET_ACCESS_KEY": "stack"}
 IMAGE_ENV = {
@@ -34,7 +35,10 @@ IMAGE_ENV = {
 # what the pod held, for the test to judge
 POD = r"""
 set -e
-mount -t tmpfs pod /tmp && mount -t tmpfs pod /mnt && mkdir -p /mnt/out /tmp/pod /tmp/home && cd /tmp/pod
+# the image's venv ($2) stays at its own path even when it lives under /tmp (a CI checkout): bound aside, then back
+mkdir -p /run/pod-image && mount --bind "$2" /run/pod-image
+mount -t tmpfs pod /tmp && mount -t tmpfs pod /mnt && mkdir -p /mnt/out /tmp/pod /tmp/home
+mkdir -p "$2" && mount --bind /run/pod-image "$2" && cd /tmp/pod
 cmd="$POD_COMMAND"; unset POD_COMMAND
 echo "POD-BEFORE $(ls -A | wc -l)"
 echo "POD-SEES-PROJECT $([ -e "$1" ] && echo yes || echo no)"
@@ -134,7 +138,7 @@ def _run_pods(workflow_template: dict, project: Path) -> tuple[str, list[dict]]:
         env |= _downward_api(f"{workflow}-{task['name']}") | SECRET | IMAGE_ENV
         env["POD_COMMAND"] = _fill(_command(container, input_paths), workflow, task_ids, defaults)
         pod = subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "bash", "-c", POD, "pod", str(project)],
+            ["unshare", "--mount", "--propagation", "private", "bash", "-c", POD, "pod", str(project), IMAGE_VENV],
             env=env,
             capture_output=True,
             text=True,
