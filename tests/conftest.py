@@ -77,6 +77,16 @@ def run(cmd: list[str], cwd: Path, timeout: int = 900, **env) -> subprocess.Comp
     return subprocess.run(cmd, cwd=cwd, env=project_env(**env), capture_output=True, text=True, timeout=timeout)
 
 
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """TERM the server started by the test (by its own PID); KILL it if it has not exited within `timeout` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -116,12 +126,7 @@ class Server:
         raise TimeoutError(f"bentoml serve not ready after {timeout}s:\n{self.log.read_text()}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout=30)
 
 
 def pin_demo_data(project: Path, rows: int, *extra: str) -> Path:

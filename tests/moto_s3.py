@@ -7,7 +7,7 @@ from pathlib import Path
 
 import requests
 
-from .conftest import free_port
+from .conftest import free_port, stop_process
 
 # Dummy credentials: without them boto3 looks for the cloud metadata endpoint and hangs.
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -47,9 +47,4 @@ class MotoS3:
         }
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout=15)
