@@ -41,6 +41,11 @@ class RecordingKubeApi:
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
+    @property
+    def url(self) -> str:
+        """Its address: a webhook too (Metaflow's ArgoEvent posts there; every POST is kept and answered 201)."""
+        return f"http://127.0.0.1:{self.server.server_port}/"
+
     def kubeconfig(self, path: Path) -> Path:
         """A kubeconfig naming this server (plain HTTP, a dummy token), for KUBECONFIG."""
         cluster = {"name": "recorder", "cluster": {"server": f"http://127.0.0.1:{self.server.server_port}"}}

@@ -81,8 +81,8 @@ def deployed(project, env, tmp_path_factory) -> RecordingKubeApi:
     api = RecordingKubeApi()
     try:
         kubeconfig = api.kubeconfig(tmp_path_factory.mktemp("kube") / "config")
-        for flow in ("flow.py", "monitor_flow.py"):
-            command = [sys.executable, flow, "--no-pylint", "argo-workflows", "create"]
+        for flow in ("flow.py", "monitor_flow.py"):  # the README's commands
+            command = ["make", "-s", "argo", f"FLOW={flow}", f"PYTHON={sys.executable}"]
             done = run(command, project, 300, **env, KUBECONFIG=str(kubeconfig))
             assert done.returncode == 0, done.stdout + done.stderr
         yield api
@@ -144,6 +144,7 @@ def test_the_training_flow_retrains_on_the_event_with_the_data_version_it_names(
     assert dependency["eventName"] == "metaflow-event" and dependency["eventSourceName"] == "argo-events-webhook"
     assert [f["expr"] for f in dependency["filters"]["exprs"]] == [f"name == '{EVENT}'"]
     assert sensor["spec"]["template"]["serviceAccountName"] == "operate-workflow-sa"
+    assert sensor["spec"]["eventBusName"] == "default"  # METAFLOW_ARGO_EVENTS_EVENT_BUS unset
     trigger = sensor["spec"]["triggers"][0]["template"]["k8s"]
     workflow = trigger["source"]["resource"]
     assert workflow["spec"]["workflowTemplateRef"]["name"] == _template(deployed, "trainingflow")["metadata"]["name"]
@@ -158,6 +159,12 @@ def test_without_an_event_the_training_flow_has_no_trigger(project, env, compile
     assert "metaflow/triggers" in compiled["metadata"]["annotations"]  # the same project with the event: one
 
 
+def test_a_trigger_without_argo_events_settings_is_refused_by_name(project, env):
+    command = [sys.executable, "flow.py", "--no-pylint", "argo-workflows", "create", "--only-json"]
+    done = run(command, project, 300, **{k: v for k, v in env.items() if k not in ARGO_EVENTS})
+    assert done.returncode != 0 and "METAFLOW_ARGO_EVENTS_EVENT" in done.stdout + done.stderr
+
+
 def test_the_monitor_runs_on_schedule_and_its_steps_can_publish(deployed):
     from hera.workflows.models.io.argoproj.workflow.v1alpha1 import WorkflowTemplate
 
@@ -166,6 +173,7 @@ def test_the_monitor_runs_on_schedule_and_its_steps_can_publish(deployed):
     (cron,) = deployed.objects("CronWorkflow")
     assert cron["spec"]["schedule"] == CRON and not cron["spec"]["suspend"]
     assert cron["spec"]["workflowSpec"]["workflowTemplateRef"]["name"] == monitor["metadata"]["name"]
+    assert "retrain-data-md5" in {p["name"] for p in monitor["spec"]["arguments"]["parameters"]}
     end = {e["name"]: e.get("value") for e in _steps(monitor)["end"]["container"]["env"]}
     assert end["METAFLOW_ARGO_EVENTS_WEBHOOK_URL"] == WEBHOOK  # where ArgoEvent posts
     assert end["ARGO_WORKFLOW_TEMPLATE"] == monitor["metadata"]["name"]  # retrain_event.on_argo() is true there

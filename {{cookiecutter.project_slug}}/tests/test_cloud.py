@@ -102,6 +102,11 @@ def test_under_the_profile_data_md5_reads_another_version_from_the_remote(pod, t
     assert content == newer and facts["md5"] == digest and facts["rev"] == "remote"
     with pytest.raises(DataNotPinned, match=f"md5 {'0' * 32}\\) cannot be read from the DVC remote"):
         read_data(DATA, md5="0" * 32)
+    tampered = "f" * 32  # bytes stored under a name that is not their md5
+    (remote / "files" / "md5" / "ff").mkdir()
+    (remote / "files" / "md5" / "ff" / tampered[2:]).write_bytes(newer)
+    with pytest.raises(DataNotPinned, match=f"md5 {tampered}"):
+        read_data(DATA, md5=tampered)
     monkeypatch.delenv("CLOUD_DVC_REMOTE")
     with pytest.raises(DataError, match="--data-md5 reads a version from the cloud profile's DVC remote"):
         read_data(DATA, md5=digest)
