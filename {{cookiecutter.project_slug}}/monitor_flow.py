@@ -66,7 +66,7 @@ def expected(step_name, flow, inputs):
         raise Stopped(err) from None
 
 
-class production(FlowMutator):
+class scheduled(FlowMutator):
     """monitoring.schedule set: deployed on Argo Workflows, the monitor runs on that schedule (`@schedule`). A run
     started by hand is unaffected."""
 
@@ -77,7 +77,7 @@ class production(FlowMutator):
             mutable_flow.add_decorator(schedule, deco_kwargs=schedule_arguments(when))
 
 
-@production
+@scheduled
 @project(name="{{ cookiecutter.module_name }}")
 class MonitorFlow(FlowSpec):
     config = Config("config", default="params.yaml", parser=parse_params)

@@ -78,7 +78,7 @@ def test_only_argo_workflows_runs_are_recognised(monkeypatch):
     [
         ("ok", EVENT, True, ""),
         ("warn", EVENT, True, ""),
-        ("drift", None, True, "no retraining event configured (monitoring.retrain_event)"),
+        ("drift", None, True, "no retraining event (monitoring.retrain_event); retrain: make retrain BATCH="),
         ("drift", EVENT, False, f"retraining event {EVENT} not published (only a run on Argo Workflows publishes it)"),
     ],
 )

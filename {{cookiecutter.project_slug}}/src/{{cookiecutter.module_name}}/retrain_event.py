@@ -54,7 +54,7 @@ def request_retraining(event: str | None, facts: dict, running_on_argo: bool, ur
     if verdict not in NEEDS_ACTION:
         return ""
     if not event:
-        return f"{verdict}: no retraining event configured (monitoring.retrain_event); retrain with make retrain"
+        return f"{verdict}: no retraining event (monitoring.retrain_event); retrain: make retrain BATCH=<labelled rows>"
     if not running_on_argo:
         return f"{verdict}: retraining event {event} not published (only a run on Argo Workflows publishes it)"
     from metaflow.integrations import ArgoEvent
