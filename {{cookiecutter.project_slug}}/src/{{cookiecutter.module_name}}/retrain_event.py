@@ -5,7 +5,8 @@ drift or degraded (before the run stops on the verdict), and TrainingFlow, deplo
 listens for it (`@trigger`): its `data_md5` payload field becomes the run's `--data-md5`, the data version the
 retraining run reads from the DVC remote. A pod has no git history, so a git revision (`--data-rev`) cannot travel
 in an event; an md5 in the DVC remote can. Runs started by hand publish nothing and listen to nothing
-(`make retrain` retrains locally).
+(`make retrain` retrains locally). A named event rather than `@trigger_on_finish(flow="MonitorFlow")`: that fires when
+the monitor succeeds, and a monitor that finds drift fails.
 """
 
 import os
