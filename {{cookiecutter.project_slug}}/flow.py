@@ -419,11 +419,19 @@ class TrainingFlow(FlowSpec):
                 promote=cfg.packaging.promote,
                 build=cfg.packaging.build_bento,
                 gates=gate_outcome(self.verdicts),
+                require_shadow=cfg.packaging.require_shadow,
             )
         if self.published:
             print(
                 "model {model_tag}; bento {bento_tag}; registry version {mlflow_model_version}".format(**self.published)
             )
+            if cfg.packaging.promote and not self.published["champion"]:
+                print(
+                    "packaging.require_shadow: v{mlflow_model_version} is candidate; the champion stays until its "
+                    "shadow report passes (make serve SHADOW=candidate, make shadow-report, make promote)".format(
+                        **self.published
+                    )
+                )
         else:
             print("--publish false: nothing registered or packaged")
         tracking.finish(self.mlflow_run_id)

@@ -189,6 +189,7 @@ class PackagingConfig(_Strict):
     model_name: str = Field(pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
     build_bento: bool = True
     promote: bool = True  # move the `champion` alias to a model that passes every gate (else only `candidate`)
+    require_shadow: bool = False  # with a champion: new models are `candidate` until a shadow report passes
 
 
 class AdaptiveBatching(_Strict):
@@ -278,6 +279,17 @@ class MonitoringConfig(_Strict):
         raise ValueError(f"expected one of {', '.join(SCHEDULES)} or a cron expression of 5 fields (minute hour ...)")
 
 
+class ShadowConfig(_Strict):
+    """The challenger in shadow (shadow.py): what `make serve` runs beside the champion, and what the shadow report
+    requires of it on the traffic both saw."""
+
+    model: str | None = Field(None, pattern=r"^(candidate|champion|[0-9]+)$")  # alias or version; None: no shadow
+    min_records: PositiveInt = 500  # records the challenger scored: fewer, and the report is not judged (fails)
+    max_error_rate: float = Field(0.0, ge=0, le=1)  # records it could not score, as a share of those it saw
+    min_agreement: float | None = Field(0.8, ge=0, le=1)  # share labelled alike by both; None: reported only
+    fairness: bool = True  # its selection-rate spread between groups, bounded as gates.fairness bounds it
+
+
 class Params(_Strict):
     seed: int = 42
     data: DataConfig
@@ -289,6 +301,7 @@ class Params(_Strict):
     packaging: PackagingConfig
     serving: ServingConfig = ServingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    shadow: ShadowConfig = ShadowConfig()
 
     @model_validator(mode="after")
     def _fairness_needs_groups(self):
