@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from .conftest import Server, copy_trained, free_port, latest_run, mlflow_client, run
+from .kube_api import RecordingKubeApi
 
 pytestmark = pytest.mark.e2e
 
@@ -32,9 +33,9 @@ def module_of(root) -> str:
     return root.name.replace("-", "_")
 
 
-def monitor(root, home, *args: str):
+def monitor(root, home, *args: str, **env):
     cmd = [sys.executable, "monitor_flow.py", "--no-pylint", "run", "--last-records", str(ROWS), *args]
-    return run(cmd, root, timeout=600, BENTOML_HOME=str(home))
+    return run(cmd, root, timeout=600, BENTOML_HOME=str(home), **env)
 
 
 def judged(root, run_id: str) -> dict:
@@ -189,7 +190,9 @@ def test_a_new_batch_file_is_scored_by_the_champion_and_report_only_exits_zero(p
 
 def test_a_labelled_batch_the_model_now_gets_wrong_is_degraded(project):
     """Labels flipped (the rule the model learned no longer holds): the training flow's own gates fail on the batch,
-    the verdict is degraded, and the run stops with the failed checks and their margins, no traceback."""
+    the verdict is degraded, and the run stops with the failed checks and their margins, no traceback. With
+    monitoring.retrain_event set and the variable Metaflow sets in an Argo pod (test_argo.py), the retraining event
+    reaches the webhook (Metaflow's ArgoEvent, a real POST to 127.0.0.1) before the run stops."""
     root, home, _ = project
     module = module_of(root)
     made = run(
@@ -199,8 +202,21 @@ def test_a_labelled_batch_the_model_now_gets_wrong_is_degraded(project):
     table = pd.read_csv(root / "f.csv")
     table["approved"] = 1 - table["approved"]
     table.to_csv(root / "f.csv", index=False)
-    done = monitor(root, home, "--batch", "f.csv")
+    params = root / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("  retrain_event: null ", "  retrain_event: retrain.demo "))
+    webhook, md5 = RecordingKubeApi(), "0123456789abcdef0123456789abcdef"
+    try:
+        on_argo = {"ARGO_WORKFLOW_TEMPLATE": "monitorflow", "METAFLOW_ARGO_EVENTS_WEBHOOK_URL": webhook.url}
+        done = monitor(root, home, "--batch", "f.csv", "--retrain-data-md5", md5, **on_argo)
+    finally:
+        webhook.stop()
+        params.write_text(original)
     output = done.stdout + done.stderr
+    (event,) = webhook.created
+    assert event["name"] == "retrain.demo" and "retraining event retrain.demo published" in output, output[-3000:]
+    assert {k: event["payload"][k] for k in ("verdict", "data_md5")} == {"verdict": "degraded", "data_md5": md5}
+    assert event["payload"]["model_version"].startswith(f"{module}:") and event["payload"]["mlflow_model_version"]
     assert done.returncode != 0 and "Traceback" not in output, output[-3000:]
     assert "Model degraded" in output and "gates failed on the labelled rows" in output
     assert re.search(r"performance: .*accuracy = 0\.\d{4}, needs >= 0\.75 \(off by 0\.\d{4}\)", output), output[-3000:]

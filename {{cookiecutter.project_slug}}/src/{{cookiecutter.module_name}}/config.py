@@ -5,12 +5,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from .errors import ProjectError
 
 DEFAULT_FILE = "params.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the one definition: src/<module>/config.py -> the project
+SCHEDULES = ("hourly", "daily", "weekly")  # Metaflow's @schedule flags
+EVENT_NAME = r"^[A-Za-z0-9_.-]+$"  # what Argo Workflows accepts as a @trigger event name
 
 
 class _Strict(BaseModel):
@@ -265,6 +267,16 @@ class MonitoringConfig(_Strict):
     drift: DriftThresholds = DriftThresholds()
     quality: QualityThresholds = QualityThresholds()
     experiment: str | None = None  # MLflow experiment of the monitoring runs; None: <packaging.model_name>-monitoring
+    # on Argo Workflows: when MonitorFlow runs; the event asking TrainingFlow to retrain (retrain_event.py)
+    schedule: str | None = None  # hourly | daily | weekly | a cron expression (5 fields, UTC); None: started by hand
+    retrain_event: str | None = Field(None, pattern=EVENT_NAME)  # None: a drift verdict starts nothing
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_is_known(cls, value: str | None) -> str | None:
+        if value is None or value in SCHEDULES or len(value.split()) == 5:
+            return value
+        raise ValueError(f"expected one of {', '.join(SCHEDULES)} or a cron expression of 5 fields (minute hour ...)")
 
 
 class ShadowConfig(_Strict):
