@@ -6,6 +6,8 @@ gives. One flow run; the proofs are read back from S3, the MLflow server's REST 
 
 import base64
 import json
+import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -280,14 +282,20 @@ def test_flow_runs_as_pods_under_the_cloud_profile(stack, tmp_path):
     state = project / ".stack"
     postmaster = int((state / "postgres" / "postmaster.pid").read_text().splitlines()[0])
     assert postmaster == json.loads((state / "pids.json").read_text())["postgres"]
-    assert _postgres_rows(project, "SELECT current_setting('data_directory')") == [(str(state / "postgres"),)]
+    settings = dict(_postgres_rows(project, "SELECT name, setting FROM pg_settings"))
+    assert settings["data_directory"] == str(state / "postgres")
+    assert (settings["listen_addresses"], settings["unix_socket_directories"]) == ("127.0.0.1", "")  # no Unix socket
+    assert settings["fsync"] == "off"  # a scratch store
+    assert _postgres_rows(project, "SELECT DISTINCT auth_method FROM pg_hba_file_rules") == [("scram-sha-256",)]
+    owner = pwd.getpwnam("postgres").pw_uid if os.geteuid() == 0 else os.geteuid()  # root may not run it
+    assert re.search(rf"^Uid:\s+{owner}\s", Path(f"/proc/{postmaster}/status").read_text(), re.M)
     runs_sql = "SELECT status, experiment_id FROM runs WHERE run_uuid = %s"
     experiment_id = int(experiment["experiment_id"])
     assert _postgres_rows(project, runs_sql, model_version["run_id"]) == [("FINISHED", experiment_id)]
     versions_sql = "SELECT version, run_id FROM model_versions WHERE name = %s"
     assert _postgres_rows(project, versions_sql, model_name) == [(1, model_version["run_id"])]
     aliases_sql = "SELECT alias, version FROM registered_model_aliases WHERE name = %s"
-    assert _postgres_rows(project, aliases_sql, model_name) == [("champion", 1)]
+    assert {alias: str(v) for alias, v in _postgres_rows(project, aliases_sql, model_name)} == aliases
     assert not list(state.glob("*.db"))  # no SQLite store beside it
 
     bento_url = version_tags["bentoml.bento_url"]
