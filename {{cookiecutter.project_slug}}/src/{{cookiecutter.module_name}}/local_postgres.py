@@ -1,10 +1,11 @@
 """The local stack's PostgreSQL (stack.py): the store of its MLflow server, run from the machine's own PostgreSQL.
 
-Its data lives in .stack/postgres. It listens on 127.0.0.1 only, with no Unix socket (nothing under /var/run), and
-`make down` stops it by its own PID. Clients sign in as `stack` with a random password kept in .stack/postgres.password
-(mode 0600) and handed over in PGPASSWORD, never on a command line: other users of a shared machine cannot reach it.
-PostgreSQL refuses to run as root; as root (CI, containers) it runs as the `postgres` system user, keeping one
-capability (CAP_DAC_READ_SEARCH) so that it can reach a data folder below folders only root may enter.
+Its data lives in .stack/postgres, written without fsync (a scratch store). It listens on 127.0.0.1 only, with no Unix
+socket (nothing under /var/run), and `make down` stops it by its own PID. Clients sign in as `stack` with a random
+password kept in .stack/postgres.password (mode 0600) and handed over in PGPASSWORD, never on a command line: other
+users of a shared machine cannot reach it. PostgreSQL refuses to run as root; as root (CI, containers) it runs as the
+`postgres` system user, keeping one capability (CAP_DAC_READ_SEARCH) so that it can reach a data folder below folders
+only root may enter.
 """
 
 import glob
