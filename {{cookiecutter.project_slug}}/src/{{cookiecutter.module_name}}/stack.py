@@ -148,9 +148,7 @@ def down() -> list[str]:
         except ProcessLookupError:
             continue
         for _ in range(100):
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
+            if not _running(pid):
                 break
             time.sleep(0.1)
         else:
@@ -159,6 +157,25 @@ def down() -> list[str]:
     PIDS.unlink()
     PROFILE.unlink(missing_ok=True)
     return stopped
+
+
+def _running(group: int) -> bool:
+    """Whether a process of the group still runs. A server whose `up` has exited is init's child, and init may take
+    seconds to reap it: on Linux a zombie (state Z in /proc/<pid>/stat) counts as stopped."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    if not Path("/proc/self/stat").exists():
+        return True
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:  # gone meanwhile
+            continue
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
 
 
 def main(argv: list[str] | None = None) -> None:
