@@ -71,7 +71,7 @@ class LocalPostgres:
             user = pwd.getpwnam("postgres")
             os.chown(self.data, user.pw_uid, user.pw_gid)
         initdb = [str(self.bindir / "initdb"), "-D", str(self.data), "-U", USER, f"--pwfile={self.password_file}"]
-        initdb += ["--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions", "--no-sync"]
+        initdb += ["--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions", "--no-sync"]
         done = subprocess.run([*self.run_as, *initdb], capture_output=True, text=True)
         if done.returncode:
             raise RuntimeError(f"initdb failed:\n{done.stdout}{done.stderr}")
