@@ -25,8 +25,7 @@ UNUSED = {
     f"{PACKAGE}/demo_text.py": not TEXT,
     f"{PACKAGE}/tiny_model.py": not TEXT,
     "tests/test_text.py": not TEXT,
-    # monitoring judges tabular models only for now: the drift demo and its benchmark shift the tabular demo data
-    f"{PACKAGE}/monitoring/demo.py": TEXT,
+    # the benchmarks (serving, monitoring, the flow's cost) measure the tabular task
     "benchmarks": TEXT,
 }
 # requirements.lock: the lock of this task's requirements for the answered Python (made by the template's

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from .conftest import Server, copy_trained, free_port, latest_run, mlflow_client, run
+from .kube_api import RecordingKubeApi
 
 pytestmark = pytest.mark.e2e
 
@@ -32,9 +33,9 @@ def module_of(root) -> str:
     return root.name.replace("-", "_")
 
 
-def monitor(root, home, *args: str):
+def monitor(root, home, *args: str, **env):
     cmd = [sys.executable, "monitor_flow.py", "--no-pylint", "run", "--last-records", str(ROWS), *args]
-    return run(cmd, root, timeout=600, BENTOML_HOME=str(home))
+    return run(cmd, root, timeout=600, BENTOML_HOME=str(home), **env)
 
 
 def judged(root, run_id: str) -> dict:
@@ -189,7 +190,9 @@ def test_a_new_batch_file_is_scored_by_the_champion_and_report_only_exits_zero(p
 
 def test_a_labelled_batch_the_model_now_gets_wrong_is_degraded(project):
     """Labels flipped (the rule the model learned no longer holds): the training flow's own gates fail on the batch,
-    the verdict is degraded, and the run stops with the failed checks and their margins, no traceback."""
+    the verdict is degraded, and the run stops with the failed checks and their margins, no traceback. With
+    monitoring.retrain_event set and the variable Metaflow sets in an Argo pod (test_argo.py), the retraining event
+    reaches the webhook (Metaflow's ArgoEvent, a real POST to 127.0.0.1) before the run stops."""
     root, home, _ = project
     module = module_of(root)
     made = run(
@@ -199,8 +202,21 @@ def test_a_labelled_batch_the_model_now_gets_wrong_is_degraded(project):
     table = pd.read_csv(root / "f.csv")
     table["approved"] = 1 - table["approved"]
     table.to_csv(root / "f.csv", index=False)
-    done = monitor(root, home, "--batch", "f.csv")
+    params = root / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("  retrain_event: null ", "  retrain_event: retrain.demo "))
+    webhook, md5 = RecordingKubeApi(), "0123456789abcdef0123456789abcdef"
+    try:
+        on_argo = {"ARGO_WORKFLOW_TEMPLATE": "monitorflow", "METAFLOW_ARGO_EVENTS_WEBHOOK_URL": webhook.url}
+        done = monitor(root, home, "--batch", "f.csv", "--retrain-data-md5", md5, **on_argo)
+    finally:
+        webhook.stop()
+        params.write_text(original)
     output = done.stdout + done.stderr
+    (event,) = webhook.created
+    assert event["name"] == "retrain.demo" and "retraining event retrain.demo published" in output, output[-3000:]
+    assert {k: event["payload"][k] for k in ("verdict", "data_md5")} == {"verdict": "degraded", "data_md5": md5}
+    assert event["payload"]["model_version"].startswith(f"{module}:") and event["payload"]["mlflow_model_version"]
     assert done.returncode != 0 and "Traceback" not in output, output[-3000:]
     assert "Model degraded" in output and "gates failed on the labelled rows" in output
     assert re.search(r"performance: .*accuracy = 0\.\d{4}, needs >= 0\.75 \(off by 0\.\d{4}\)", output), output[-3000:]
@@ -222,6 +238,9 @@ def test_retraining_on_a_labelled_batch_pins_a_new_data_version_and_judges_the_c
     module = module_of(root)
     made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", "500", "--seed", "11", "--out", "l.csv"], root)
     assert made.returncode == 0, made.stderr
+    params = root / "params.yaml"  # the challenger must prove itself in shadow before it is champion (next test)
+    params.write_text(params.read_text().replace("require_shadow: false", "require_shadow: true", 1))
+    assert run(["git", "commit", "-qam", "require a shadow report"], root).returncode == 0
     data = root / "data" / f"{module}.csv"
     before = len(pd.read_csv(data))
     retrain = ["make", "retrain", f"PYTHON={sys.executable}", "BATCH=l.csv"]
@@ -235,8 +254,67 @@ def test_retraining_on_a_labelled_batch_pins_a_new_data_version_and_judges_the_c
     assert trained.data.tags["data.md5"] == md5 and trained.info.status == "FINISHED"
     assert re.search(r"compared on \d+ test rows neither model trained on \(\d+ left out", output), output[-3000:]
     assert "the challenger passed every gate" in output
+    assert "packaging.require_shadow: v2 is candidate; the champion stays until its shadow report passes" in output
+    client = mlflow_client(root)
+    assert str(client.get_model_version_by_alias(module, "champion").version) == "1"
+    assert str(client.get_model_version_by_alias(module, "candidate").version) == "2"
     again = run(retrain, root, BENTOML_HOME=str(home))
     output = again.stdout + again.stderr
     assert (
         again.returncode != 0 and "already in the training table: nothing new" in output and "Traceback" not in output
     )
+
+
+def test_a_challenger_in_shadow_is_judged_on_the_champions_traffic_before_promotion(project):
+    """After the retrain (packaging.require_shadow: true): the champion v1 serves with the candidate v2 in shadow,
+    demo traffic goes through, and the prediction log carries both answers. The shadow report judges v2 on that
+    traffic: the default request carries no sensitive feature, so fairness is not judged and the report fails, and
+    promotion is refused; with a labelled batch neither model trained on, v2 passes the gates there and is promoted."""
+    root, home, _ = project
+    module = module_of(root)
+    client = mlflow_client(root)
+    tags = {
+        alias: client.get_model_version_by_alias(module, alias).tags["bentoml.model"]
+        for alias in ("champion", "candidate")
+    }
+    server = Server(root, home, "--arg", f"model_tag={tags['champion']}", "--arg", f"shadow_tag={tags['candidate']}")
+    try:
+        server.wait_ready()
+        demo = [sys.executable, "-m", f"{module}.monitoring.demo", "--rows", "600", "--port", str(server.port)]
+        sent = run(demo, root, PYTHONPATH="src", BENTOML_HOME=str(home))
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+    finally:
+        server.stop()
+    log = pd.concat(
+        pd.read_json(f, lines=True) for f in (root / "monitoring" / "predictions" / "data").glob("data.*.log")
+    )
+    both = log[log["shadow_model_version"] == tags["candidate"]]
+    assert len(both) == 600 and set(both["model_version"]) == {tags["champion"]} and both["shadow_error"].isna().all()
+    assert both["shadow_probability_1"].between(0, 1).all() and both["shadow_label"].isin([0, 1]).all()
+
+    def make(*args: str):
+        done = run(["make", *args, f"PYTHON={sys.executable}"], root, BENTOML_HOME=str(home))
+        return done, done.stdout + done.stderr
+
+    done, output = make("shadow-report")
+    assert done.returncode != 0 and "Traceback" not in output, output[-3000:]
+    assert "on 600 logged records" in output and "[ok] records scored in shadow" in output
+    assert re.search(r"\[ok\] agreement with the champion = 0\.\d{4} >= 0\.8", output), output
+    assert "[not judged] selection-rate spread by sex" in output and "shadow report: failed: shadow" in output
+    refused, output = make("promote", "VERSION=2")
+    assert refused.returncode != 0 and "shadow report failed: shadow" in output, output
+    assert str(client.get_model_version_by_alias(module, "champion").version) == "1"
+
+    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", "1000", "--seed", "23", "--out", "s.csv"], root)
+    assert made.returncode == 0, made.stderr
+    done, output = make("shadow-report", "BATCH=s.csv")
+    assert done.returncode == 0, output[-3000:]
+    assert "selection-rate spread by sex: the log lacks sex; judged on the labelled batch instead" in output
+    assert "fairness (labelled batch) gate PASSED" in output and "champion (labelled batch) gate PASSED" in output
+    assert "rows of s.csv neither model trained on" in output and "shadow report: passed" in output
+    version = client.get_model_version(module, "2")
+    assert version.tags["shadow"] == "passed" and version.tags["shadow.champion"] == "1"
+    shadow_run = client.get_run(version.tags["shadow.mlflow_run_id"])
+    assert shadow_run.data.metrics["records_scored"] == 600 and shadow_run.data.metrics["agreement"] >= 0.8
+    promoted, output = make("promote", "VERSION=2")
+    assert promoted.returncode == 0 and "champion: v1 -> v2" in output, output

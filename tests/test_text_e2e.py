@@ -82,25 +82,51 @@ def test_the_monitor_judges_texts_through_their_statistics(trained):
     assert checks["schema.missing_columns"] == checks["schema.extra_columns"] == "ok"
 
 
-def test_served_text_model_validates_and_batches(trained):
+@pytest.fixture(scope="module")
+def server(trained):
+    """The champion served once for this module's tests, stopped by its PID afterwards."""
     project, home, _ = trained
-    example = json.loads((project / "examples" / "request.json").read_text())
-    server = Server(project, home)
+    served = Server(project, home)
     try:
-        server.wait_ready()
-        body = requests.post(f"{server.url}/predict", json=example, timeout=30).json()
-        assert body["mlflow_model_version"] == "1"
-        for prediction in body["predictions"]:
-            assert set(prediction["probabilities"]) == SENTIMENTS
-            assert prediction["label"] == max(prediction["probabilities"], key=prediction["probabilities"].get)
-        batched = requests.post(f"{server.url}/classify", json=example, timeout=30)
-        assert batched.status_code == 200 and batched.json() == body["predictions"]  # same answers, batched
-        for text in ("", "   ", "x" * 6000, 42):
-            bad = requests.post(f"{server.url}/predict", json={"records": [{"text": text}]}, timeout=30)
-            assert bad.status_code == 400 and "text" in json.dumps(bad.json()["detail"]), (text, bad.text)
-        assert requests.post(f"{server.url}/predict", json=example, timeout=30).status_code == 200
+        served.wait_ready()
+        yield served
     finally:
-        server.stop()
+        served.stop()
+
+
+def test_the_drift_demo_finds_the_texts_drifted(trained, server):
+    """`make drift-demo` on the text task: 1000 reviews of a new product line, each ending with a delivery sentence
+    and an emoji (demo_data.py --shift), through the server already answering on PORT, then the monitor: the texts
+    drifted in length and unknown-token share, the run ends non-zero with no traceback."""
+    project, home, _ = trained
+    cmd = ["make", "drift-demo", f"PYTHON={sys.executable}", f"PORT={server.port}", "DEMO_ROWS=1000"]
+    done = run(cmd, project, timeout=600, BENTOML_HOME=str(home))
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in output, output[-4000:]
+    assert "1000 shifted (demo_data.py --shift) demo records answered" in output and "Drift detected" in output
+    client = mlflow_client(project)
+    found = latest_run(client, f"{MODULE}-monitoring")
+    assert found.data.tags["monitoring.verdict"] == "drift" and found.data.tags["monitoring.source"] == "prediction_log"
+    path = client.download_artifacts(found.info.run_id, "monitoring/verdict.json", str(project.parent / "drift"))
+    checks = {c["name"]: c for c in json.loads(Path(path).read_text())["checks"]}
+    for stat in ("text_chars", "text_words", "text_unknown_token_rate"):
+        assert checks[f"drift.{stat}.psi"]["status"] == "drift", checks[f"drift.{stat}.psi"]
+
+
+def test_served_text_model_validates_and_batches(trained, server):
+    project, _, _ = trained
+    example = json.loads((project / "examples" / "request.json").read_text())
+    body = requests.post(f"{server.url}/predict", json=example, timeout=30).json()
+    assert body["mlflow_model_version"] == "1"
+    for prediction in body["predictions"]:
+        assert set(prediction["probabilities"]) == SENTIMENTS
+        assert prediction["label"] == max(prediction["probabilities"], key=prediction["probabilities"].get)
+    batched = requests.post(f"{server.url}/classify", json=example, timeout=30)
+    assert batched.status_code == 200 and batched.json() == body["predictions"]  # same answers, batched
+    for text in ("", "   ", "x" * 6000, 42):
+        bad = requests.post(f"{server.url}/predict", json={"records": [{"text": text}]}, timeout=30)
+        assert bad.status_code == 400 and "text" in json.dumps(bad.json()["detail"]), (text, bad.text)
+    assert requests.post(f"{server.url}/predict", json=example, timeout=30).status_code == 200
 
 
 def test_generated_text_project_tests_pass(trained):

@@ -3,6 +3,7 @@ preprocess → fan_out → train_candidate (one task per candidate) → select (
 
     python flow.py run                                   # params.yaml and the data its .dvc pointer pins
     python flow.py run --data-rev v1.0                   # train on the data as of a git revision or tag
+    python flow.py run --data-md5 MD5                    # cloud profile: that data version in the DVC remote
     python flow.py --config config other.yaml run        # another configuration file
 
 Each step is a separate process that calls plain functions from src/{{ cookiecutter.module_name }}/; heavy libraries are
@@ -111,11 +112,26 @@ class cloud_profile(FlowMutator):
         return [(path, name, ContentType.USER_CONTENT) for path, name in package_files()]  # beside flow.py
 
 
+class retrain_trigger(FlowMutator):
+    """monitoring.retrain_event set: deployed on Argo Workflows, the flow also starts when a monitor publishes that
+    event, on the data version the event names (retrain_event.py). A run started by hand is unaffected."""
+
+    def pre_mutate(self, mutable_flow):
+        from metaflow import trigger
+
+        from {{ cookiecutter.module_name }}.retrain_event import trigger_event
+
+        if event := dict(mutable_flow.configs)["config"]["monitoring"]["retrain_event"]:
+            mutable_flow.add_decorator(trigger, deco_kwargs={"event": trigger_event(event)})
+
+
+@retrain_trigger
 @cloud_profile
 @project(name="{{ cookiecutter.module_name }}")
 class TrainingFlow(FlowSpec):
     config = Config("config", default="params.yaml", parser=parse_params)
     data_rev = Parameter("data-rev", default="", help="git revision or tag to read the data at (default: workspace)")
+    data_md5 = Parameter("data-md5", default="", help="cloud profile: train on that md5 version in the DVC remote")
     allow_unpinned_data = Parameter(
         "allow-unpinned-data", type=bool, default=False, help="train on data that does not match its .dvc pointer"
     )
@@ -153,7 +169,9 @@ class TrainingFlow(FlowSpec):
         self.mlflow_run_id = tracking.open_run(
             cfg.model_dump(), cfg.packaging.model_name, current.flow_name, current.run_id, self.git
         )
-        content, self.data = read_data(cfg.data.path, self.data_rev, self.allow_unpinned_data, self.config_file)
+        content, self.data = read_data(
+            cfg.data.path, self.data_rev, self.allow_unpinned_data, self.config_file, md5=self.data_md5
+        )
         tracking.log(self.mlflow_run_id, tags={f"data.{k}": v for k, v in self.data.items()})
         if not self.data["pinned"]:
             print(f"WARNING: training on unpinned data {cfg.data.path} (--allow-unpinned-data)")
@@ -401,11 +419,19 @@ class TrainingFlow(FlowSpec):
                 promote=cfg.packaging.promote,
                 build=cfg.packaging.build_bento,
                 gates=gate_outcome(self.verdicts),
+                require_shadow=cfg.packaging.require_shadow,
             )
         if self.published:
             print(
                 "model {model_tag}; bento {bento_tag}; registry version {mlflow_model_version}".format(**self.published)
             )
+            if cfg.packaging.promote and not self.published["champion"]:
+                print(
+                    "packaging.require_shadow: v{mlflow_model_version} is candidate; the champion stays until its "
+                    "shadow report passes (make serve SHADOW=candidate, make shadow-report, make promote)".format(
+                        **self.published
+                    )
+                )
         else:
             print("--publish false: nothing registered or packaged")
         tracking.finish(self.mlflow_run_id)

@@ -6,6 +6,7 @@
     python monitor_flow.py run --last-records 1000    # another window (also --last-hours H)
     python monitor_flow.py run --model-version TAG    # the rows a given BentoML model answered (default: the newest)
     python monitor_flow.py run --report-only true     # exit 0 even when the verdict is drift or degraded
+    python monitor_flow.py run --retrain-data-md5 MD5 # on Argo: the data version a triggered retraining trains on
 
 The reference is the judged model's own training split, found through its lineage (monitoring/reference.py). Every
 check (drift per feature and on the predictions, data quality, schema) is reported with its value, threshold and
@@ -13,7 +14,7 @@ status. A batch with labels is also judged by the training flow's performance an
 `degraded`). The verdict (ok / warn / drift / degraded) goes to a card (`python monitor_flow.py card get judge
 verdict.html`), to monitoring/reports/<run id>/ (verdict.html, evidently.html, verdict.json) and to an MLflow run in the
 experiment `<model name>-monitoring`. A drift or degraded verdict ends the run with a non-zero exit after everything is
-written.
+written; on Argo Workflows, with monitoring.retrain_event set, it first publishes that event (retrain_event.py).
 """
 
 import sys
@@ -21,7 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from metaflow import Config, FlowSpec, Parameter, card, current, project, step, user_step_decorator  # noqa: E402
+from metaflow import (  # noqa: E402
+    Config,
+    FlowMutator,
+    FlowSpec,
+    Parameter,
+    card,
+    current,
+    project,
+    schedule,
+    step,
+    user_step_decorator,
+)
 from metaflow.exception import MetaflowException  # noqa: E402
 
 from {{ cookiecutter.module_name }}.config import ConfigError, Params, parse, source_file, validate  # noqa: E402
@@ -54,6 +66,18 @@ def expected(step_name, flow, inputs):
         raise Stopped(err) from None
 
 
+class scheduled(FlowMutator):
+    """monitoring.schedule set: deployed on Argo Workflows, the monitor runs on that schedule (`@schedule`). A run
+    started by hand is unaffected."""
+
+    def pre_mutate(self, mutable_flow):
+        from {{ cookiecutter.module_name }}.retrain_event import schedule_arguments
+
+        if when := dict(mutable_flow.configs)["config"]["monitoring"]["schedule"]:
+            mutable_flow.add_decorator(schedule, deco_kwargs=schedule_arguments(when))
+
+
+@scheduled
 @project(name="{{ cookiecutter.module_name }}")
 class MonitorFlow(FlowSpec):
     config = Config("config", default="params.yaml", parser=parse_params)
@@ -64,6 +88,9 @@ class MonitorFlow(FlowSpec):
     last_records = Parameter("last-records", type=int, default=0, help="window: the newest N rows (0: params.yaml)")
     last_hours = Parameter("last-hours", type=float, default=0.0, help="window: the last H hours (0: params.yaml)")
     report_only = Parameter("report-only", type=bool, default=False, help="exit 0 even on drift or degraded")
+    retrain_data_md5 = Parameter(
+        "retrain-data-md5", default="", help="the new data version (md5, in the DVC remote) a retraining run trains on"
+    )
 
     @property
     def settings(self) -> Params:
@@ -156,10 +183,19 @@ class MonitorFlow(FlowSpec):
     @expected
     @step
     def end(self):
-        """A drift or degraded verdict fails the run (non-zero exit), unless --report-only true."""
+        """On Argo Workflows, a drift or degraded verdict first publishes monitoring.retrain_event; then it fails the
+        run (non-zero exit), unless --report-only true."""
+        from {{ cookiecutter.module_name }} import retrain_event
         from {{ cookiecutter.module_name }}.monitoring.performance import failed_gates
         from {{ cookiecutter.module_name }}.monitoring.report import enforce
 
+        pathspec = f"{current.flow_name}/{current.run_id}"
+        facts = retrain_event.payload(
+            self.verdict, self.model, self.lineage.mlflow_model_version, pathspec, self.retrain_data_md5
+        )
+        event = self.settings.monitoring.retrain_event
+        if said := retrain_event.request_retraining(event, facts, retrain_event.on_argo()):
+            print(said)
         degraded = failed_gates(self.gate_checks)
         print(enforce(self.verdict, self.drifted, self.report_dir, self.report_only, degraded))
 

@@ -6,12 +6,15 @@ POST /classify   {"records": [...]} -> [prediction, ...], lineage in X-Model-Ver
                  pass (serving.adaptive_batching in params.yaml)
 
 make serve [MODEL=candidate]                   # the model behind the registry's champion (or candidate) alias
+make serve SHADOW=candidate                    # ...with the candidate scoring the same records in shadow
 bentoml serve --arg model_tag=NAME:VERSION     # a given one (a built Bento pins the one it was built with)
 bentoml serve                                  # the latest model in the local BentoML store, whatever the registry says
 
 Every answered request is logged for monitoring, one row per record (prediction_log.py; BentoML's monitoring API,
 by default JSON lines under monitoring/predictions/data/, a request's rows written at once: json_lines_monitor.py),
 unless BentoML's config turns it off: BENTOML_CONFIG_OPTIONS="services.Classifier.monitoring.enabled=false".
+A challenger in shadow (`--arg shadow_tag=NAME:VERSION`; shadow.py) scores each answered request's records in the
+log's writer thread, after the answer has gone: its answers go into the log beside the champion's, never to a client.
 BentoML's main process only reads the model's spec: torch and the weights load in the serving workers.
 """
 
@@ -31,16 +34,22 @@ from {{ cookiecutter.module_name }}.errors import InvalidRecord, UnknownGroup  #
 from {{ cookiecutter.module_name }}.http_guard import RequestGuard, install_log_filters, max_body_bytes  # noqa: E402
 from {{ cookiecutter.module_name }}.prediction_log import PredictionLog, columns, field_types  # noqa: E402
 from {{ cookiecutter.module_name }}.serving import Prediction, value_chars  # noqa: E402
+from {{ cookiecutter.module_name }}.shadow import score_in_shadow  # noqa: E402
 
 
 class Arguments(BaseModel):
     model_tag: str = "{{ cookiecutter.module_name }}:latest"
+    shadow_tag: str = ""  # a challenger that scores the same records off the request path (shadow.py)
 
 
-MODEL = bentoml.models.BentoModel(bentoml.use_arguments(Arguments).model_tag)
-if MODEL.stored is None:
-    raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
+ARGUMENTS = bentoml.use_arguments(Arguments)
+MODEL = bentoml.models.BentoModel(ARGUMENTS.model_tag)
+SHADOW = bentoml.models.BentoModel(ARGUMENTS.shadow_tag) if ARGUMENTS.shadow_tag else None
+for model in filter(None, (MODEL, SHADOW)):
+    if model.stored is None:
+        raise SystemExit(f"model {model.tag} is not in the BentoML store: run `python flow.py run` first")
 PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker (Classifier.__init__)
+SHADOW_PREDICTOR = Predictor(SHADOW.stored.path) if SHADOW else None
 LABELS = MODEL.stored.info.labels  # lineage written by the flow's package step
 LINEAGE = {
     "model_version": str(MODEL.stored.tag),  # the BentoML model
@@ -74,9 +83,16 @@ def score(records: list) -> list[Prediction]:
 
 def log_predictions(records: list[dict], predictions: list[dict]) -> None:
     """The prediction log's sink (off the request path): one row per record through BentoML's monitoring API, and
-    the `predictions` counter on /metrics."""
+    the `predictions` counter on /metrics. With a challenger in shadow, it scores the records here first."""
+    shadow = ()
+    if SHADOW_PREDICTOR is not None:
+        try:
+            theirs, errors = score_in_shadow(SHADOW_PREDICTOR, records)
+        except Exception as err:  # noqa: BLE001 - the challenger failing must not lose the champion's log rows
+            theirs, errors = [None] * len(records), [f"{type(err).__name__}: {err}"[:200]] * len(records)
+        shadow = (theirs, str(SHADOW.stored.tag), errors)
     with bentoml.monitor("predictions") as monitor:
-        for name, role, kind, values in columns(records, predictions, FIELD_TYPES, LINEAGE["model_version"]):
+        for name, role, kind, values in columns(records, predictions, FIELD_TYPES, LINEAGE["model_version"], shadow):
             monitor.log_batch(values, name=name, role=role, data_type=kind)
     for label in {str(p["label"]) for p in predictions}:
         count = sum(str(p["label"]) == label for p in predictions)
@@ -90,6 +106,8 @@ def log_predictions(records: list[dict], predictions: list[dict]) -> None:
 )
 class Classifier:
     model = MODEL
+    if SHADOW:
+        shadow = SHADOW
 
     def __init__(self):
         import logging
@@ -98,6 +116,8 @@ class Classifier:
 
         torch.set_num_threads(SERVING.threads)  # torch's default OpenMP team (one per core) ignores `resources`
         PREDICTOR.load()  # in the worker only: the main process never imports torch nor holds the weights
+        if SHADOW_PREDICTOR is not None:
+            SHADOW_PREDICTOR.load()
         install_log_filters()  # client errors in one line, without tracebacks; control characters escaped
         logging.getLogger("bentoml.serve").info("torch intra-op threads: %d", torch.get_num_threads())
 

@@ -84,3 +84,29 @@ def test_under_the_profile_a_models_training_data_is_read_from_the_remote_by_its
     assert hashlib.md5(content).hexdigest() == pinned and source.startswith("dvc remote ")
     with pytest.raises(LineageError, match="training data of champion v1 cannot be read from"):
         training_bytes(TrainingData("run", DATA, "workspace", "0" * 32, "", 42, "y", SplitConfig()), "champion v1")
+
+
+def test_under_the_profile_data_md5_reads_another_version_from_the_remote(pod, tmp_path_factory, monkeypatch):
+    """A triggered retraining run's --data-md5: a version the packaged pointer does not pin, read from the remote (a
+    DVC 3 remote keeps a file at files/md5/<2 hex>/<30 hex>); a version the remote lacks is refused."""
+    from {{ cookiecutter.module_name }}.errors import DataError
+
+    newer = (PROJECT_ROOT / DATA).read_bytes() if (PROJECT_ROOT / DATA).is_file() else b"a,b\n1,2\n"
+    newer += newer.splitlines(keepends=True)[-1]  # one row more: another version
+    digest = hashlib.md5(newer).hexdigest()
+    remote = tmp_path_factory.mktemp("remote")
+    (remote / "files" / "md5" / digest[:2]).mkdir(parents=True)
+    (remote / "files" / "md5" / digest[:2] / digest[2:]).write_bytes(newer)
+    monkeypatch.setenv("CLOUD_DVC_REMOTE", str(remote))
+    content, facts = read_data(DATA, md5=digest)
+    assert content == newer and facts["md5"] == digest and facts["rev"] == "remote"
+    with pytest.raises(DataNotPinned, match=f"md5 {'0' * 32}\\) cannot be read from the DVC remote"):
+        read_data(DATA, md5="0" * 32)
+    tampered = "f" * 32  # bytes stored under a name that is not their md5
+    (remote / "files" / "md5" / "ff").mkdir()
+    (remote / "files" / "md5" / "ff" / tampered[2:]).write_bytes(newer)
+    with pytest.raises(DataNotPinned, match=f"md5 {tampered}"):
+        read_data(DATA, md5=tampered)
+    monkeypatch.delenv("CLOUD_DVC_REMOTE")
+    with pytest.raises(DataError, match="--data-md5 reads a version from the cloud profile's DVC remote"):
+        read_data(DATA, md5=digest)

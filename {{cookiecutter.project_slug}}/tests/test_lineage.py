@@ -86,6 +86,10 @@ def test_only_a_canonical_run_stands_for_its_commit():
     clean = {"commit": "c" * 40, "changed": [], "untracked_src": []}
     pinned = {"pinned": True, "rev": "workspace"}
     assert canonical_reasons(clean, pinned, "params.yaml", "", False) == []
+    by_md5 = {"pinned": True, "rev": "remote", "md5": "a" * 32}  # --data-md5 (a triggered retraining run)
+    assert canonical_reasons(clean, by_md5, "params.yaml", "", False) == [
+        f"data at --data-md5 {'a' * 32}, not the version the commit's pointer pins"
+    ]
     reasons = canonical_reasons(
         clean | {"changed": ["src/m/data.py", "examples/request.json"], "untracked_src": ["src/m/new.py"]},
         {"pinned": True, "rev": "v1"},

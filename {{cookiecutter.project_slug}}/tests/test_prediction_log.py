@@ -105,6 +105,15 @@ def test_columns_are_one_value_per_record_in_monitoring_terms():
     assert out["model_version"] == ("prediction", "categorical", ["m:1", "m:1"])
 
 
+def test_a_challenger_in_shadow_is_logged_beside_the_champion_and_a_refused_record_says_why():
+    theirs = [{"label": 0, "probability": 0.6, "probabilities": {"0": 0.6, "1": 0.4}}, None]
+    errors = [None, "age: Input should be a valid number"]
+    out = {c[0]: c[3] for c in columns(RECORDS, PREDICTIONS, {}, "m:1", (theirs, "m:2", errors))}
+    assert out["label"] == [1, 0] and out["shadow_label"] == [0, None]
+    assert out["shadow_probability_1"] == [0.4, None] and out["shadow_model_version"] == ["m:2", "m:2"]
+    assert out["shadow_error"] == errors
+
+
 def test_field_types_follow_the_record_schema():
     schema = {
         "properties": {

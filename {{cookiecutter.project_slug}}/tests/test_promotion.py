@@ -1,7 +1,7 @@
 import pytest
 
 from {{ cookiecutter.module_name }}.packaging import gate_outcome
-from {{ cookiecutter.module_name }}.promotion import PromotionError, bentoml_model, blockers, missing_alias
+from {{ cookiecutter.module_name }}.promotion import PromotionError, bentoml_model, blockers, missing_alias, shadow_blocker
 
 PACKAGED = {"gates": "passed", "bentoml.model": "m:abc", "bentoml.bento": "b:def"}
 
@@ -47,3 +47,16 @@ def test_serving_needs_the_bentoml_model_recorded_on_the_version():
 def test_a_missing_alias_says_how_to_get_one():
     assert str(missing_alias("champion")).startswith("no champion yet: run `python flow.py run`")
     assert str(missing_alias("candidate")).startswith("no candidate yet: run `python flow.py run`")
+
+
+def test_with_require_shadow_only_a_passing_report_against_the_current_champion_counts():
+    passed = {"shadow": "passed", "shadow.champion": "3", "shadow.mlflow_run_id": "r1"}
+    assert shadow_blocker("4", passed, champion="3") == []
+    assert shadow_blocker("4", {}, "3") == [
+        "no shadow report: serve it in shadow (make serve SHADOW=4), then make shadow-report"
+    ]
+    assert shadow_blocker("4", passed, "5") == [
+        "its shadow report was against v3, not the current champion v5: run it again"
+    ]
+    failed = passed | {"shadow": "failed: shadow"}
+    assert shadow_blocker("4", failed, "3") == ["shadow report failed: shadow (MLflow run r1)"]

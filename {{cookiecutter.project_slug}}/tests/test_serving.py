@@ -7,6 +7,7 @@ from {{ cookiecutter.module_name }}.artifact import SPEC, ModelSpec, Predictor, 
 from {{ cookiecutter.module_name }}.config import ModelConfig
 from {{ cookiecutter.module_name }}.data import model_inputs, request_example, validate_table
 from {{ cookiecutter.module_name }}.serving import record_model
+from {{ cookiecutter.module_name }}.shadow import score_in_shadow
 from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
 from {{ cookiecutter.module_name }}.training import weights_to_bytes
 
@@ -181,3 +182,15 @@ def test_cross_fitted_thresholds_score_every_row_out_of_fold(demo_frame, params,
     with pytest.raises(DataError, match="needs split.validation_size > 0"):
         empty = splits | {"validation": splits["validation"].head(0)}
         fit_outside_training(None, encoder, {}, empty, validation_only, [])
+
+
+def test_a_challenger_in_shadow_scores_what_its_own_contract_accepts_and_says_why_not_otherwise(model_dir):
+    predictor = Predictor(model_dir)
+    wrong_type = EXAMPLE[0] | {NUMBER: "many"}
+    unknown = EXAMPLE[0] | {"a_field_it_never_saw": 1}
+    predictions, errors = score_in_shadow(predictor, [*EXAMPLE, wrong_type, unknown])
+    expected = [p.model_dump() for p in predictor.predict(EXAMPLE)]
+    assert predictions[: len(EXAMPLE)] == expected and errors[: len(EXAMPLE)] == [None] * len(EXAMPLE)
+    assert predictions[-2:] == [None, None]
+    assert NUMBER in errors[-2] and "a_field_it_never_saw" in errors[-1]
+    assert all(len(e) <= 200 for e in errors[-2:])

@@ -6,6 +6,8 @@ lineage [--bento|--version] Bento -> model -> MLflow run -> Metaflow run -> comm
 example [--rows N]          write examples/request.json from the data's first rows (after changing data or columns)
 card [--out FILE]           write the gate card of the latest run that reached the gate (the latest run may not have)
 serve [MODEL] [--port N]    bentoml serve the model behind registry alias MODEL (champion, candidate) or version N
+      [--shadow MODEL]      ...with MODEL scoring the same records in shadow (default: params.yaml shadow.model)
+shadow-report [--batch F]   judge the challenger in shadow on the logged traffic (and a labelled batch); exit 1 if not
 promote VERSION             move `champion` to registry version VERSION if it passed every gate; exit 1 if refused
 retrain BATCH               add a labelled batch's new rows to the data (DVC-pinned) and run the flow on it
 """
@@ -139,7 +141,7 @@ def retrain(cfg, batch: str) -> int:
     return 0 if passed else 1
 
 
-REGISTRY_COMMANDS = ("serve", "promote")
+REGISTRY_COMMANDS = ("serve", "promote", "shadow-report")
 
 
 def add_registry_commands(commands) -> None:
@@ -148,20 +150,33 @@ def add_registry_commands(commands) -> None:
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=3000)
     srv.add_argument("--print-tag", action="store_true", help="print the BentoML model tag only; do not serve")
+    srv.add_argument("--shadow", default=None, help="candidate, a version, none (default: shadow.model)")
     pro = commands.add_parser("promote", help="move `champion` to a registry version that passed every gate")
     pro.add_argument("version")
+    sha = commands.add_parser("shadow-report", help="judge the challenger that ran in shadow beside the champion")
+    sha.add_argument("--challenger", default=None, help="alias or version (default: shadow.model, else candidate)")
+    sha.add_argument("--batch", default="", help="a labelled CSV or Parquet batch: both models' gates on it")
 
 
 def registry_command(args) -> int:
-    """`serve` and `promote`: the MLflow registry's aliases decide what serves. A refusal exits 1."""
+    """`serve`, `promote` and `shadow-report`: the MLflow registry's aliases decide what serves. A refusal exits 1."""
     from .promotion import PromotionError, promote, serving_tag
 
-    name = load(PROJECT_ROOT / "params.yaml").packaging.model_name
+    cfg = load(PROJECT_ROOT / "params.yaml")
+    name, shadow = cfg.packaging.model_name, args.shadow if args.command == "serve" else None
     try:
         if args.command == "promote":
-            print(promote(name, args.version))
+            print(promote(name, args.version, cfg.packaging.require_shadow))
             return 0
+        if args.command == "shadow-report":
+            from .shadow_report import report
+
+            passed, text = report(cfg, args.challenger or cfg.shadow.model or "candidate", args.batch)
+            print(text)
+            return 0 if passed else 1
         tag, version = serving_tag(name, args.model)
+        shadow = cfg.shadow.model if shadow is None else None if shadow == "none" else shadow
+        shadow_tag, shadow_version = serving_tag(name, shadow) if shadow else ("", "")
     except PromotionError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -170,8 +185,10 @@ def registry_command(args) -> int:
         return 0
     bentoml = Path(sys.executable).with_name("bentoml")
     cmd = [str(bentoml) if bentoml.exists() else "bentoml", "serve", "--host", args.host, "--port", str(args.port)]
-    cmd += ["--arg", f"model_tag={tag}"]
+    cmd += ["--arg", f"model_tag={tag}"] + (["--arg", f"shadow_tag={shadow_tag}"] if shadow_tag else [])
     print(f"serving {name} {args.model} (registry v{version}): {tag} on http://{args.host}:{args.port}", flush=True)
+    if shadow_tag:
+        print(f"in shadow: {name} {shadow} (registry v{shadow_version}): {shadow_tag}", flush=True)
     os.chdir(PROJECT_ROOT)  # bentofile.yaml names the service
     os.execvp(cmd[0], cmd)  # the server gets this process: Ctrl-C and kill reach it
     return 0  # not reached

@@ -5,12 +5,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from .errors import ProjectError
 
 DEFAULT_FILE = "params.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the one definition: src/<module>/config.py -> the project
+SCHEDULES = ("hourly", "daily", "weekly")  # Metaflow's @schedule flags
+EVENT_NAME = r"^[A-Za-z0-9_.-]+$"  # what Argo Workflows accepts as a @trigger event name
 
 
 class _Strict(BaseModel):
@@ -187,6 +189,7 @@ class PackagingConfig(_Strict):
     model_name: str = Field(pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
     build_bento: bool = True
     promote: bool = True  # move the `champion` alias to a model that passes every gate (else only `candidate`)
+    require_shadow: bool = False  # with a champion: new models are `candidate` until a shadow report passes
 
 
 class AdaptiveBatching(_Strict):
@@ -264,6 +267,27 @@ class MonitoringConfig(_Strict):
     drift: DriftThresholds = DriftThresholds()
     quality: QualityThresholds = QualityThresholds()
     experiment: str | None = None  # MLflow experiment of the monitoring runs; None: <packaging.model_name>-monitoring
+    # on Argo Workflows: when MonitorFlow runs; the event asking TrainingFlow to retrain (retrain_event.py)
+    schedule: str | None = None  # hourly | daily | weekly | a cron expression (5 fields, UTC); None: started by hand
+    retrain_event: str | None = Field(None, pattern=EVENT_NAME)  # None: a drift verdict starts nothing
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_is_known(cls, value: str | None) -> str | None:
+        if value is None or value in SCHEDULES or len(value.split()) == 5:
+            return value
+        raise ValueError(f"expected one of {', '.join(SCHEDULES)} or a cron expression of 5 fields (minute hour ...)")
+
+
+class ShadowConfig(_Strict):
+    """The challenger in shadow (shadow.py): what `make serve` runs beside the champion, and what the shadow report
+    requires of it on the traffic both saw."""
+
+    model: str | None = Field(None, pattern=r"^(candidate|champion|[0-9]+)$")  # alias or version; None: no shadow
+    min_records: PositiveInt = 500  # records the challenger scored: fewer, and the report is not judged (fails)
+    max_error_rate: float = Field(0.0, ge=0, le=1)  # records it could not score, as a share of those it saw
+    min_agreement: float | None = Field(0.8, ge=0, le=1)  # share labelled alike by both; None: reported only
+    fairness: bool = True  # its selection-rate spread between groups, bounded as gates.fairness bounds it
 
 
 class Params(_Strict):
@@ -277,6 +301,7 @@ class Params(_Strict):
     packaging: PackagingConfig
     serving: ServingConfig = ServingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    shadow: ShadowConfig = ShadowConfig()
 
     @model_validator(mode="after")
     def _fairness_needs_groups(self):

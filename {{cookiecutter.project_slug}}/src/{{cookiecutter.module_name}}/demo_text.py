@@ -20,9 +20,26 @@ BAD_CLOSERS = ["Returning it.", "Would not recommend.", "One star.", "Asked for 
 MEH = ["okay", "average", "ordinary", "acceptable", "so so", "middling", "passable", "unremarkable"]
 MEH_CLOSERS = ["It does the job.", "Three stars.", "Nothing special.", "Neither good nor bad."]
 SENTIMENTS = ["negative", "neutral", "positive"]  # --classes 3
+# --shift: the drift demo's batch (make drift-demo). Reviews of a new product line, written on phones: each ends with a
+# sentence about the delivery and an emoji, which the tokenizer does not know. The texts get longer (in words and
+# characters) and a share of their tokens unknown; sentiment and labels follow the same rule as without --shift.
+SHIFT_PRODUCTS = ["smartwatch", "air fryer", "e-reader", "robot vacuum"]
+DELIVERY = ["Delivery took two weeks.", "The courier left it at the door.", "Shipping was quick.", "The box was dented."]
+EMOJI = ["\U0001f44d", "\U0001f621", "\U0001f4e6", "\u2b50"]  # thumbs up, angry face, package, star
 
 
-def make_row(rng: random.Random, target: str, text: str, sensitive: list[str], bias: float, classes: int = 2) -> dict:
+def make_row(
+    rng: random.Random, target: str, text: str, sensitive: list[str], bias: float, classes: int = 2, shift: bool = False
+) -> dict:
+    row = _row(rng, target, text, sensitive, bias, classes)
+    if shift:
+        product = rng.choice(SHIFT_PRODUCTS)
+        review = row[text].replace(next(p for p in PRODUCTS if p in row[text]), product, 1)
+        row[text] = f"{review} {rng.choice(DELIVERY)} {rng.choice(EMOJI)}"
+    return row
+
+
+def _row(rng: random.Random, target: str, text: str, sensitive: list[str], bias: float, classes: int) -> dict:
     if classes == 3 and rng.random() < 0.33:
         return _neutral_row(rng, target, text, sensitive)
     positive = rng.random() < 0.55
@@ -56,9 +73,10 @@ def generate(
     bias: float = 0.0,
     text: str = "text",
     classes: int = 2,
+    shift: bool = False,
 ) -> Path:
     rng = random.Random(seed)
-    records = [make_row(rng, target, text, sensitive, bias, classes) for _ in range(rows)]
+    records = [make_row(rng, target, text, sensitive, bias, classes, shift) for _ in range(rows)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
@@ -77,11 +95,15 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bias", type=float, default=0.0, help="flip labels against one group (fairness tests)")
     parser.add_argument("--classes", type=int, choices=[2, 3], default=2, help="3: negative / neutral / positive")
+    parser.add_argument("--shift", action="store_true", help="the drift demo's shifted batch (see SHIFT_PRODUCTS)")
     args = parser.parse_args(argv)
     if args.rows < 1:
         parser.error("--rows must be positive")
     sensitive = [s.strip() for s in args.sensitive.split(",") if s.strip()]
-    print(generate(args.out, args.rows, args.target, sensitive, args.seed, args.bias, args.text, args.classes))
+    made = generate(
+        args.out, args.rows, args.target, sensitive, args.seed, args.bias, args.text, args.classes, args.shift
+    )
+    print(made)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def champion_gate(metrics: dict[str, float], champion: dict | None, primary: str
         return Verdict("champion", [Check(name, None, 0.0, ">=", champion["error"])])
     best, ours = champion["metrics"][primary], champion.get("challenger_metrics", metrics)[primary]
     notes = []
-    if "rows" in champion:
+    if "note" in champion:  # where the rows came from, said by the caller
+        notes.append(champion["note"])
+    elif "rows" in champion:
         notes.append(
             f"compared on {champion['rows']} test rows neither model trained on "
             f"({champion['left_out']} left out: in the champion's training or validation split)"

@@ -103,14 +103,20 @@ def require_file(data_path: str, config: str) -> None:
 
 
 def read_data(
-    data_path: str, rev: str = "", allow_unpinned: bool = False, config: str = "params.yaml"
+    data_path: str, rev: str = "", allow_unpinned: bool = False, config: str = "params.yaml", md5: str = ""
 ) -> tuple[bytes, dict]:
     """The bytes the flow trains on, with facts about their pin: the workspace file (which must match its pointer
     unless `allow_unpinned`), or the file as of git revision `rev`, read through DVC without touching the workspace.
     `config`: the file that names `data_path`, for messages. Under the cloud profile (CLOUD_DVC_REMOTE) the pinned
-    bytes come from that DVC remote, whatever the workspace holds: a step in a pod has no workspace."""
+    bytes come from that DVC remote, whatever the workspace holds: a step in a pod has no workspace; `md5` there
+    names another version in the remote (a pod has no git history to resolve a revision in)."""
+    if md5 and (rev or not data_remote()):
+        raise DataError(
+            "--data-md5 reads a version from the cloud profile's DVC remote (CLOUD_DVC_REMOTE), without "
+            "--data-rev; locally, name a git revision with --data-rev"
+        )
     if data_remote() and not rev:
-        return _read_remote(data_path, data_remote(), config)
+        return _read_remote(data_path, data_remote(), config, md5)
     if rev:
         import dvc.api
         from dvc.exceptions import DvcException
@@ -175,21 +181,24 @@ def read_from_remote(data_path: str, remote: str, md5: str = "") -> bytes:
         return dvc.api.read(data_path, repo=scratch, mode="rb")
 
 
-def _read_remote(data_path: str, remote: str, config: str) -> tuple[bytes, dict]:
+def _read_remote(data_path: str, remote: str, config: str, md5: str = "") -> tuple[bytes, dict]:
     from dvc.exceptions import DvcException
 
     pin = pointer(Path(data_path))
     if pin is None:
         raise DataError(f"{data_path}.dvc not found: the cloud profile reads data through its pointer ({config})")
+    expected = md5 or pin["md5"]
     try:
-        content = read_from_remote(data_path, remote)
+        content = read_from_remote(data_path, remote, expected)
     except DvcException as err:  # e.g. never pushed: `dvc push -r <remote>`
-        raise DataNotPinned(f"{data_path} cannot be read from the DVC remote {remote}: {err}") from None
+        version = f"{data_path} (md5 {expected})"
+        raise DataNotPinned(f"{version} cannot be read from the DVC remote {remote}: {err}") from None
     actual = hashlib.md5(content).hexdigest()
-    if actual != pin["md5"]:
-        raise DataNotPinned(f"{data_path} from {remote}: read md5 {actual}, pinned md5 {pin['md5']}")
-    # rev "workspace": the pointer as the launch's workspace has it (packaged with the code); the bytes, from `remote`
-    return content, {"path": data_path, "rev": "workspace", "md5": actual, "pinned": True, "remote": remote}
+    if actual != expected:
+        raise DataNotPinned(f"{data_path} from {remote}: read md5 {actual}, expected md5 {expected}")
+    # rev "workspace": the pointer as the launch's workspace has it (packaged with the code); "remote": --data-md5's
+    rev = "remote" if expected != pin["md5"] else "workspace"
+    return content, {"path": data_path, "rev": rev, "md5": actual, "pinned": True, "remote": remote}
 
 
 KEY_PACKAGES = ("torch", "pytorch-lightning", "metaflow", "mlflow", "dvc", "bentoml", "pandas", "numpy", "scikit-learn")

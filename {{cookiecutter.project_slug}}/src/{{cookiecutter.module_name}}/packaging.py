@@ -128,11 +128,13 @@ def publish_model(
     build: bool,
     extra: dict | None = None,
     gates: str = "passed",
+    require_shadow: bool = False,
 ) -> dict:
     """Register in MLflow, save to BentoML labelled with the whole lineage, build the Bento, record the BentoML tags on
     the registry version, and only then move the aliases (`candidate`, and `champion` when promoting): a failure at
     any earlier step leaves both aliases where they were. Only called for a model that passed every gate (`gates`:
-    the outcome, recorded on the version for `cli promote`)."""
+    the outcome, recorded on the version for `cli promote`). `require_shadow`: while there is a champion, a new
+    model is `candidate` only, until its shadow report passes and `cli promote` moves `champion` (promotion.py)."""
     from .cloud import bento_store
     from .tracking import client, log, log_text
 
@@ -150,6 +152,20 @@ def publish_model(
     log(run_id, tags=tags)
     for key, value in tags.items():  # what `cli serve champion` resolves the alias to
         mlflow_client.set_model_version_tag(name, version, key, value)
-    for alias in ("candidate", "champion") if promote else ("candidate",):  # last: the version is complete
+    champion = promote and not (require_shadow and has_champion(name))
+    for alias in ("candidate", "champion") if champion else ("candidate",):  # last: the version is complete
         mlflow_client.set_registered_model_alias(name, alias, version)
-    return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag}
+    return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag, "champion": champion}
+
+
+def has_champion(name: str) -> bool:
+    from .champion import no_champion
+    from .tracking import client
+
+    try:
+        client().get_model_version_by_alias(name, "champion")
+    except Exception as err:
+        if no_champion(err):
+            return False
+        raise
+    return True

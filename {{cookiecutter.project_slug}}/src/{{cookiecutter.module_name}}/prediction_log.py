@@ -19,16 +19,30 @@ LOG = logging.getLogger("bentoml.serve.prediction_log")
 MAX_PENDING_BYTES = 32 << 20  # request and answer bodies waiting for the writer, per worker
 
 
-def columns(records: list[dict], predictions: list[dict], fields: dict[str, str], model_version: str) -> list[tuple]:
+def columns(
+    records: list[dict], predictions: list[dict], fields: dict[str, str], model_version: str, shadow: tuple = ()
+) -> list[tuple]:
     """(name, role, data_type, values) per column, in BentoML monitoring's vocabulary: every input field
     (`fields`: name -> "numerical" | "categorical"), then the label, each class's probability and the model version,
-    one value per record."""
+    one value per record. `shadow`: (predictions, model_version, errors) of a challenger that scored the same records
+    (a prediction is None where it could not; errors: why, per record, else None), logged beside as `shadow_*`."""
     out = [(name, "feature", kind, [record.get(name) for record in records]) for name, kind in fields.items()]
-    out.append(("label", "prediction", "categorical", [p["label"] for p in predictions]))
-    for cls in predictions[0]["probabilities"] if predictions else []:
-        values = [p["probabilities"][cls] for p in predictions]
-        out.append((f"probability_{cls}", "prediction", "numerical", values))
-    out.append(("model_version", "prediction", "categorical", [model_version] * len(records)))
+    out += answers(predictions, model_version, len(records))
+    if shadow:
+        their_predictions, their_version, errors = shadow
+        out += answers(their_predictions, their_version, len(records), prefix="shadow_")
+        out.append(("shadow_error", "prediction", "categorical", errors))
+    return out
+
+
+def answers(predictions: list[dict | None], model_version: str, rows: int, prefix: str = "") -> list[tuple]:
+    """The label, each class's probability and the model version: None where a record has no prediction."""
+    known = next((p for p in predictions if p is not None), None)
+    out = [(f"{prefix}label", "prediction", "categorical", [p and p["label"] for p in predictions])]
+    for cls in known["probabilities"] if known else []:
+        values = [p["probabilities"].get(cls) if p else None for p in predictions]
+        out.append((f"{prefix}probability_{cls}", "prediction", "numerical", values))
+    out.append((f"{prefix}model_version", "prediction", "categorical", [model_version] * rows))
     return out
 
 

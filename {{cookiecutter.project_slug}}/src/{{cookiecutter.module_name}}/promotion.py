@@ -85,21 +85,36 @@ def serving_tag(name: str, model: str = "champion") -> tuple[str, str]:
     return bentoml_model(version.version, version.tags), str(version.version)
 
 
-def promote(name: str, version: str) -> str:
-    """Move `champion` to `version` if it passed every gate; raise PromotionError naming each blocker otherwise."""
+def shadow_blocker(version: str, tags: dict, champion: str) -> list[str]:
+    """packaging.require_shadow: why `version` has no passing shadow report against the current `champion`."""
+    outcome, against = tags.get("shadow", ""), tags.get("shadow.champion", "")
+    if not outcome:
+        return [f"no shadow report: serve it in shadow (make serve SHADOW={version}), then make shadow-report"]
+    if against != champion:
+        return [f"its shadow report was against v{against}, not the current champion v{champion}: run it again"]
+    return [] if outcome == "passed" else [f"shadow report {outcome} (MLflow run {tags.get('shadow.mlflow_run_id')})"]
+
+
+def promote(name: str, version: str, require_shadow: bool = False) -> str:
+    """Move `champion` to `version` if it passed every gate (and, with `require_shadow`, a shadow report against the
+    current champion); raise PromotionError naming each blocker otherwise."""
     from .tracking import client
 
     if not str(version).isdigit():
         raise PromotionError(f"promote takes a registry version number, got {version!r}")
     target = resolve(name, str(version))
     run_tags = client().get_run(target.run_id).data.tags if target.run_id else {}
-    if found := blockers(target.version, target.tags, run_tags):
+    try:
+        champion = str(resolve(name, "champion").version)
+    except PromotionError:
+        champion = ""
+    found = blockers(target.version, target.tags, run_tags)
+    if require_shadow and champion and champion != str(target.version):
+        found += shadow_blocker(str(target.version), target.tags, champion)
+    if found:
         lines = "\n".join(f"  {line}" for line in found)
         raise PromotionError(f"{name} {label(target.version)} may not become champion:\n{lines}")
-    try:
-        before = label(resolve(name, "champion").version)
-    except PromotionError:
-        before = "none"
+    before = label(champion) if champion else "none"
     if before == label(target.version):
         return f"{name} champion is {before} already"
     client().set_registered_model_alias(name, "champion", target.version)

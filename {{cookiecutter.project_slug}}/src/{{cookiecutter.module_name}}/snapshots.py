@@ -66,7 +66,9 @@ def canonical_reasons(
     reasons = []
     if base_model and Path(base_model).exists() and not Path(f"{base_model}.dvc").is_file():
         reasons.append(f"base model {base_model} is a local directory DVC does not track (`dvc add {base_model}`)")
-    if not data.get("pinned") or data.get("rev") != "workspace":
+    if data.get("rev") == "remote":
+        reasons.append(f"data at --data-md5 {data['md5']}, not the version the commit's pointer pins")
+    elif not data.get("pinned") or data.get("rev") != "workspace":
         reasons.append(f"data {'at --data-rev ' + data['rev'] if data.get('rev') != 'workspace' else 'not pinned'}")
     if allow_unpinned:
         reasons.append("--allow-unpinned-data")

@@ -140,7 +140,9 @@ def schema_checks(columns: list[str], inputs: list[str], ignored: list[str]) -> 
     """Model inputs the monitored rows lack (drift: those features cannot be judged), and columns the model does
     not know (a warning; `ignored`: expected extras such as the target or the log's own columns)."""
     missing = [c for c in inputs if c not in columns]
-    extra = [c for c in columns if c not in inputs and c not in ignored and not c.startswith("probability_")]
+    extra = [
+        c for c in columns if c not in inputs and c not in ignored and not c.startswith(("probability_", "shadow_"))
+    ]
     return [
         Check(
             "schema.missing_columns",

@@ -30,7 +30,12 @@ def batch_records(rows: int, shift: bool, seed: int) -> list[dict]:
 
     cfg = load(PROJECT_ROOT / "params.yaml")
     with tempfile.TemporaryDirectory() as tmp:
-        path = generate(Path(tmp) / "batch.csv", rows, cfg.data.target, cfg.data.sensitive_features, seed, shift=shift)
+        where, sensitive = Path(tmp) / "batch.csv", cfg.data.sensitive_features
+{%- if cookiecutter.task == "text_classification" %}
+        path = generate(where, rows, cfg.data.target, sensitive, seed, text=cfg.data.text_column, shift=shift)
+{%- else %}
+        path = generate(where, rows, cfg.data.target, sensitive, seed, shift=shift)
+{%- endif %}
         table = read_table(path)
     columns = infer_columns(table, cfg.data)
     return request_example(table, columns, model_inputs(columns, cfg), rows=rows)["records"]
