@@ -1,11 +1,13 @@
-"""The cloud profile on loopback: `make up` (S3 on moto, an MLflow server on it), the flow compiled for Argo Workflows
-under the profile, and every step run as its pod would run it: the container command Metaflow compiled, verbatim,
-in a private mount namespace whose /tmp and /mnt are empty (the project, its data, its git checkout and its MLflow and
-BentoML stores are out of reach), with only the container's environment plus the credentials a pod's secret gives.
-One flow run; the proofs are read back from S3 and the MLflow server's REST API."""
+"""The cloud profile on loopback: `make up` (S3 on moto, PostgreSQL, an MLflow server on them), the flow compiled for
+Argo Workflows under the profile, and every step run as its pod would run it: the container command Metaflow compiled,
+verbatim, in a private mount namespace whose /tmp and /mnt are empty (the project, its data, its git checkout and its
+MLflow and BentoML stores are out of reach), with only the container's environment plus the credentials a pod's secret
+gives. One flow run; the proofs are read back from S3, the MLflow server's REST API and its PostgreSQL tables."""
 
 import base64
 import json
+import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -70,14 +72,46 @@ def stack(tmp_path_factory):
     finally:
         recorded = project / ".stack" / "pids.json"
         pids = json.loads(recorded.read_text()) if recorded.exists() else {}
+        postgres_children = _children(pids["postgres"]) if "postgres" in pids else []
         down = run(["make", "down", f"PYTHON={sys.executable}"], project)
         assert down.returncode == 0, down.stdout + down.stderr
         assert pids and all(_stopped(pid) for pid in pids.values())  # exactly the servers `make up` started
+        # PostgreSQL's own processes (their sessions are their own) went with it, and it shut down cleanly
+        assert postgres_children and all(_stopped(pid) for pid in postgres_children)
+        assert not (project / ".stack" / "postgres" / "postmaster.pid").exists()
 
 
 def _stopped(pid: int) -> bool:
     status = Path(f"/proc/{pid}/status")
     return not status.exists() or "zombie" in status.read_text()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (PostgreSQL's checkpointer, WAL writer, ...)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if re.search(rf"^PPid:\s+{pid}$", status.read_text(), re.M):
+                found.append(int(status.parent.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def _postgres_rows(project: Path, query: str, *args) -> list[tuple]:
+    """Rows from the stack's PostgreSQL, reached through the port in its postmaster.pid (its 4th line)."""
+    import psycopg2
+
+    state = project / ".stack"
+    port = (state / "postgres" / "postmaster.pid").read_text().splitlines()[3]
+    password = (state / "postgres.password").read_text().strip()
+    connection = psycopg2.connect(host="127.0.0.1", port=port, user="stack", password=password, dbname="mlflow")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(query, args)
+            return cursor.fetchall()
+    finally:
+        connection.close()
 
 
 def _compile(project: Path) -> dict:
@@ -243,6 +277,27 @@ def test_flow_runs_as_pods_under_the_cloud_profile(stack, tmp_path):
     model_version = _mlflow(profile, "model-versions/get", name=model_name, version="1")["model_version"]
     version_tags = {t["key"]: t["value"] for t in model_version["tags"]}
     assert model_version["run_id"] == mlflow_run["info"]["run_id"]
+
+    # the server keeps them in the stack's PostgreSQL: the postmaster `make up` recorded, on .stack/postgres
+    state = project / ".stack"
+    postmaster = int((state / "postgres" / "postmaster.pid").read_text().splitlines()[0])
+    assert postmaster == json.loads((state / "pids.json").read_text())["postgres"]
+    settings = dict(_postgres_rows(project, "SELECT name, setting FROM pg_settings"))
+    assert settings["data_directory"] == str(state / "postgres")
+    assert (settings["listen_addresses"], settings["unix_socket_directories"]) == ("127.0.0.1", "")  # no Unix socket
+    assert settings["fsync"] == "off"  # a scratch store
+    assert _postgres_rows(project, "SELECT DISTINCT auth_method FROM pg_hba_file_rules") == [("scram-sha-256",)]
+    owner = pwd.getpwnam("postgres").pw_uid if os.geteuid() == 0 else os.geteuid()  # root may not run it
+    assert re.search(rf"^Uid:\s+{owner}\s", Path(f"/proc/{postmaster}/status").read_text(), re.M)
+    runs_sql = "SELECT status, experiment_id FROM runs WHERE run_uuid = %s"
+    experiment_id = int(experiment["experiment_id"])
+    assert _postgres_rows(project, runs_sql, model_version["run_id"]) == [("FINISHED", experiment_id)]
+    versions_sql = "SELECT version, run_id FROM model_versions WHERE name = %s"
+    assert _postgres_rows(project, versions_sql, model_name) == [(1, model_version["run_id"])]
+    aliases_sql = "SELECT alias, version FROM registered_model_aliases WHERE name = %s"
+    assert {alias: str(v) for alias, v in _postgres_rows(project, aliases_sql, model_name)} == aliases
+    assert not list(state.glob("*.db"))  # no SQLite store beside it
+
     bento_url = version_tags["bentoml.bento_url"]
     assert bento_url.startswith(profile["CLOUD_BENTO_STORE"]) and bento_url in _s3_keys(profile, bento_url)
     assert version_tags["bentoml.model_url"] in _s3_keys(profile, version_tags["bentoml.model_url"])

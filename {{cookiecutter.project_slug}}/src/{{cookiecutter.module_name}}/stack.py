@@ -1,9 +1,7 @@
-"""A local stack to try the cloud profile on one machine (`make up` / `make down`): an S3 server (moto) and an MLflow
-tracking server whose artifacts go to that S3, on 127.0.0.1, with their data under .stack/. `up` writes the profile
-(.stack/cloud.env) and records the servers' process ids, so `down` stops exactly them.
-
-The MLflow server keeps its runs in SQLite (.stack/mlflow.db): no PostgreSQL driver is in the lock. A real deployment
-points MLFLOW_TRACKING_URI at its own server (backed by PostgreSQL or MySQL).
+"""A local stack to try the cloud profile on one machine (`make up` / `make down`): an S3 server (moto), PostgreSQL
+(the machine's own install: local_postgres.py) and an MLflow tracking server that keeps its runs in that PostgreSQL and
+its artifacts in that S3, all on 127.0.0.1, with their data under .stack/. `up` writes the profile (.stack/cloud.env)
+and records the servers' process ids, so `down` stops exactly them.
 
     python -m {{ cookiecutter.module_name }}.stack up     # prints the profile's path
     python -m {{ cookiecutter.module_name }}.stack down
@@ -20,11 +18,15 @@ import time
 from pathlib import Path
 
 from .config import PROJECT_ROOT
+from .errors import ProjectError
+from .local_postgres import LocalPostgres
 
 STATE = PROJECT_ROOT / ".stack"
 PIDS = STATE / "pids.json"
 PROFILE = STATE / "cloud.env"
 BUCKET = "{{ cookiecutter.project_slug.replace('_', '-')[:40] }}-stack"
+# how `down` asks each server to stop: PostgreSQL's fast shutdown (SIGINT; SIGTERM waits for clients to leave)
+STOP_SIGNALS = {"postgres": signal.SIGINT}
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "stack", "AWS_SECRET_ACCESS_KEY": "stack", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -49,19 +51,26 @@ def profile(s3_port: int, mlflow_port: int, bucket: str = BUCKET) -> dict[str, s
     }
 
 
-def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    import requests
-
+def _wait(ready, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    """Until `ready()` holds; fails at once when the server exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited:\n{log.read_text()[-3000:]}")
-        try:
-            requests.get(url, timeout=2)
+            raise RuntimeError(f"{log.stem} exited:\n{log.read_text()[-3000:]}")
+        if ready():
             return
-        except requests.RequestException:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} not answering after {timeout}s (log: {log})")
+        time.sleep(0.3)
+    raise TimeoutError(f"{log.stem} not ready after {timeout}s (log: {log})")
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        requests.get(url, timeout=2)
+        return True
+    except requests.RequestException:
+        return False
 
 
 def _start(name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -73,26 +82,32 @@ def _start(name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
 def up() -> Path:
     if PIDS.exists():
         raise SystemExit(f"a stack is already up ({PIDS}): `make down` first")
+    database = LocalPostgres(STATE)  # before anything starts: stops with what to install when PostgreSQL is missing
     STATE.mkdir(exist_ok=True)
-    settings = profile(free_port(), free_port())
+    database.init()
+    settings, db_port = profile(free_port(), free_port()), free_port()
     env = os.environ | settings
     bindir = Path(sys.executable).parent
     pids = {}
     try:
-        port = settings["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
-        moto = _start("s3", [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", port], env)
+        s3 = settings["AWS_ENDPOINT_URL"]
+        moto = _start("s3", [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", s3.rsplit(":", 1)[1]], env)
         pids["s3"] = moto.pid
-        _wait(settings["AWS_ENDPOINT_URL"], moto, STATE / "s3.log")
+        _wait(lambda: _answers(s3), moto, STATE / "s3.log")
         _s3(env).create_bucket(Bucket=BUCKET)
+        postgres = _start("postgres", database.command(db_port), env)
+        pids["postgres"] = postgres.pid
+        _wait(lambda: database.ready(db_port), postgres, STATE / "postgres.log")
+        database.create_database(db_port)
         mlflow_port = settings["MLFLOW_TRACKING_URI"].rsplit(":", 1)[1]
         server = [str(bindir / "mlflow"), "server", "--host", "127.0.0.1", "--port", mlflow_port, "--workers", "1"]
-        server += ["--backend-store-uri", f"sqlite:///{STATE / 'mlflow.db'}"]
+        server += ["--backend-store-uri", database.uri(db_port)]
         server += ["--artifacts-destination", f"s3://{BUCKET}/mlartifacts"]
         no_jobs = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # seven huey workers the flow never uses
-        server_env = env | no_jobs | {"MLFLOW_S3_ENDPOINT_URL": settings["AWS_ENDPOINT_URL"]}
+        server_env = env | database.client_env() | no_jobs | {"MLFLOW_S3_ENDPOINT_URL": s3}
         mlflow = _start("mlflow", server, server_env)
         pids["mlflow"] = mlflow.pid
-        _wait(f"{settings['MLFLOW_TRACKING_URI']}/health", mlflow, STATE / "mlflow.log")
+        _wait(lambda: _answers(f"{settings['MLFLOW_TRACKING_URI']}/health"), mlflow, STATE / "mlflow.log")
     finally:
         PIDS.write_text(json.dumps(pids))  # written even when a start failed: `down` stops what did start
     PROFILE.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
@@ -122,19 +137,18 @@ def _s3(env: dict[str, str]):
 
 
 def down() -> list[str]:
-    """Stop the recorded servers (their process groups), newest first; return their names."""
+    """Stop the recorded servers (their process groups), newest first; return their names. PostgreSQL's processes
+    have sessions of their own: its postmaster stops them before it exits."""
     if not PIDS.exists():
         return []
     stopped = []
     for name, pid in reversed(list(json.loads(PIDS.read_text()).items())):
         try:
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, STOP_SIGNALS.get(name, signal.SIGTERM))
         except ProcessLookupError:
             continue
         for _ in range(100):
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
+            if not _running(pid):
                 break
             time.sleep(0.1)
         else:
@@ -145,12 +159,34 @@ def down() -> list[str]:
     return stopped
 
 
+def _running(group: int) -> bool:
+    """Whether a process of the group still runs. A server whose `up` has exited is init's child, and init may take
+    seconds to reap it: on Linux a zombie (state Z in /proc/<pid>/stat) counts as stopped."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    if not Path("/proc/self/stat").exists():
+        return True
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:  # gone meanwhile
+            continue
+        if int(pgrp) == group and state != "Z":
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["up", "down"])
     args = parser.parse_args(argv)
     if args.action == "up":
-        path = up()
+        try:
+            path = up()
+        except ProjectError as err:
+            sys.exit(f"error: {err}")
         name = path.relative_to(PROJECT_ROOT)
         print(f"stack up; its cloud profile: {name} (e.g. make argo PROFILE={name})")
     else:
