@@ -21,8 +21,12 @@ def predictor_of(tag: str):
     import bentoml
 
     from .artifact import Predictor
+    from .promotion import PromotionError
 
-    return Predictor(bentoml.models.get(tag).path)
+    try:
+        return Predictor(bentoml.models.get(tag).path)
+    except bentoml.exceptions.NotFound:
+        raise PromotionError(f"model {tag} is not in this machine's BentoML store (BENTOML_HOME)") from None
 
 
 def fresh(name: str, rows: pd.DataFrame, versions: list[str]) -> pd.DataFrame:
