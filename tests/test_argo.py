@@ -127,6 +127,8 @@ def test_multi_node_training_is_a_jobset_of_one_control_pod_and_the_other_nodes_
     (task,) = templates["spread-foreach-parallel"]["dag"]["tasks"]
     workers = {p["name"]: p["value"] for p in task["arguments"]["parameters"]}["workerCount"]
     assert workers == "{{=sprig.int(sprig.sub(sprig.int(inputs.parameters['num-parallel']),1))}}"
+    control_pod = "{{inputs.parameters.jobset-name}}-control-0-0.{{inputs.parameters.jobset-name}}.default.svc"
+    assert manifest.count(f"name: MF_MASTER_ADDR\n                value: '{control_pod}.cluster.local'") == 2
     assert manifest.count(f"image: {IMAGE}") == 2 and manifest.count("nvidia.com/gpu: '1'") >= 2
     assert manifest.count("memory: 6144.0M") >= 2  # training.memory_mb, on the control pod and the workers
 

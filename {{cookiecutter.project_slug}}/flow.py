@@ -300,7 +300,8 @@ class TrainingFlow(FlowSpec):
         self.weights_sha256 = agreed_weights(self.node_weights)
         main = next(task for task in inputs if task.node_index == 0)
         self.training, self.weights = main.training, main.weights
-        print(f"{len(self.node_weights)} ranks ended with the same weights ({self.weights_sha256[:12]}); rank 0's go on")
+        agreed = f"{len(self.node_weights)} ranks ended with the same weights ({self.weights_sha256[:12]})"
+        print(f"{agreed}; rank 0's go on")
         self.next(self.evaluate)
 
     @timeout(minutes=15)

@@ -150,7 +150,8 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     if group:
         logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # Classifier sums its epoch metrics over the ranks
-        log.info("rank %d of %d nodes, meeting at %s:%d", group.node_rank, group.num_nodes, group.main_address, group.main_port)
+        where = f"{group.main_address}:{group.main_port}"
+        log.info("rank %d of %d nodes, meeting at %s", group.node_rank, group.num_nodes, where)
     trainer = pl.Trainer(
         max_epochs=cfg.max_epochs,
         accelerator=accelerator,
