@@ -89,6 +89,8 @@ def on_files(files, config):
 
     for task, short in TASKS.items():
         files.append(File.generated(config, f"generated/{short}.md", content=readme_page(task)))
+    picture = TEMPLATE / "{{cookiecutter.project_slug}}" / "docs" / "drift-demo.png"  # the README's one image
+    files.append(File.generated(config, "generated/docs/drift-demo.png", abs_src_path=str(picture)))
     return files
 
 

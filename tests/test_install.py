@@ -1,6 +1,8 @@
 """A baked project installs from its own lock, with its own `make install`, into a fresh venv, and its unit tests pass
-there (the way cookiecutter-data-science tests its install targets). TORCH_INDEX= (empty): this machine has no route
-to PyTorch's index; pip's configured index (here a local mirror holding the CPU build) serves torch instead."""
+there (the way cookiecutter-data-science tests its install targets). The bake is test_bake's Credit Limits one
+(answers that name demo columns): the tabular unit suite runs here, in the fresh venv, and not again in test_bake.
+TORCH_INDEX= (empty): this machine has no route to PyTorch's index; pip's configured index (here a local mirror
+holding the CPU build) serves torch instead."""
 
 import shutil
 import subprocess
@@ -10,6 +12,7 @@ import time
 import pytest
 
 from .conftest import TEMPLATE, bake, project_env
+from .test_bake import CREDIT_LIMITS
 
 LOCKS = sorted(p.name for p in (TEMPLATE / "{{cookiecutter.project_slug}}" / "locks").glob("*.txt"))
 
@@ -17,7 +20,7 @@ LOCKS = sorted(p.name for p in (TEMPLATE / "{{cookiecutter.project_slug}}" / "lo
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_a_baked_project_installs_from_its_own_lock_and_passes_its_unit_tests(tmp_path):
-    project = bake(tmp_path / "bake")
+    project = bake(tmp_path / "bake", **CREDIT_LIMITS)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")

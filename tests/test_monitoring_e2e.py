@@ -135,7 +135,9 @@ def test_the_drift_demo_finds_drift_on_the_shifted_features_and_no_other(project
     assert tags["monitored.mlflow_model_version"] == unshifted[1]["mlflow_model_version"]
     assert tags["reference.data_md5"] and tags["monitored.mlflow_run_id"]
     artifacts = {a.path for a in client.list_artifacts(found.info.run_id, "monitoring")}
-    assert artifacts == {f"monitoring/{name}" for name in ("verdict.html", "evidently.html", "verdict.json")}
+    assert artifacts == {
+        f"monitoring/{name}" for name in ("verdict.html", "evidently.html", "verdict.json", "drift.png")
+    }
     verdict = judged(root, found.info.run_id)
     features = statuses(verdict, "feature_drift")
     assert {c for c, s in features.items() if "drift" in s} == SHIFTED, features
@@ -144,6 +146,7 @@ def test_the_drift_demo_finds_drift_on_the_shifted_features_and_no_other(project
     report = root / "monitoring" / "reports" / tags["metaflow.pathspec"].split("/")[1]
     assert "Monitoring verdict: <span" in (report / "verdict.html").read_text()
     assert (report / "evidently.html").stat().st_size > 100_000
+    assert (report / "drift.png").read_bytes().startswith(b"\x89PNG")
     card = run([sys.executable, "monitor_flow.py", "card", "get", "judge", "verdict-card.html"], root)
     assert card.returncode == 0, card.stdout + card.stderr
     encoded = re.search(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', (root / "verdict-card.html").read_text()).group(1)

@@ -157,8 +157,11 @@ def test_the_verdict_is_the_worst_check_and_the_report_lists_every_check():
     drift = checks.Check("drift.b.psi", "feature_drift", "b", "psi", 0.4, "warn >= 0.1, drift >= 0.25", "drift")
     assert report.verdict([ok]) == "ok" and report.verdict([ok, warn]) == "warn"
     assert report.verdict([ok, warn, drift]) == "drift" and report.verdict([]) == "warn"
-    page = report.html_report([ok, warn, drift], "drift", {"model (BentoML)": "m:1"}, "evidently.html")
+    chart = report.drift_chart([ok, warn, drift], "drift")
+    assert chart.startswith(b"\x89PNG") and report.drift_chart([warn], "warn") is None  # no PSI, no picture
+    page = report.html_report([ok, warn, drift], "drift", {"model (BentoML)": "m:1"}, "evidently.html", chart)
     assert all(c.name in page for c in (ok, warn, drift)) and "m:1" in page and "evidently.html" in page
+    assert "data:image/png;base64," in page
     text = report.summary([ok, warn, drift], "drift")
     assert text.splitlines()[0] == "verdict: drift (1 of 3 checks ok)" and "drift.a.psi" not in text
 

@@ -24,7 +24,7 @@ SENTIMENTS = ["negative", "neutral", "positive"]  # --classes 3
 # sentence about the delivery and an emoji, which the tokenizer does not know. The texts get longer (in words and
 # characters) and a share of their tokens unknown; sentiment and labels follow the same rule as without --shift.
 SHIFT_PRODUCTS = ["smartwatch", "air fryer", "e-reader", "robot vacuum"]
-DELIVERY = ["Delivery took two weeks.", "The courier left it at the door.", "Shipping was quick.", "The box was dented."]
+DELIVERY = ["Delivery took two weeks.", "The courier left it outside.", "Shipping was quick.", "The box was dented."]
 EMOJI = ["\U0001f44d", "\U0001f621", "\U0001f4e6", "\u2b50"]  # thumbs up, angry face, package, star
 
 

@@ -6,8 +6,10 @@ released for), else `drift` when any check is at drift (act: look at the report,
 warns or could not be judged, else `ok`. `degraded` and `drift` end the monitor with a non-zero exit.
 """
 
+import base64
 import html
 import json
+import re
 from pathlib import Path
 
 from ..errors import ProjectError
@@ -70,7 +72,36 @@ def rows(checks: list[Check]) -> list[list[str]]:
     return [[c.name, c.status, _value(c), c.threshold, c.detail] for c in checks]
 
 
-def html_report(checks: list[Check], result: str, facts: dict, evidently_file: str | None) -> str:
+def drift_chart(checks: list[Check], result: str) -> bytes | None:
+    """A PNG of the report at a glance: each column's population stability index against the warn and drift bands,
+    coloured by its status (inputs, then the predictions); None when no PSI was computed."""
+    psi = [c for c in checks if c.method == "psi" and c.value is not None]
+    if not psi:
+        return None
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bands = [float(b) for b in re.findall(r">= ([0-9.]+)", psi[0].threshold)]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(psi) + 1.4))
+    labels = [c.column if c.kind == "feature_drift" else f"{c.column} (prediction)" for c in psi]
+    ax.barh(labels, [c.value for c in psi], color=[STATUS_COLOURS[c.status] for c in psi])
+    for band, style in zip(bands, (":", "--"), strict=False):
+        ax.axvline(band, color="black", linestyle=style, linewidth=1)
+    ax.invert_yaxis()
+    ax.set_xlabel("population stability index (dotted: warn, dashed: drift)")
+    ax.set_title(f"Monitoring verdict: {result}")
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=100)
+    plt.close(fig)
+    return out.getvalue()
+
+
+def html_report(checks: list[Check], result: str, facts: dict, evidently_file: str | None, chart: bytes | None) -> str:
     """Our verdict as a self-contained page: the facts (model, reference, window), then every check."""
     colour = STATUS_COLOURS.get(result, STATUS_COLOURS["not_judged"])
     facts_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts.items())
@@ -82,6 +113,8 @@ def html_report(checks: list[Check], result: str, facts: dict, evidently_file: s
         for name, status, *rest in rows(checks)
     )
     link = f"<p>Evidently's drift report: <a href='{evidently_file}'>{evidently_file}</a></p>" if evidently_file else ""
+    if chart:
+        link += f"<p><img alt='drift per column' src='data:image/png;base64,{base64.b64encode(chart).decode()}'></p>"
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Monitoring verdict</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
@@ -93,16 +126,19 @@ def html_report(checks: list[Check], result: str, facts: dict, evidently_file: s
 
 
 def fill_card(card, checks: list[Check], result: str, facts: dict) -> None:
-    from metaflow.cards import Markdown, Table
+    from metaflow.cards import Image, Markdown, Table
 
     card.append(Markdown(f"# Monitoring verdict: {result}"))
     card.append(Table([[k, str(v)] for k, v in facts.items()], headers=["", ""]))
+    if chart := drift_chart(checks, result):
+        card.append(Image(chart, label="Population stability index per column"))
     card.append(Markdown("## Checks"))
     card.append(Table(rows(checks), headers=["check", "status", "value", "threshold", "detail"]))
 
 
 def write_reports(directory: Path, checks: list[Check], result: str, facts: dict, snapshot) -> dict[str, Path]:
-    """verdict.html, verdict.json and (when any drift was computed) Evidently's evidently.html, in `directory`."""
+    """verdict.html, verdict.json and, when any drift was computed, drift.png (drift_chart) and Evidently's
+    evidently.html, in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {}
     if snapshot is not None:
@@ -110,7 +146,10 @@ def write_reports(directory: Path, checks: list[Check], result: str, facts: dict
         snapshot.save_html(str(files["evidently.html"]))
     files["verdict.html"] = directory / "verdict.html"
     evidently_file = "evidently.html" if snapshot is not None else None
-    files["verdict.html"].write_text(html_report(checks, result, facts, evidently_file))
+    if chart := drift_chart(checks, result):
+        files["drift.png"] = directory / "drift.png"
+        files["drift.png"].write_bytes(chart)
+    files["verdict.html"].write_text(html_report(checks, result, facts, evidently_file, chart))
     files["verdict.json"] = directory / "verdict.json"
     body = {"verdict": result, "facts": facts, "checks": [c.as_dict() for c in checks]}
     files["verdict.json"].write_text(json.dumps(body, indent=2, default=str))
