@@ -12,7 +12,7 @@ import yaml
 from .conftest import copy_trained, free_port, mlflow_client, run
 
 pytestmark = pytest.mark.e2e
-TOLERANCE = {"accuracy": 0.03, "roc_auc": 0.03}  # two nodes step with twice the batch: close to, not equal to, one
+TOLERANCE = {"accuracy": 0.02, "roc_auc": 0.01}  # each step averages two shards: close to one node, not equal
 
 # Read back through Metaflow's client in the project: each run's steps, its train_node tasks, what join_nodes and
 # evaluate held; and the weights the BentoML model holds.
