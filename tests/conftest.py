@@ -35,6 +35,7 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_monitoring_e2e",
     "test_failures",
     "test_promotion",
+    "test_ddp",
     "test_bake",
     "test_own_data",
     "test_serving_hardening",

@@ -1,7 +1,7 @@
 """`python flow.py argo-workflows create --only-json` compiles a baked GPU project, with a sweep, into a valid Argo
 WorkflowTemplate (checked with hera's models) against a local S3 datastore (moto): the training steps request the GPUs
 and memory params.yaml names, the image comes from Metaflow's configuration, the steps that talk to stores are bounded
-in time and not retried.
+in time and not retried; multi-node training (training.nodes) compiles to a JobSet.
 
 The retraining trigger (monitoring.retrain_event, monitoring.schedule): both flows deployed with `argo-workflows create`
 to a recording Kubernetes API (kube_api.py; `--only-json` prints neither the Sensor nor the CronWorkflow): the
@@ -9,6 +9,7 @@ training flow's Sensor listens for the event and maps its payload's data_md5 to 
 configured cron and its steps get the webhook URL to publish to; with no event configured, no trigger."""
 
 import json
+import re
 import sys
 
 import pytest
@@ -101,13 +102,35 @@ def test_compiles_to_a_valid_workflow_template(compiled):
     template = WorkflowTemplate.model_validate(compiled)
     assert template.kind == "WorkflowTemplate" and template.spec.templates
     steps = {"start", "split", "preprocess", "train", "fan-out", "train-candidate", "select", "evaluate", "gate"}
-    assert steps | {"package", "end"} == set(_steps(compiled))
+    assert steps | {"spread", "join-nodes", "package", "end"} == set(_steps(compiled))  # train-node: a JobSet, below
 
 
 def test_the_sweep_is_a_foreach_over_the_candidates(compiled):
     templates = {t["name"]: t for t in compiled["spec"]["templates"]}
     (foreach,) = [t for t in templates.values() if t["name"].startswith("fan-out-foreach")]
     assert "train-candidate" in {task["template"] for task in foreach["dag"]["tasks"]}
+
+
+def test_multi_node_training_is_a_jobset_of_one_control_pod_and_the_other_nodes_as_workers(compiled):
+    """training.nodes > 1 takes the spread branch: train_node (@parallel) becomes a JobSet (the cluster needs the
+    JobSet controller), with num_parallel from spread's output: one control pod and num_parallel - 1 workers, each
+    asking for the training GPUs and memory of params.yaml."""
+    templates = {t["name"]: t for t in compiled["spec"]["templates"]}
+    resource = templates["train-node"]["resource"]
+    assert resource["action"] == "create" and resource["successCondition"] == "status.terminalState == Completed"
+    manifest = resource["manifest"]
+    assert manifest.startswith("apiVersion: jobset.x-k8s.io/v1alpha2\nkind: JobSet\n")
+    assert re.findall(r"^\s+- name: (control|worker)\n\s+replicas: (.+)$", manifest, re.M) == [
+        ("control", "1"),
+        ("worker", "{{=asInt(inputs.parameters.workerCount)}}"),
+    ]
+    (task,) = templates["spread-foreach-parallel"]["dag"]["tasks"]
+    workers = {p["name"]: p["value"] for p in task["arguments"]["parameters"]}["workerCount"]
+    assert workers == "{{=sprig.int(sprig.sub(sprig.int(inputs.parameters['num-parallel']),1))}}"
+    control_pod = "{{inputs.parameters.jobset-name}}-control-0-0.{{inputs.parameters.jobset-name}}.default.svc"
+    assert manifest.count(f"name: MF_MASTER_ADDR\n                value: '{control_pod}.cluster.local'") == 2
+    assert manifest.count(f"image: {IMAGE}") == 2 and manifest.count("nvidia.com/gpu: '1'") >= 2
+    assert manifest.count("memory: 6144.0M") >= 2  # training.memory_mb, on the control pod and the workers
 
 
 def test_training_requests_the_gpus_and_memory_of_params_yaml(compiled):

@@ -1,5 +1,6 @@
 """Training lifecycle: load → split → preprocess → train → evaluate → gate → package; with `training.sweep`,
-preprocess → fan_out → train_candidate (one task per candidate) → select (the best on the validation split) → evaluate.
+preprocess → fan_out → train_candidate (one task per candidate) → select (the best on the validation split) → evaluate;
+with `training.nodes` > 1, preprocess → spread → train_node (one rank per node, Lightning DDP) → join_nodes → evaluate.
 
     python flow.py run                                   # params.yaml and the data its .dvc pointer pins
     python flow.py run --data-rev v1.0                   # train on the data as of a git revision or tag
@@ -25,6 +26,7 @@ from metaflow import (  # noqa: E402
     card,
     current,
     environment,
+    parallel,
     project,
     resources,
     step,
@@ -217,12 +219,13 @@ class TrainingFlow(FlowSpec):
         self.arrays = {
             name: (encoder.transform(df), encoder.encode_target(df[target])) for name, df in self.splits.items()
         }
-        self.training_plan = "sweep" if self.settings.training.sweep else "single"
-        self.next({"single": self.train, "sweep": self.fan_out}, condition="training_plan")
+        training = self.settings.training
+        self.training_plan = "sweep" if training.sweep else "nodes" if training.nodes > 1 else "single"
+        self.next({"single": self.train, "sweep": self.fan_out, "nodes": self.spread}, condition="training_plan")
 
-    def fit_network(self):
+    def fit_network(self, group=None):
         """Seeded (deterministic on CPU) Lightning fit with the settings of this task; keeps the best epoch's weights
-        and their hash."""
+        and their hash (`group`: as one rank of a data-parallel training; only rank 0 keeps the weights)."""
         from {{ cookiecutter.module_name }}.packaging import weights_sha256
         from {{ cookiecutter.module_name }}.tasks import task
         from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
@@ -230,10 +233,12 @@ class TrainingFlow(FlowSpec):
         cfg = self.settings
         seed_everything(cfg.seed)
         network = task.build_network(task.encoder_from_state(self.encoder_state), cfg.model)
-        self.training = fit(network, self.arrays["train"], self.arrays["validation"], cfg.training, cfg.seed)
+        self.training = fit(network, self.arrays["train"], self.arrays["validation"], cfg.training, cfg.seed, group)
         print(summary(self.training), flush=True)
-        self.weights = weights_to_bytes(network)
-        self.weights_sha256 = weights_sha256(self.weights)
+        weights = weights_to_bytes(network)
+        self.weights_sha256 = weights_sha256(weights)
+        if group is None or group.node_rank == 0:
+            self.weights = weights
 
     @tracked
     @resources(cpu=2, memory=config.training.memory_mb, gpu=config.training.gpus)
@@ -262,6 +267,42 @@ class TrainingFlow(FlowSpec):
         print(f"candidate {self.candidate['number']}: {self.candidate['settings']}", flush=True)
         self.fit_network()
         self.next(self.select)
+
+    @step
+    def spread(self):
+        """training.nodes > 1: one train_node task per node, started together (gang-scheduled on a cluster)."""
+        print(f"data-parallel training on {self.settings.training.nodes} nodes")
+        self.next(self.train_node, num_parallel=self.settings.training.nodes)
+
+    @tracked
+    @resources(cpu=2, memory=config.training.memory_mb, gpu=config.training.gpus)
+    @parallel
+    @step
+    def train_node(self):
+        """One rank of a data-parallel training: Lightning DDP across the nodes (gloo on CPU, nccl on GPU), meeting at
+        the main node's address from current.parallel. Each rank trains on its shard of the batches; DDP averages the
+        gradients, so every rank ends with the same weights."""
+        from {{ cookiecutter.module_name }}.distributed import rendezvous
+
+        group = rendezvous(current.parallel, current.run_id, self.settings.training.master_port)
+        self.node_index = group.node_rank
+        self.fit_network(group)
+        self.next(self.join_nodes)
+
+    @tracked
+    @step
+    def join_nodes(self, inputs):
+        """Fail closed unless every rank ended with the same weights (sha256 of the tensors); rank 0's go on."""
+        from {{ cookiecutter.module_name }}.distributed import agreed_weights
+
+        self.merge_artifacts(inputs, exclude=["node_index", "training", "weights", "weights_sha256"])
+        self.node_weights = {task.node_index: task.weights_sha256 for task in inputs}  # recorded in the run
+        self.weights_sha256 = agreed_weights(self.node_weights)
+        main = next(task for task in inputs if task.node_index == 0)
+        self.training, self.weights = main.training, main.weights
+        agreed = f"{len(self.node_weights)} ranks ended with the same weights ({self.weights_sha256[:12]})"
+        print(f"{agreed}; rank 0's go on")
+        self.next(self.evaluate)
 
     @timeout(minutes=15)
     @tracked

@@ -33,6 +33,10 @@ class Classifier(pl.LightningModule):
 
     def _log_epoch(self, stage: str):
         loss, hits, count = self._sums[stage]
+        if self.trainer.world_size > 1:  # data-parallel: sums over every rank's shard, so all keep the same epoch
+            totals = torch.stack([loss, hits.to(loss.dtype), torch.tensor(float(count), device=loss.device)])
+            loss, hits, count = self.trainer.strategy.reduce(totals, reduce_op="sum")
+            count = int(count)
         if count:
             self.log(f"{stage}_loss", loss / count, on_epoch=True, on_step=False, batch_size=1)
             self.log(f"{stage}_accuracy", hits / count, on_epoch=True, on_step=False, batch_size=1)

@@ -124,6 +124,8 @@ class TrainingConfig(_Strict):
     memory_mb: PositiveInt = 4096  # memory requested per training task on a cluster (@resources)
     threads: int | None = Field(None, ge=1)  # CPU threads for training (torch intra-op); None: one per core
     sweep: SweepConfig | None = None  # None: one training with the settings above
+    nodes: PositiveInt = 1  # > 1: data-parallel training (Lightning DDP) across this many gang-scheduled tasks
+    master_port: int | None = Field(None, ge=1024, le=65535)  # where nodes > 1 meet; None: derived from the run id
 
 
 Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
@@ -314,6 +316,15 @@ class Params(_Strict):
             raise ValueError("mitigation needs data.sensitive_features and gates.fairness.enabled: true")
         if self.mitigation.method != "none" and self.serving.threshold != 0.5:
             raise ValueError("serving.threshold: mitigation fits its own per-group thresholds; leave it at 0.5")
+        return self
+
+    @model_validator(mode="after")
+    def _one_way_to_scale_training(self):
+        if self.training.nodes > 1 and self.training.sweep is not None:
+            raise ValueError(
+                "training.nodes > 1 with training.sweep: a sweep trains each candidate on one node; set nodes: 1 to "
+                "sweep, or remove the sweep to train one network across nodes"
+            )
         return self
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .config import TrainingConfig
+from .distributed import Rendezvous
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +74,60 @@ def _callbacks(cfg: TrainingConfig, has_val: bool) -> list:
     return [best, *stopping, Progress(best)]
 
 
-def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int) -> dict:
+def _ddp(group: Rendezvous, accelerator: str) -> dict:
+    """Trainer arguments for data parallelism across `group.num_nodes` processes, one device each, that meet at the
+    given address (the processes are started by Metaflow's @parallel, not by Lightning). Lightning gives each rank
+    its shard of the training batches (a DistributedSampler) and DDP averages the gradients, so the replicas stay
+    identical."""
+    from datetime import timedelta
+
+    from lightning_fabric.plugins.environments import ClusterEnvironment
+    from lightning_fabric.utilities.rank_zero import rank_zero_only
+    from pytorch_lightning.strategies import DDPStrategy
+
+    from .distributed import TIMEOUT_S, backend
+
+    class Meeting(ClusterEnvironment):
+        """The rendezvous as given: no environment variables to read, and no processes for Lightning to start."""
+
+        creates_processes_externally = True
+        main_address, main_port = group.main_address, group.main_port
+        _rank, _size = group.node_rank, group.num_nodes
+
+        @staticmethod
+        def detect() -> bool:
+            return True
+
+        def world_size(self) -> int:
+            return self._size
+
+        def set_world_size(self, size: int) -> None:
+            self._size = size
+
+        def global_rank(self) -> int:
+            return self._rank
+
+        def set_global_rank(self, rank: int) -> None:
+            self._rank = rank_zero_only.rank = rank
+
+        def local_rank(self) -> int:
+            return 0
+
+        def node_rank(self) -> int:
+            return group.node_rank
+
+    strategy = DDPStrategy(
+        cluster_environment=Meeting(), process_group_backend=backend(accelerator), timeout=timedelta(seconds=TIMEOUT_S)
+    )
+    return {"strategy": strategy, "num_nodes": group.num_nodes}
+
+
+def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int, group: Rendezvous | None = None):
     """Fit `network` in place on (x, y) arrays and leave it holding the best epoch's weights (by `cfg.monitor` on the
     validation split; the last epoch's without one). Epochs are counted from 1, as the progress lines show them.
+    `group`: this process is one rank of a data-parallel training (training.nodes > 1), on its shard of the batches.
     Returns the per-epoch history, the device, precision and CPU threads used, best_epoch, epochs_run,
-    stopped_early, best_value and throughput."""
+    stopped_early, best_value and throughput (and `nodes` with a group)."""
     import time
 
     import pytorch_lightning as pl
@@ -97,6 +147,11 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     if not has_val and cfg.patience:
         log.info("no validation split: early stopping is off and the last epoch is kept")
     callbacks = _callbacks(cfg, has_val)
+    if group:
+        logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # Classifier sums its epoch metrics over the ranks
+        where = f"{group.main_address}:{group.main_port}"
+        log.info("rank %d of %d nodes, meeting at %s", group.node_rank, group.num_nodes, where)
     trainer = pl.Trainer(
         max_epochs=cfg.max_epochs,
         accelerator=accelerator,
@@ -109,6 +164,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
         enable_model_summary=False,
         num_sanity_val_steps=0,
         callbacks=callbacks,
+        **(_ddp(group, accelerator) if group else {}),
     )
     start = time.perf_counter()
     trainer.fit(
@@ -120,7 +176,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     history, best = callbacks[-1].history, callbacks[-1].best
     samples = len(train[1]) * len(history)
     log.info("trained %d samples in %.1f s (%.0f samples/s)", samples, seconds, samples / seconds)
-    return {
+    return ({"nodes": group.num_nodes} if group else {}) | {
         "history": history,
         "accelerator": accelerator,
         "precision": precision,
