@@ -41,3 +41,14 @@ def test_without_postgresql_up_stops_with_one_line_and_starts_nothing(monkeypatc
     assert message.startswith("error: `make up` needs PostgreSQL's server programs") and "\n" not in message
     assert "apt-get install postgresql" in message
     assert not state.exists()
+
+
+def test_every_up_starts_from_an_empty_store(tmp_path):
+    """moto keeps S3 in memory: an earlier `up`'s runs would point at artifacts that are gone, so init clears them."""
+    (tmp_path / "postgres").mkdir()
+    (tmp_path / "postgres" / "PG_VERSION").write_text("15\n")
+    (tmp_path / "postgres.password").write_text("old")
+    (tmp_path / "cloud.env").write_text("kept")
+    local_postgres.clear(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cloud.env"]
+    local_postgres.clear(tmp_path)  # nothing there: no error

@@ -1,11 +1,11 @@
 """The local stack's PostgreSQL (stack.py): the store of its MLflow server, run from the machine's own PostgreSQL.
 
-Its data lives in .stack/postgres, written without fsync (a scratch store). It listens on 127.0.0.1 only, with no Unix
-socket (nothing under /var/run), and `make down` stops it by its own PID. Clients sign in as `stack` with a random
-password kept in .stack/postgres.password (mode 0600) and handed over in PGPASSWORD, never on a command line: other
-users of a shared machine cannot reach it. PostgreSQL refuses to run as root; as root (CI, containers) it runs as the
-`postgres` system user, keeping one capability (CAP_DAC_READ_SEARCH) so that it can reach a data folder below folders
-only root may enter.
+Its data lives in .stack/postgres, written without fsync and made anew by every `up` (a scratch store). It listens on
+127.0.0.1 only, with no Unix socket (nothing under /var/run), and `make down` stops it by its own PID. Clients sign in
+as `stack` with a random password kept in .stack/postgres.password (mode 0600) and handed over in PGPASSWORD, never on a
+command line: other users of a shared machine cannot reach it. PostgreSQL refuses to run as root; as root (CI,
+containers) it runs as the `postgres` system user, keeping one capability (CAP_DAC_READ_SEARCH) so that it can reach a
+data folder below folders only root may enter.
 """
 
 import glob
@@ -58,15 +58,12 @@ class LocalPostgres:
         self.password_file = state / "postgres.password"
 
     def init(self) -> None:
-        """Create the cluster on the first `up`; later ones reuse it (and the MLflow runs in it)."""
-        if (self.data / "PG_VERSION").exists():
-            if not self.password_file.exists():
-                gone = f"{self.password_file} is gone"
-                raise ProjectError(f"{gone}: delete {self.data} (the stack's MLflow runs) to start anew")
-            return
+        """A new, empty cluster on every `up` (clear): moto keeps the stack's S3 in memory, so the runs of an earlier
+        `up` would point at artifacts that are gone."""
+        clear(self.data.parent)
         self.password_file.touch(mode=0o600)
         self.password_file.write_text(secrets.token_urlsafe(24))
-        self.data.mkdir(mode=0o700, exist_ok=True)
+        self.data.mkdir(mode=0o700)
         if self.run_as:  # initdb fills the folder as the server's user
             user = pwd.getpwnam("postgres")
             os.chown(self.data, user.pw_uid, user.pw_gid)
@@ -98,6 +95,12 @@ class LocalPostgres:
         """SQLAlchemy's URI for the database, through psycopg2 (SQLAlchemy 2.1's default driver is psycopg 3, not in
         the lock); the password comes from PGPASSWORD."""
         return f"postgresql+psycopg2://{USER}@127.0.0.1:{port}/{DATABASE}"
+
+
+def clear(state: Path) -> None:
+    """Remove an earlier `up`'s cluster and password under `state` (the stack's folder)."""
+    shutil.rmtree(state / "postgres", ignore_errors=True)
+    (state / "postgres.password").unlink(missing_ok=True)
 
 
 def _server_user() -> list[str]:
