@@ -30,7 +30,7 @@ def champion_metrics(name: str, rows: pd.DataFrame, target: str, challenger: dic
     from .artifact import Predictor
     from .evaluation import classification_metrics
     from .tracking import client
-    from .trained_on import of_run, splits, unseen
+    from .trained_on import unseen_by
 
     try:
         version = client().get_model_version_by_alias(name, "champion").version
@@ -39,9 +39,7 @@ def champion_metrics(name: str, rows: pd.DataFrame, target: str, challenger: dic
             return None
         return {"version": "?", "error": f"registry error: {type(err).__name__}: {str(err)[:300]}"}
     try:
-        run = client().get_run(client().get_model_version(name, version).run_id)
-        seen, _ = splits(of_run(run), f"champion v{version}")
-        fresh = unseen(rows.reset_index(drop=True), [seen["train"], seen["validation"]])
+        fresh = unseen_by(name, str(version), rows.reset_index(drop=True), f"champion v{version}")
         if fresh.empty:
             return {"version": str(version), "error": "it trained on every test row of this run: not comparable"}
         path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))

@@ -31,13 +31,10 @@ def predictor_of(tag: str):
 
 def fresh(name: str, rows: pd.DataFrame, versions: list[str]) -> pd.DataFrame:
     """`rows` less any row that the registry `versions` trained or validated on (their runs' lineage)."""
-    from .tracking import client
-    from .trained_on import of_run, splits, unseen
+    from .trained_on import unseen_by
 
     for version in versions:
-        run = client().get_run(client().get_model_version(name, version).run_id)
-        seen, _ = splits(of_run(run), f"v{version}")
-        rows = unseen(rows.reset_index(drop=True), [seen["train"], seen["validation"]]).reset_index(drop=True)
+        rows = unseen_by(name, version, rows.reset_index(drop=True), f"v{version}").reset_index(drop=True)
     return rows
 
 
@@ -85,9 +82,8 @@ def report(cfg, challenger: str = "candidate", batch: str = "") -> tuple[bool, s
     verdicts.insert(0, judge(rows, classes, cfg, labelled_fairness=fairness_on_batch))
     passed = all(v.passed for v in verdicts)
     outcome = "passed" if passed else "failed: " + ", ".join(v.gate for v in verdicts if not v.passed)
-    ok = scored(rows)
-    figures = {"records": len(rows), "records_scored": len(ok), "labelled_rows": labelled_rows}
-    figures |= {"agreement": agreement(rows)} if len(ok) else {}
+    figures = {"records": len(rows), "records_scored": len(scored(rows)), "labelled_rows": labelled_rows}
+    figures |= {"agreement": agree} if (agree := agreement(rows)) is not None else {}
     figures |= score_summary(rows)
     head = (
         f"shadow report: challenger v{challenger_v} ({challenger_tag}) against champion v{champion_v} "

@@ -115,3 +115,13 @@ def unseen(rows: pd.DataFrame, seen: list[pd.DataFrame]) -> pd.DataFrame:
 
     known = set().union(*(keys(frame) for frame in seen)) if seen else set()
     return rows[~keys(rows).isin(known).to_numpy()]
+
+
+def unseen_by(name: str, version: str, rows: pd.DataFrame, who: str) -> pd.DataFrame:
+    """The `rows` that registry version `version` of model `name` neither trained nor validated on (its run's
+    lineage, re-cut by `splits`); their index is kept. `who` names the model in errors."""
+    from .tracking import client
+
+    run = client().get_run(client().get_model_version(name, version).run_id)
+    seen, _ = splits(of_run(run), who)
+    return unseen(rows, [seen["train"], seen["validation"]])
