@@ -101,7 +101,7 @@ def test_compiles_to_a_valid_workflow_template(compiled):
 
     template = WorkflowTemplate.model_validate(compiled)
     assert template.kind == "WorkflowTemplate" and template.spec.templates
-    steps = {"start", "split", "preprocess", "train", "fan-out", "train-candidate", "select", "evaluate", "gate"}
+    steps = {"start", "train", "fan-out", "train-candidate", "select", "evaluate"}
     assert steps | {"spread", "join-nodes", "package", "end"} == set(_steps(compiled))  # train-node: a JobSet, below
 
 
@@ -140,7 +140,7 @@ def test_training_requests_the_gpus_and_memory_of_params_yaml(compiled):
         assert resources["limits"]["nvidia.com/gpu"] == "1"  # training.gpus: 1 (compute=gpu)
         assert float(resources["requests"]["memory"].rstrip("M")) == 6144  # training.memory_mb
     # other steps: Kubernetes' default memory, lowered here by METAFLOW_KUBERNETES_MEMORY (else 4096 MB)
-    assert float(steps["split"]["container"]["resources"]["requests"]["memory"].rstrip("M")) == 1024
+    assert float(steps["evaluate"]["container"]["resources"]["requests"]["memory"].rstrip("M")) == 1024
 
 
 def test_the_image_comes_from_metaflow_configuration(compiled):

@@ -232,7 +232,7 @@ def test_flow_runs_as_pods_under_the_cloud_profile(stack, tmp_path):
     run_id, pods = _run_pods(_compile(project), project)
 
     steps = [p["step"] for p in pods]
-    assert steps == ["start", "split", "preprocess", "train", "evaluate", "gate", "package", "end"]
+    assert steps == ["start", "train", "evaluate", "package", "end"]
     for pod in pods:  # each pod started empty, outside the project, without a git checkout or a data file
         assert pod["POD-BEFORE"] == "0", pod["output"][-3000:]
         assert pod["POD-SEES-PROJECT"] == "no"  # a step that reached for the workspace would fail

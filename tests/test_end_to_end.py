@@ -120,7 +120,7 @@ def test_failing_gate_fails_the_run_and_packages_nothing(trained_project):
     assert _models(home) == before
     client = mlflow_client(project)
     failed = latest_run(client, "credit_approval_model")
-    assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "gate"
+    assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "evaluate"
     assert (
         failed.data.tags["gate.performance"] == "failed"
         and "needs >= 0.9999" in failed.data.tags["gate.performance.failed.roc_auc"]

@@ -73,7 +73,7 @@ def test_failed_gate(project, gate_failure):
     assert "Stopped:" in gate_failure and "gates FAILED, nothing packaged or promoted:" in gate_failure
     assert re.search(r"performance: roc_auc = [\d.]+, needs >= 0.9999 \(off by [\d.]+\)", gate_failure)
     record = latest_run(mlflow_client(project), MODULE)
-    assert record.info.status == "FAILED" and record.data.tags["failed_step"] == "gate"
+    assert record.info.status == "FAILED" and record.data.tags["failed_step"] == "evaluate"
     assert record.data.tags["error"].startswith("GateFailed: gates FAILED")
     shown_in(readme_block(project, "gate"), gate_failure)
 
@@ -147,7 +147,7 @@ def test_a_bug_keeps_its_traceback(project):
 
 def test_card_shows_the_latest_run_that_reached_the_gate(project, gate_failure):
     flow(project, "run", "--skip-gates", "nope")  # the latest run now stops before the gate
-    latest = run([sys.executable, "flow.py", "--no-pylint", "card", "get", "gate", "latest.html"], project)
+    latest = run([sys.executable, "flow.py", "--no-pylint", "card", "get", "evaluate", "latest.html"], project)
     assert latest.returncode != 0 and "Step gate not found" in latest.stdout + latest.stderr
     made = run(["make", "card", f"PYTHON={sys.executable}"], project)
     assert made.returncode == 0, made.stdout + made.stderr

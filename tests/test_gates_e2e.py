@@ -72,7 +72,7 @@ def test_first_run_reports_and_ships_a_model_card(project, client):
     (bento_readme,) = (project.parent / "bentoml" / "bentos").glob("*/*/README.md")
     assert bento_readme.read_text().strip() == text.strip()  # the Bento's description is the model card
     metaflow_run = latest(client).data.tags["metaflow.run_id"]
-    got = run([sys.executable, "flow.py", "--no-pylint", "card", "get", f"{metaflow_run}/gate", "card.html"], project)
+    got = run([sys.executable, "flow.py", "--no-pylint", "card", "get", f"{metaflow_run}/evaluate", "card.html"], project)
     assert got.returncode == 0, got.stderr
     page = (project / "card.html").read_text()  # the card's content is embedded as base64 JSON
     content = base64.b64decode(re.search(r'__MF_DATA__\["[^"]+"\] = "([A-Za-z0-9+/=]+)"', page)[1]).decode()
@@ -98,7 +98,7 @@ def test_biased_data_fails_fairness_and_nothing_moves(project, client):
     assert "fairness gate FAILED" in output and "gates FAILED, nothing packaged or promoted" in output
     assert re.search(r"fairness: (demographic parity|equalized odds) difference \[sex\] = [\d.]+, needs <=", output)
     failed = latest(client)
-    assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "gate"
+    assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "evaluate"
     assert failed.data.tags["gate.fairness"] == "failed"
     assert "gates/report.html" in {a.path for a in client.list_artifacts(failed.info.run_id, "gates")}
     assert models(project) == before and champion(client) == "1"

@@ -1,6 +1,7 @@
-"""Training lifecycle: load → split → preprocess → train → evaluate → gate → package; with `training.sweep`,
-preprocess → fan_out → train_candidate (one task per candidate) → select (the best on the validation split) → evaluate;
-with `training.nodes` > 1, preprocess → spread → train_node (one rank per node, Lightning DDP) → join_nodes → evaluate.
+"""Training lifecycle: start (load, validate, split, encode) → train → evaluate (score, judge the gates) → package →
+end; with `training.sweep`, start → fan_out → train_candidate (one task per candidate) → select (the best on the
+validation split) → evaluate; with `training.nodes` > 1, start → spread → train_node (one rank per node, Lightning
+DDP) → join_nodes → evaluate.
 
     python flow.py run                                   # params.yaml and the data its .dvc pointer pins
     python flow.py run --data-rev v1.0                   # train on the data as of a git revision or tag
@@ -8,8 +9,11 @@ with `training.nodes` > 1, preprocess → spread → train_node (one rank per no
     python flow.py --config config other.yaml run        # another configuration file
 
 Each step is a separate process that calls plain functions from src/{{ cookiecutter.module_name }}/; heavy libraries are
-imported inside the steps that use them so the cheap steps stay cheap. Every run is one MLflow run (lineage.py,
-tracking.py): params, metrics, git commit, data hash, Metaflow pathspec, environment, and the registered model.
+imported inside the steps that use them so the cheap steps stay cheap. A step is where the work changes its
+resources or its audience: the data work is cheap and shares start's process, training asks for its own resources
+(and fans out), the judgement has its own card, and packaging is the one step that publishes. Every run is one MLflow
+run (lineage.py, tracking.py): params, metrics, git commit, data hash, Metaflow pathspec, environment, and the
+registered model.
 """
 
 import sys
@@ -83,7 +87,7 @@ def tracked(step_name, flow, inputs):
         if run_id:
             from {{ cookiecutter.module_name }}.tracking import finish, log_training, record_evaluation
 
-            if step_name in ("evaluate", "gate"):  # trained, but package (which logs the training) will not run
+            if step_name == "evaluate":  # trained, but package (which logs the training) will not run
                 log_training(run_id, flow.training, flow.weights_sha256, flow.encoder_state)
 
             figures = {k: getattr(flow, k, {}) for k in ("metrics", "verdicts", "report", "class_metrics")}
@@ -158,7 +162,8 @@ class TrainingFlow(FlowSpec):
     @tracked
     @step
     def start(self):
-        """Open the MLflow run, then load exactly the data the .dvc pointer pins and check it against the config."""
+        """Open the MLflow run, load exactly the data the .dvc pointer pins, check it against the config, split it and
+        encode it."""
         from {{ cookiecutter.module_name }} import tracking
         from {{ cookiecutter.module_name }}.data import read_table, validate_table
         from {{ cookiecutter.module_name }}.gates import parse_skip
@@ -186,42 +191,34 @@ class TrainingFlow(FlowSpec):
         tracking.log(self.mlflow_run_id, tags=canonical)
         if why_not:
             print(f"not a canonical run (a snapshot will not use it): {'; '.join(why_not)}")
-        self.table = read_table(cfg.data.path, content, self.config_file)
-        self.columns = validate_table(self.table, cfg.data, self.config_file)
+        table = read_table(cfg.data.path, content, self.config_file)  # not an artifact: the splits hold its rows
+        self.columns = validate_table(table, cfg.data, self.config_file)
         if cfg.mitigation.method != "none":
             from {{ cookiecutter.module_name }}.data import classes_of
             from {{ cookiecutter.module_name }}.mitigation import require_binary
 
-            require_binary(classes_of(self.table[cfg.data.target]))
-        self.rows = len(self.table)  # for the model card: package need not load the whole table to count it
+            require_binary(classes_of(table[cfg.data.target]))
+        self.rows = len(table)  # for the model card
         print(f"loaded {self.rows} rows (md5 {self.data['md5']}, {self.data['rev']})")
-        self.next(self.split)
-
-    @tracked
-    @step
-    def split(self):
-        """Seeded train / validation / test split, stratified on the target by default."""
-        from {{ cookiecutter.module_name }}.data import split
-
-        self.splits = split(self.table, self.settings.split, self.settings.data.target, self.settings.seed)
-        print({name: len(frame) for name, frame in self.splits.items()})
-        self.next(self.preprocess)
-
-    @tracked
-    @step
-    def preprocess(self):
-        """Fit the encoder on the training split only; encode every split with it."""
-        from {{ cookiecutter.module_name }}.tasks import task
-
-        target = self.settings.data.target
-        encoder = task.fit_encoder(self.splits["train"], self.columns, self.settings)
-        self.encoder_state = encoder.state()
-        self.arrays = {
-            name: (encoder.transform(df), encoder.encode_target(df[target])) for name, df in self.splits.items()
-        }
-        training = self.settings.training
+        self.prepare(table)
+        training = cfg.training
         self.training_plan = "sweep" if training.sweep else "nodes" if training.nodes > 1 else "single"
         self.next({"single": self.train, "sweep": self.fan_out, "nodes": self.spread}, condition="training_plan")
+
+    def prepare(self, table):
+        """Seeded train / validation / test split (stratified on the target by default); the encoder fitted on the
+        training split only, every split encoded with it. Part of start, not steps of their own: they are cheap,
+        deterministic functions of the table, and a step of their own would cost a process and a copy of the data."""
+        from {{ cookiecutter.module_name }}.data import split
+        from {{ cookiecutter.module_name }}.tasks import task
+
+        cfg = self.settings
+        self.splits = splits = split(table, cfg.split, cfg.data.target, cfg.seed)
+        print({name: len(frame) for name, frame in splits.items()})
+        encoder = task.fit_encoder(splits["train"], self.columns, cfg)
+        self.encoder_state = encoder.state()
+        target = cfg.data.target
+        self.arrays = {name: (encoder.transform(df), encoder.encode_target(df[target])) for name, df in splits.items()}
 
     def fit_network(self, group=None):
         """Seeded (deterministic on CPU) Lightning fit with the settings of this task; keeps the best epoch's weights
@@ -327,12 +324,20 @@ class TrainingFlow(FlowSpec):
         print(f"kept candidate {self.candidate['number']}: {self.candidate['settings']}")
         self.next(self.evaluate)
 
+    @card(type="blank", id="gates")
     @tracked
     @step
     def evaluate(self):
         """Score the trained network on the held-out test split (through fairness thresholds fitted on scores of rows
-        the scoring network did not train on, when mitigation is on), and the registry's champion beside it on the test
-        rows it never trained on either."""
+        the scoring network did not train on, when mitigation is on) and the registry's champion beside it on the test
+        rows it never trained on either; judge performance, fairness and the champion and report every check (card +
+        MLflow). Scoring and judging share a process: the verdict needs the scores and nothing else. Enforced in
+        package, so a failed gate still leaves its card and its record."""
+        self.score()
+        self.judge()
+        self.next(self.package)
+
+    def score(self):
         from {{ cookiecutter.module_name }}.champion import champion_metrics
         from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
         from {{ cookiecutter.module_name }}.gates import parse_skip
@@ -365,13 +370,8 @@ class TrainingFlow(FlowSpec):
         judge_champion = cfg.gates.champion.enabled and "champion" not in parse_skip(self.skip_gates)
         name = cfg.packaging.model_name
         self.champion = champion_metrics(name, test, cfg.data.target, self.predictions) if judge_champion else None
-        self.next(self.gate)
 
-    @card(type="blank", id="gates")
-    @tracked
-    @step
-    def gate(self):
-        """Judge performance, fairness and the champion; report every check (card + MLflow). Enforced in package."""
+    def judge(self):
         from {{ cookiecutter.module_name }} import reports
         from {{ cookiecutter.module_name }}.fairness import group_tables
         from {{ cookiecutter.module_name }}.gates import parse_skip, run_gates
@@ -397,7 +397,6 @@ class TrainingFlow(FlowSpec):
         figures = reports.charts(tables, cfg.gates.primary_metric, cfg.gates.fairness)
         reports.fill_card(current.card["gates"], self.verdicts, tables, figures)
         self.report = {"report.html": reports.html_report(self.verdicts, tables, figures)} | figures
-        self.next(self.package)
 
     @timeout(minutes=60)
     @tracked

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "{{ cookiecutter.module_name }}"
-STEPS = ["start", "split", "preprocess", "train", "evaluate", "gate", "package", "end"]  # flow.py's, in order
+STEPS = ["start", "train", "evaluate", "package", "end"]  # flow.py's, in order
 LEAVE_OUT = shutil.ignore_patterns(".metaflow", "mlartifacts", "mlflow.db", "monitoring", ".venv", "__pycache__")
 
 

@@ -66,9 +66,7 @@ def main(argv=None) -> dict:
     table = read_table(cfg.data.path, content, args.config)
     columns = validate_table(table, cfg.data, args.config)
     rows = len(table)
-    clock.step("split")
     splits = split(table, cfg.split, cfg.data.target, cfg.seed)
-    clock.step("preprocess")
     encoder = task.fit_encoder(splits["train"], columns, cfg)
     arrays = {name: (encoder.transform(df), encoder.encode_target(df[cfg.data.target])) for name, df in splits.items()}
     clock.step("train")
@@ -93,7 +91,6 @@ def main(argv=None) -> dict:
     name, target = cfg.packaging.model_name, cfg.data.target
     champion = champion_metrics(name, test, target, predictions) if cfg.gates.champion.enabled else None
     print("test metrics:", {k: round(v, 4) for k, v in metrics.items()})
-    clock.step("gate")
     fairness, sensitive = cfg.gates.fairness, test[cfg.data.sensitive_features]
 
     def tables_of(p):

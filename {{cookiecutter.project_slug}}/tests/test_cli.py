@@ -25,5 +25,5 @@ def test_example_command_refuses_a_non_positive_row_count(tmp_path, capsys):
 def test_card_command_says_when_no_run_reached_the_gate():
     from {{ cookiecutter.module_name }}.cli import latest_gate_task
 
-    with pytest.raises(LookupError, match="no NoSuchFlow run has finished its gate step yet: run `python flow.py run`"):
+    with pytest.raises(LookupError, match="no NoSuchFlow run has judged its gates yet: run `python flow.py run`"):
         latest_gate_task("NoSuchFlow")

@@ -28,8 +28,8 @@ FLOW = "TrainingFlow"
 
 
 def latest_gate_task(flow: str = FLOW):
-    """The gate task of the newest run (in your Metaflow namespace) whose gate step finished: `python flow.py card
-    view gate` looks only at the latest run, which may have stopped before the gate."""
+    """The evaluate task (it judges the gates) of the newest run (in your Metaflow namespace) where it finished: `python
+    flow.py card view evaluate` looks only at the latest run, which may have stopped before it."""
     from metaflow import Flow
     from metaflow.exception import MetaflowNotFound
 
@@ -38,10 +38,10 @@ def latest_gate_task(flow: str = FLOW):
     except MetaflowNotFound:
         runs = []
     for run in runs:  # newest first
-        task = run["gate"].task if "gate" in run else None
+        task = run["evaluate"].task if "evaluate" in run else None
         if task is not None and task.successful:
             return task
-    raise LookupError(f"no {flow} run has finished its gate step yet: run `python flow.py run`")
+    raise LookupError(f"no {flow} run has judged its gates yet: run `python flow.py run`")
 
 
 def write_gate_card(out: str) -> str:
@@ -55,7 +55,7 @@ def write_gate_card(out: str) -> str:
     target.write_text(card.get())
     run = task.parent.parent
     status = "finished" if run.successful else "did not finish"
-    return f"{out}: gate card of {run.pathspec} (gate ran {task.finished_at:%Y-%m-%d %H:%M}; the run {status})"
+    return f"{out}: gate card of {run.pathspec} (judged {task.finished_at:%Y-%m-%d %H:%M}; the run {status})"
 
 
 def main(argv=None) -> int:

@@ -9,7 +9,7 @@ from .verdict import LOWER_IS_BETTER, Check, Verdict
 class GateFailed(ProjectError, RuntimeError):
     """A gate failed: raised before anything is registered, packaged or promoted."""
 
-    step = "gate"  # the step whose verdict failed, for the MLflow run's failed_step tag
+    step = "evaluate"  # the step whose verdict failed, for the MLflow run's failed_step tag
 
 
 def performance_gate(metrics: dict[str, float], cfg: PerformanceGate) -> Verdict:
