@@ -146,14 +146,14 @@ def test_a_bug_keeps_its_traceback(project):
 
 
 def test_card_shows_the_latest_run_that_reached_the_gate(project, gate_failure):
-    flow(project, "run", "--skip-gates", "nope")  # the latest run now stops before the gate
+    flow(project, "run", "--skip-gates", "nope")  # the latest run now stops before the gates are judged
     latest = run([sys.executable, "flow.py", "--no-pylint", "card", "get", "evaluate", "latest.html"], project)
-    assert latest.returncode != 0 and "Step gate not found" in latest.stdout + latest.stderr
+    assert latest.returncode != 0 and "Step evaluate not found" in latest.stdout + latest.stderr
     made = run(["make", "card", f"PYTHON={sys.executable}"], project)
     assert made.returncode == 0, made.stdout + made.stderr
     gate_run = re.search(r"Workflow starting \(run-id (\d+)\)", gate_failure)[1]
     assert (
-        f"gate card of TrainingFlow/{gate_run} (gate ran " in made.stdout and "the run did not finish)" in made.stdout
+        f"gate card of TrainingFlow/{gate_run} (judged " in made.stdout and "the run did not finish)" in made.stdout
     )
     assert "__MF_DATA__" in (project / "gate-card.html").read_text()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout
