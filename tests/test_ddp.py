@@ -20,7 +20,7 @@ PROBE = """
 import json, sys
 sys.path.insert(0, "src")
 from metaflow import Flow, namespace
-from {module}.packaging import weights_sha256
+from {module}.release.packaging import weights_sha256
 namespace(None)
 def facts(run):
     steps = {{step.id for step in run}}

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.module_name }}.artifact import SPEC, SPEC_VERSION, ModelSpec, read_spec, write_model_dir
 from {{ cookiecutter.module_name }}.config import ModelConfig, ServingConfig
 from {{ cookiecutter.module_name }}.errors import ModelFormatError, ProjectError
-from {{ cookiecutter.module_name }}.tasks import task
+from {{ cookiecutter.module_name }}.pipeline.tasks import task
+from {{ cookiecutter.module_name }}.release.artifact import SPEC, SPEC_VERSION, ModelSpec, read_spec, write_model_dir
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.module_name }}"
 NAME = PACKAGE.name
@@ -131,7 +131,7 @@ def test_loading_a_model_module_does_not_import_the_fairness_stack():
 
     from .conftest import ROOT
 
-    probe = "import sys, {{ cookiecutter.module_name }}.artifact; print('sklearn' in sys.modules)"
+    probe = "import sys, {{ cookiecutter.module_name }}.release.artifact; print('sklearn' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src")}
     )
