@@ -47,7 +47,7 @@ LAYERS = ("errors", "logs", "config", "lineage", "scale", "pipeline", "gates", "
 
 
 def modules() -> dict[str, Path]:
-    """Dotted names under the package ("data", "tasks.tabular", "monitoring") -> their files."""
+    """Dotted names under the package ("config", "pipeline.data", "pipeline.tasks.text") -> their files."""
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE).with_suffix("").parts
