@@ -90,7 +90,11 @@ def main() -> None:
     if args.rows != 3000:
         run([sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", str(args.rows), "--out", data], project)
     tiny = out / "tiny"
-    run([sys.executable, "-m", f"{MODULE}.pipeline.tiny_model", "--data", data, "--out", str(tiny)], project, PYTHONPATH="src")
+    run(
+        [sys.executable, "-m", f"{MODULE}.pipeline.tiny_model", "--data", data, "--out", str(tiny)],
+        project,
+        PYTHONPATH="src",
+    )
     params = (project / "params.yaml").read_text()
     params = params.replace("distilbert/distilbert-base-uncased", str(tiny)).replace("0.00005", "0.003")
     (project / "params.yaml").write_text(params)

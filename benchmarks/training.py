@@ -32,7 +32,12 @@ def measure(module: str, device: str, rows: int, epochs: int, repeats: int, tiny
     def load(name):
         return importlib.import_module(f"{module}.{name}")
 
-    config, data, demo, training = load("config"), load("pipeline.data"), load("pipeline.demo_data"), load("pipeline.training")
+    config, data, demo, training = (
+        load("config"),
+        load("pipeline.data"),
+        load("pipeline.demo_data"),
+        load("pipeline.training"),
+    )
     task = load("pipeline.tasks").task
     cfg = config.load("params.yaml")
     if tiny:

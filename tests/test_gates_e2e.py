@@ -83,7 +83,16 @@ def biased(project) -> str:
     """Demo data where one group's outcomes are penalised: labels and base rates differ by sex."""
     if not (project / "biased.csv").exists():
         made = run(
-            [sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", "2000", "--bias", "2.5", "--out", "biased.csv"],
+            [
+                sys.executable,
+                f"src/{MODULE}/pipeline/demo_data.py",
+                "--rows",
+                "2000",
+                "--bias",
+                "2.5",
+                "--out",
+                "biased.csv",
+            ],
             project,
         )
         assert made.returncode == 0, made.stderr

@@ -225,7 +225,8 @@ SERVE = """
 import sys
 from pathlib import Path
 sys.path.insert(0, str(Path("src").resolve()))
-import {module}.release.artifact, {module}.gates.mitigation, {module}.release.serving, {module}.pipeline.evaluation, {module}.pipeline.training
+import {module}.release.artifact, {module}.gates.mitigation, {module}.release.serving
+import {module}.pipeline.evaluation, {module}.pipeline.training
 import {module}.pipeline.tasks.{task_module}
 import torch
 {extra}
