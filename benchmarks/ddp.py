@@ -26,7 +26,7 @@ def rank_main(module: str, rank: int, nodes: int, port: int, device: str) -> Non
     import torch
 
     config, distributed, training = (
-        importlib.import_module(f"{module}.{m}") for m in ("config", "distributed", "training")
+        importlib.import_module(f"{module}.{m}") for m in ("config", "pipeline.distributed", "pipeline.training")
     )
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4000, 8)).astype("float32")
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--project", type=Path, required=True)
     parser.add_argument("--device", choices=["gpu", "cpu"], default="gpu")
     args = parser.parse_args()
-    (module,) = [p.parent.name for p in (args.project / "src").glob("*/distributed.py")]
+    (module,) = [p.parents[1].name for p in (args.project / "src").glob("*/pipeline/distributed.py")]
     import torch
 
     nccl = torch.cuda.nccl.version() if torch.cuda.is_available() else None

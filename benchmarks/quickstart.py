@@ -70,7 +70,7 @@ def resize_data(project: Path, rows: int) -> None:
     """Regenerate the demo data and pin it (dvc add + commit), as a user would."""
     module = project.name.replace("-", "_")
     data = f"data/{module}.csv"
-    run([sys.executable, f"src/{module}/demo_data.py", "--rows", str(rows), "--out", data], project)
+    run([sys.executable, f"src/{module}/pipeline/demo_data.py", "--rows", str(rows), "--out", data], project)
     if (project / f"{data}.dvc").exists():
         run([sys.executable, "-m", "dvc", "add", "-q", data], project)
         changed = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout

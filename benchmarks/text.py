@@ -35,10 +35,10 @@ import json, time, numpy as np, torch, pandas as pd
 from torch.utils.data import DataLoader, TensorDataset
 import pytorch_lightning as pl
 from {MODULE}.config import load
-from {MODULE}.data import validate_table
-from {MODULE}.tasks import task
-from {MODULE}.classifier import Classifier
-from {MODULE}.training import _loader
+from {MODULE}.pipeline.data import validate_table
+from {MODULE}.pipeline.tasks import task
+from {MODULE}.pipeline.classifier import Classifier
+from {MODULE}.pipeline.training import _loader
 cfg = load("params.yaml")
 cfg = cfg.model_copy(update={{"model": cfg.model.model_copy(update={{"name_or_path": "{tiny}"}})}})
 frame = pd.read_csv(cfg.data.path)
@@ -88,9 +88,13 @@ def main() -> None:
     project = bake(out, task="text_classification", project_name="Review Sentiment")
     data = f"data/{MODULE}.csv"
     if args.rows != 3000:
-        run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", str(args.rows), "--out", data], project)
+        run([sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", str(args.rows), "--out", data], project)
     tiny = out / "tiny"
-    run([sys.executable, "-m", f"{MODULE}.tiny_model", "--data", data, "--out", str(tiny)], project, PYTHONPATH="src")
+    run(
+        [sys.executable, "-m", f"{MODULE}.pipeline.tiny_model", "--data", data, "--out", str(tiny)],
+        project,
+        PYTHONPATH="src",
+    )
     params = (project / "params.yaml").read_text()
     params = params.replace("distilbert/distilbert-base-uncased", str(tiny)).replace("0.00005", "0.003")
     (project / "params.yaml").write_text(params)

@@ -32,8 +32,13 @@ def measure(module: str, device: str, rows: int, epochs: int, repeats: int, tiny
     def load(name):
         return importlib.import_module(f"{module}.{name}")
 
-    config, data, demo, training = load("config"), load("data"), load("demo_data"), load("training")
-    task = load("tasks").task
+    config, data, demo, training = (
+        load("config"),
+        load("pipeline.data"),
+        load("pipeline.demo_data"),
+        load("pipeline.training"),
+    )
+    task = load("pipeline.tasks").task
     cfg = config.load("params.yaml")
     if tiny:
         cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"name_or_path": tiny})})
@@ -107,7 +112,7 @@ def tiny_model(project: Path, module: str, hidden: int, layers: int) -> str:
     """A local BERT built from the project's demo texts (no hub download), once per project and size."""
     tiny = project / "models" / f"bert-h{hidden}-l{layers}"
     if not tiny.exists():
-        build = f"{module}.tiny_model import build; import pandas as pd; from pathlib import Path; "
+        build = f"{module}.pipeline.tiny_model import build; import pandas as pd; from pathlib import Path; "
         texts = f"pd.read_csv('data/{module}.csv')['text'].tolist()"
         code = f"from {build}build({texts}, Path('{tiny}'), hidden_size={hidden}, layers={layers})"
         subprocess.run(

@@ -16,14 +16,14 @@ UNUSED = {
     "LICENSE": "{{ cookiecutter.license }}" == "Proprietary",
     ".github": "{{ cookiecutter.ci }}" == "none",
     # one task per project: the other task's module, demo data and tests go
-    f"{PACKAGE}/tasks/tabular.py": TEXT,
-    f"{PACKAGE}/demo_data.py": TEXT,  # replaced by demo_text.py, renamed below
+    f"{PACKAGE}/pipeline/tasks/tabular.py": TEXT,
+    f"{PACKAGE}/pipeline/demo_data.py": TEXT,  # replaced by demo_text.py, renamed below
     "tests/test_tabular.py": TEXT,
     "tests/test_data.py": TEXT,
     "tests/test_serving.py": TEXT,
-    f"{PACKAGE}/tasks/text.py": not TEXT,
-    f"{PACKAGE}/demo_text.py": not TEXT,
-    f"{PACKAGE}/tiny_model.py": not TEXT,
+    f"{PACKAGE}/pipeline/tasks/text.py": not TEXT,
+    f"{PACKAGE}/pipeline/demo_text.py": not TEXT,
+    f"{PACKAGE}/pipeline/tiny_model.py": not TEXT,
     "tests/test_text.py": not TEXT,
     # the benchmarks (serving, monitoring, the flow's cost) measure the tabular task; the picture is its drift demo's
     "benchmarks": TEXT,
@@ -43,7 +43,7 @@ def remove_unused() -> None:
         elif unused and path.exists():
             path.unlink()
     if TEXT:
-        Path(f"{PACKAGE}/demo_text.py").rename(f"{PACKAGE}/demo_data.py")
+        Path(f"{PACKAGE}/pipeline/demo_text.py").rename(f"{PACKAGE}/pipeline/demo_data.py")
 
 
 def select_requirements() -> None:
@@ -66,7 +66,7 @@ def run(*cmd: str) -> None:
 
 
 def make_demo_data() -> None:
-    run(sys.executable, f"{PACKAGE}/demo_data.py", "--out", DATA)
+    run(sys.executable, f"{PACKAGE}/pipeline/demo_data.py", "--out", DATA)
 
 
 def pin_data_with_dvc() -> None:

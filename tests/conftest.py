@@ -134,7 +134,9 @@ def pin_demo_data(project: Path, rows: int, *extra: str) -> Path:
     """Regenerate the baked project's demo data at `rows` rows, `dvc add` it and commit, as a user would."""
     module = project.name.replace("-", "_")
     data = f"data/{module}.csv"
-    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", str(rows), "--out", data, *extra], project)
+    made = run(
+        [sys.executable, f"src/{module}/pipeline/demo_data.py", "--rows", str(rows), "--out", data, *extra], project
+    )
     assert made.returncode == 0, made.stderr
     pinned = run([sys.executable, "-m", "dvc", "add", "-q", data], project)
     assert pinned.returncode == 0, pinned.stderr

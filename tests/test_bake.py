@@ -74,9 +74,9 @@ def test_answers_reach_the_files(baked):
     assert params["training"]["gpus"] == (1 if answers["compute"] == "gpu" else 0)
     text = answers["task"] == "text_classification"
     assert params["data"]["target"] == answers.get("target_column", "label" if text else "approved")
-    tasks = {p.stem for p in (project / "src" / module / "tasks").glob("[!_]*.py")}
+    tasks = {p.stem for p in (project / "src" / module / "pipeline" / "tasks").glob("[!_]*.py")}
     assert tasks == ({"text"} if text else {"tabular"})
-    assert (project / "src" / module / "tiny_model.py").exists() == text
+    assert (project / "src" / module / "pipeline" / "tiny_model.py").exists() == text
     assert ("name_or_path" in params["model"]) == text and ("text_column" in params["data"]) == text
     sensitive = [s.strip() for s in answers.get("sensitive_features", "sex").split(",")]
     assert params["data"]["sensitive_features"] == sensitive

@@ -239,7 +239,7 @@ def test_flow_runs_as_pods_under_the_cloud_profile(stack, tmp_path):
         assert pod["POD-GIT"] == "none"
         package = pod["POD-PACKAGE"].split()  # Metaflow's code package, as the pod downloaded it from S3
         assert {"flow.py", "params.yaml", f"data/{module}.csv.dvc", "bentofile.yaml", "launch-git.json"} <= set(package)
-        assert {"requirements.txt", "requirements-serve.txt", f"src/{module}/cloud.py"} <= set(package)
+        assert {"requirements.txt", "requirements-serve.txt", f"src/{module}/scale/cloud.py"} <= set(package)
         assert f"data/{module}.csv" not in package and not any(f.startswith(".metaflow/") for f in package)
         assert pod["POD-DATA"].split() == [f"{module}.csv.dvc"]  # the step read the data without writing it here
         assert pod["env"]["MLFLOW_TRACKING_URI"] == profile["MLFLOW_TRACKING_URI"]  # forwarded by the profile

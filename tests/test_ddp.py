@@ -20,7 +20,7 @@ PROBE = """
 import json, sys
 sys.path.insert(0, "src")
 from metaflow import Flow, namespace
-from {module}.packaging import weights_sha256
+from {module}.release.packaging import weights_sha256
 namespace(None)
 def facts(run):
     steps = {{step.id for step in run}}
@@ -58,7 +58,10 @@ def two_nodes(trained_project, tmp_path_factory):
     assert second.returncode == 0, second.stdout + second.stderr
     name, version = re.search(r"model ([\w.-]+):(\w+);", first.stdout + first.stderr).groups()
     module = project.name.replace("-", "_")
-    probe = run([sys.executable, "-c", PROBE.format(module=module), str(home / "models" / name / version / "weights.pt")], project)
+    probe = run(
+        [sys.executable, "-c", PROBE.format(module=module), str(home / "models" / name / version / "weights.pt")],
+        project,
+    )
     assert probe.returncode == 0, probe.stderr
     facts = json.loads(probe.stdout.strip().splitlines()[-1])
     return project, first.stdout + first.stderr, facts

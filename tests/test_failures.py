@@ -134,7 +134,7 @@ def test_data_that_does_not_match_its_pointer_and_the_suggested_fix(project):
 
 def test_a_bug_keeps_its_traceback(project):
     """Only expected failures lose the traceback: an exception the code did not mean to raise is a bug."""
-    data_py = project / "src" / MODULE / "data.py"
+    data_py = project / "src" / MODULE / "pipeline" / "data.py"
     original = data_py.read_text()
     data_py.write_text(original.replace('    """Return the feature columns,', '    {}["bug"]\n    """Return', 1))
     try:

@@ -83,7 +83,16 @@ def biased(project) -> str:
     """Demo data where one group's outcomes are penalised: labels and base rates differ by sex."""
     if not (project / "biased.csv").exists():
         made = run(
-            [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--bias", "2.5", "--out", "biased.csv"],
+            [
+                sys.executable,
+                f"src/{MODULE}/pipeline/demo_data.py",
+                "--rows",
+                "2000",
+                "--bias",
+                "2.5",
+                "--out",
+                "biased.csv",
+            ],
             project,
         )
         assert made.returncode == 0, made.stderr
@@ -114,7 +123,7 @@ def test_worse_challenger_is_blocked_by_the_champion(project, client):
         worse(params)
         params["data"]["path"] = "grown.csv"
 
-    made = run([sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2500", "--out", "grown.csv"], project)
+    made = run([sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", "2500", "--out", "grown.csv"], project)
     assert made.returncode == 0, made.stderr
     versions = len(client.search_model_versions(f"name = '{MODULE}'"))
     code, output = flow(project, "--allow-unpinned-data", "true", edit=grown)

@@ -169,7 +169,17 @@ def test_a_new_batch_file_is_scored_by_the_champion_and_report_only_exits_zero(p
     root, home, _ = project
     module = module_of(root)
     made = run(
-        [sys.executable, f"src/{module}/demo_data.py", "--rows", str(ROWS), "--seed", "9", "--shift", "--out", "b.csv"],
+        [
+            sys.executable,
+            f"src/{module}/pipeline/demo_data.py",
+            "--rows",
+            str(ROWS),
+            "--seed",
+            "9",
+            "--shift",
+            "--out",
+            "b.csv",
+        ],
         root,
     )
     assert made.returncode == 0, made.stderr
@@ -199,7 +209,8 @@ def test_a_labelled_batch_the_model_now_gets_wrong_is_degraded(project):
     root, home, _ = project
     module = module_of(root)
     made = run(
-        [sys.executable, f"src/{module}/demo_data.py", "--rows", str(ROWS), "--seed", "9", "--out", "f.csv"], root
+        [sys.executable, f"src/{module}/pipeline/demo_data.py", "--rows", str(ROWS), "--seed", "9", "--out", "f.csv"],
+        root,
     )
     assert made.returncode == 0, made.stderr
     table = pd.read_csv(root / "f.csv")
@@ -239,7 +250,9 @@ def test_retraining_on_a_labelled_batch_pins_a_new_data_version_and_judges_the_c
 
     root, home, _ = project
     module = module_of(root)
-    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", "500", "--seed", "11", "--out", "l.csv"], root)
+    made = run(
+        [sys.executable, f"src/{module}/pipeline/demo_data.py", "--rows", "500", "--seed", "11", "--out", "l.csv"], root
+    )
     assert made.returncode == 0, made.stderr
     params = root / "params.yaml"  # the challenger must prove itself in shadow before it is champion (next test)
     params.write_text(params.read_text().replace("require_shadow: false", "require_shadow: true", 1))
@@ -308,7 +321,10 @@ def test_a_challenger_in_shadow_is_judged_on_the_champions_traffic_before_promot
     assert refused.returncode != 0 and "shadow report failed: shadow" in output, output
     assert str(client.get_model_version_by_alias(module, "champion").version) == "1"
 
-    made = run([sys.executable, f"src/{module}/demo_data.py", "--rows", "1000", "--seed", "23", "--out", "s.csv"], root)
+    made = run(
+        [sys.executable, f"src/{module}/pipeline/demo_data.py", "--rows", "1000", "--seed", "23", "--out", "s.csv"],
+        root,
+    )
     assert made.returncode == 0, made.stderr
     done, output = make("shadow-report", "BATCH=s.csv")
     assert done.returncode == 0, output[-3000:]

@@ -21,7 +21,16 @@ TIERS = {"denied", "review", "approved"}
 def project(tmp_path_factory):
     project = bake(tmp_path_factory.mktemp("multiclass"))
     made = run(
-        [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "2000", "--classes", "3", "--target", "decision"]
+        [
+            sys.executable,
+            f"src/{MODULE}/pipeline/demo_data.py",
+            "--rows",
+            "2000",
+            "--classes",
+            "3",
+            "--target",
+            "decision",
+        ]
         + ["--out", DATA],
         project,
     )

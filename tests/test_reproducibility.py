@@ -200,7 +200,8 @@ def test_training_on_an_older_tag_reads_that_data(project, client):
     old_md5 = pinned_md5(project)
     assert (
         run(
-            [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "900", "--seed", "3", "--out", DATA], project
+            [sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", "900", "--seed", "3", "--out", DATA],
+            project,
         ).returncode
         == 0
     )

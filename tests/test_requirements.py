@@ -225,8 +225,9 @@ SERVE = """
 import sys
 from pathlib import Path
 sys.path.insert(0, str(Path("src").resolve()))
-import {module}.artifact, {module}.mitigation, {module}.serving, {module}.evaluation, {module}.training
-import {module}.tasks.{task_module}
+import {module}.release.artifact, {module}.gates.mitigation, {module}.release.serving
+import {module}.pipeline.evaluation, {module}.pipeline.training
+import {module}.pipeline.tasks.{task_module}
 import torch
 {extra}
 for name in ("metaflow", "dvc", "fairlearn", "pytorch_lightning", "matplotlib", "mlflow", "bentoml"):

@@ -23,7 +23,7 @@ PROBE = """
 import json, sys
 sys.path.insert(0, "src")
 from metaflow import Flow, namespace
-from {module}.packaging import weights_sha256
+from {module}.release.packaging import weights_sha256
 namespace(None)
 run = Flow("TrainingFlow").latest_run
 def task_facts(task):

@@ -25,10 +25,10 @@ SENTIMENTS = {"negative", "neutral", "positive"}
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("text")
     project = bake(root, task="text_classification", compute="gpu", project_name="Review Sentiment")
-    demo = [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", "1500", "--classes", "3", "--out", DATA]
+    demo = [sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", "1500", "--classes", "3", "--out", DATA]
     assert run(demo, project).returncode == 0
     tiny = run(
-        [sys.executable, "-m", f"{MODULE}.tiny_model", "--data", DATA, "--out", str(root / "tiny")],
+        [sys.executable, "-m", f"{MODULE}.pipeline.tiny_model", "--data", DATA, "--out", str(root / "tiny")],
         project,
         PYTHONPATH="src",
     )

@@ -85,7 +85,7 @@ def tracked(step_name, flow, inputs):
     except Exception as err:
         run_id = getattr(flow, "mlflow_run_id", None)
         if run_id:
-            from {{ cookiecutter.module_name }}.tracking import finish, log_training, record_evaluation
+            from {{ cookiecutter.module_name }}.lineage.tracking import finish, log_training, record_evaluation
 
             if step_name == "evaluate":  # trained, but package (which logs the training) will not run
                 log_training(run_id, flow.training, flow.weights_sha256, flow.encoder_state)
@@ -104,7 +104,7 @@ class cloud_profile(FlowMutator):
     steps read besides code (params, data pointers, requirements, bentofile) and the git facts at launch."""
 
     def pre_mutate(self, mutable_flow):
-        from {{ cookiecutter.module_name }}.cloud import forwarded_env
+        from {{ cookiecutter.module_name }}.scale.cloud import forwarded_env
 
         if forwarded := forwarded_env():
             for _, step_ in mutable_flow.steps:
@@ -113,7 +113,7 @@ class cloud_profile(FlowMutator):
     def add_to_package(self):
         from metaflow.packaging_sys import ContentType
 
-        from {{ cookiecutter.module_name }}.cloud import package_files
+        from {{ cookiecutter.module_name }}.scale.cloud import package_files
 
         return [(path, name, ContentType.USER_CONTENT) for path, name in package_files()]  # beside flow.py
 
@@ -125,7 +125,7 @@ class retrain_trigger(FlowMutator):
     def pre_mutate(self, mutable_flow):
         from metaflow import trigger
 
-        from {{ cookiecutter.module_name }}.retrain_event import trigger_event
+        from {{ cookiecutter.module_name }}.monitoring.retrain_event import trigger_event
 
         if event := dict(mutable_flow.configs)["config"]["monitoring"]["retrain_event"]:
             mutable_flow.add_decorator(trigger, deco_kwargs={"event": trigger_event(event)})
@@ -164,11 +164,11 @@ class TrainingFlow(FlowSpec):
     def start(self):
         """Open the MLflow run, load exactly the data the .dvc pointer pins, check it against the config, split it and
         encode it."""
-        from {{ cookiecutter.module_name }} import tracking
-        from {{ cookiecutter.module_name }}.data import read_table, validate_table
-        from {{ cookiecutter.module_name }}.gates import parse_skip
-        from {{ cookiecutter.module_name }}.lineage import git_facts, read_data
-        from {{ cookiecutter.module_name }}.snapshots import canonical_reasons
+        from {{ cookiecutter.module_name }}.gates.judge import parse_skip
+        from {{ cookiecutter.module_name }}.lineage import tracking
+        from {{ cookiecutter.module_name }}.lineage.lineage import git_facts, read_data
+        from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
+        from {{ cookiecutter.module_name }}.pipeline.data import read_table, validate_table
 
         cfg = self.settings
         parse_skip(self.skip_gates)  # a mistyped gate name fails now, not after training
@@ -194,8 +194,8 @@ class TrainingFlow(FlowSpec):
         table = read_table(cfg.data.path, content, self.config_file)  # not an artifact: the splits hold its rows
         self.columns = validate_table(table, cfg.data, self.config_file)
         if cfg.mitigation.method != "none":
-            from {{ cookiecutter.module_name }}.data import classes_of
-            from {{ cookiecutter.module_name }}.mitigation import require_binary
+            from {{ cookiecutter.module_name }}.gates.mitigation import require_binary
+            from {{ cookiecutter.module_name }}.pipeline.data import classes_of
 
             require_binary(classes_of(table[cfg.data.target]))
         self.rows = len(table)  # for the model card
@@ -209,8 +209,8 @@ class TrainingFlow(FlowSpec):
         """Seeded train / validation / test split (stratified on the target by default); the encoder fitted on the
         training split only, every split encoded with it. Part of start, not steps of their own: they are cheap,
         deterministic functions of the table, and a step of their own would cost a process and a copy of the data."""
-        from {{ cookiecutter.module_name }}.data import split
-        from {{ cookiecutter.module_name }}.tasks import task
+        from {{ cookiecutter.module_name }}.pipeline.data import split
+        from {{ cookiecutter.module_name }}.pipeline.tasks import task
 
         cfg = self.settings
         self.splits = splits = split(table, cfg.split, cfg.data.target, cfg.seed)
@@ -223,9 +223,9 @@ class TrainingFlow(FlowSpec):
     def fit_network(self, group=None):
         """Seeded (deterministic on CPU) Lightning fit with the settings of this task; keeps the best epoch's weights
         and their hash (`group`: as one rank of a data-parallel training; only rank 0 keeps the weights)."""
-        from {{ cookiecutter.module_name }}.packaging import weights_sha256
-        from {{ cookiecutter.module_name }}.tasks import task
-        from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
+        from {{ cookiecutter.module_name }}.pipeline.tasks import task
+        from {{ cookiecutter.module_name }}.pipeline.training import fit, seed_everything, summary, weights_to_bytes
+        from {{ cookiecutter.module_name }}.release.packaging import weights_sha256
 
         cfg = self.settings
         seed_everything(cfg.seed)
@@ -279,7 +279,7 @@ class TrainingFlow(FlowSpec):
         """One rank of a data-parallel training: Lightning DDP across the nodes (gloo on CPU, nccl on GPU), meeting at
         the main node's address from current.parallel. Each rank trains on its shard of the batches; DDP averages the
         gradients, so every rank ends with the same weights."""
-        from {{ cookiecutter.module_name }}.distributed import rendezvous
+        from {{ cookiecutter.module_name }}.pipeline.distributed import rendezvous
 
         group = rendezvous(current.parallel, current.run_id, self.settings.training.master_port)
         self.node_index = group.node_rank
@@ -290,7 +290,7 @@ class TrainingFlow(FlowSpec):
     @step
     def join_nodes(self, inputs):
         """Fail closed unless every rank ended with the same weights (sha256 of the tensors); rank 0's go on."""
-        from {{ cookiecutter.module_name }}.distributed import agreed_weights
+        from {{ cookiecutter.module_name }}.pipeline.distributed import agreed_weights
 
         self.merge_artifacts(inputs, exclude=["node_index", "training", "weights", "weights_sha256"])
         self.node_weights = {task.node_index: task.weights_sha256 for task in inputs}  # recorded in the run
@@ -307,7 +307,7 @@ class TrainingFlow(FlowSpec):
     def select(self, inputs):
         """Keep the candidate best on the validation split by `training.monitor` (ties: the earlier candidate); record
         every candidate as a child MLflow run and the choice in the flow's run. Only the winner goes on."""
-        from {{ cookiecutter.module_name }}.sweep import comparison, record_sweep, select_best, table_text
+        from {{ cookiecutter.module_name }}.pipeline.sweep import comparison, record_sweep, select_best, table_text
 
         self.merge_artifacts(inputs, exclude=["candidate", "training", "weights", "weights_sha256"])
         base, tasks = self.settings, sorted(inputs, key=lambda task: task.candidate["number"])
@@ -338,11 +338,16 @@ class TrainingFlow(FlowSpec):
         self.next(self.package)
 
     def score(self):
-        from {{ cookiecutter.module_name }}.champion import champion_metrics
-        from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
-        from {{ cookiecutter.module_name }}.gates import parse_skip
-        from {{ cookiecutter.module_name }}.tasks import task
-        from {{ cookiecutter.module_name }}.training import load_weights
+        from {{ cookiecutter.module_name }}.gates.judge import parse_skip
+        from {{ cookiecutter.module_name }}.pipeline.evaluation import (
+            classification_metrics,
+            decide,
+            per_class_metrics,
+            predict_proba,
+        )
+        from {{ cookiecutter.module_name }}.pipeline.tasks import task
+        from {{ cookiecutter.module_name }}.pipeline.training import load_weights
+        from {{ cookiecutter.module_name }}.release.champion import champion_metrics
 
         cfg = self.settings
         encoder = task.encoder_from_state(self.encoder_state)
@@ -351,8 +356,8 @@ class TrainingFlow(FlowSpec):
         proba = predict_proba(network, x_test)
         labels, self.thresholds, self.unmitigated = decide(proba, cfg.serving.threshold), None, None
         if cfg.mitigation.method != "none":
-            from {{ cookiecutter.module_name }}.data import model_inputs
-            from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_outside_training
+            from {{ cookiecutter.module_name }}.gates.mitigation import Thresholds, fit_outside_training
+            from {{ cookiecutter.module_name }}.pipeline.data import model_inputs
 
             unmitigated = classification_metrics(y_test, proba, labels)
             print("before mitigation:", {k: round(v, 4) for k, v in unmitigated.items()})
@@ -372,9 +377,9 @@ class TrainingFlow(FlowSpec):
         self.champion = champion_metrics(name, test, cfg.data.target, self.predictions) if judge_champion else None
 
     def judge(self):
-        from {{ cookiecutter.module_name }} import reports
-        from {{ cookiecutter.module_name }}.fairness import group_tables
-        from {{ cookiecutter.module_name }}.gates import parse_skip, run_gates
+        from {{ cookiecutter.module_name }}.gates import reports
+        from {{ cookiecutter.module_name }}.gates.fairness import group_tables
+        from {{ cookiecutter.module_name }}.gates.judge import parse_skip, run_gates
 
         cfg = self.settings
         sensitive = self.splits["test"][cfg.data.sensitive_features]
@@ -404,12 +409,13 @@ class TrainingFlow(FlowSpec):
     def package(self):
         """Fail closed on a failed gate; else register in MLflow, save to BentoML with the lineage, build the Bento."""
         from {{ cookiecutter.module_name }} import __doc__ as description
-        from {{ cookiecutter.module_name }} import reports, tracking
-        from {{ cookiecutter.module_name }}.artifact import ModelSpec
-        from {{ cookiecutter.module_name }}.data import model_inputs
-        from {{ cookiecutter.module_name }}.gates import enforce
-        from {{ cookiecutter.module_name }}.packaging import gate_outcome, publish_model
-        from {{ cookiecutter.module_name }}.tasks import task
+        from {{ cookiecutter.module_name }}.gates import reports
+        from {{ cookiecutter.module_name }}.gates.judge import enforce
+        from {{ cookiecutter.module_name }}.lineage import tracking
+        from {{ cookiecutter.module_name }}.pipeline.data import model_inputs
+        from {{ cookiecutter.module_name }}.pipeline.tasks import task
+        from {{ cookiecutter.module_name }}.release.artifact import ModelSpec
+        from {{ cookiecutter.module_name }}.release.packaging import gate_outcome, publish_model
 
         cfg = self.settings
         tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256, self.encoder_state)
@@ -417,7 +423,7 @@ class TrainingFlow(FlowSpec):
         enforce(self.verdicts)
         inputs, mitigation = model_inputs(self.columns, cfg), {}
         if self.thresholds:  # the sensitive features are inputs too, limited to the groups the thresholds know
-            from {{ cookiecutter.module_name }}.mitigation import model_spec
+            from {{ cookiecutter.module_name }}.gates.mitigation import model_spec
 
             mitigation = model_spec(self.thresholds, cfg)
         spec = ModelSpec(

@@ -71,7 +71,7 @@ class scheduled(FlowMutator):
     started by hand is unaffected."""
 
     def pre_mutate(self, mutable_flow):
-        from {{ cookiecutter.module_name }}.retrain_event import schedule_arguments
+        from {{ cookiecutter.module_name }}.monitoring.retrain_event import schedule_arguments
 
         if when := dict(mutable_flow.configs)["config"]["monitoring"]["schedule"]:
             mutable_flow.add_decorator(schedule, deco_kwargs=schedule_arguments(when))
@@ -100,8 +100,8 @@ class MonitorFlow(FlowSpec):
     @step
     def start(self):
         """The rows judged, the model that answered them, and its training split (scored by it) as the reference."""
-        from {{ cookiecutter.module_name }}.artifact import Predictor
         from {{ cookiecutter.module_name }}.monitoring import performance, reference, scoring, window
+        from {{ cookiecutter.module_name }}.release.artifact import Predictor
 
         cfg = self.settings
         if self.batch:
@@ -185,7 +185,7 @@ class MonitorFlow(FlowSpec):
     def end(self):
         """On Argo Workflows, a drift or degraded verdict first publishes monitoring.retrain_event; then it fails the
         run (non-zero exit), unless --report-only true."""
-        from {{ cookiecutter.module_name }} import retrain_event
+        from {{ cookiecutter.module_name }}.monitoring import retrain_event
         from {{ cookiecutter.module_name }}.monitoring.performance import failed_gates
         from {{ cookiecutter.module_name }}.monitoring.report import enforce
 

@@ -29,12 +29,12 @@ import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
-from {{ cookiecutter.module_name }}.artifact import Predictor  # noqa: E402
 from {{ cookiecutter.module_name }}.errors import InvalidRecord, UnknownGroup  # noqa: E402
-from {{ cookiecutter.module_name }}.http_guard import RequestGuard, install_log_filters, max_body_bytes  # noqa: E402
-from {{ cookiecutter.module_name }}.prediction_log import PredictionLog, columns, field_types  # noqa: E402
-from {{ cookiecutter.module_name }}.serving import Prediction, value_chars  # noqa: E402
-from {{ cookiecutter.module_name }}.shadow import score_in_shadow  # noqa: E402
+from {{ cookiecutter.module_name }}.monitoring.shadow import score_in_shadow  # noqa: E402
+from {{ cookiecutter.module_name }}.release.artifact import Predictor  # noqa: E402
+from {{ cookiecutter.module_name }}.release.http_guard import RequestGuard, install_log_filters, max_body_bytes  # noqa: E402
+from {{ cookiecutter.module_name }}.release.prediction_log import PredictionLog, columns, field_types  # noqa: E402
+from {{ cookiecutter.module_name }}.release.serving import Prediction, value_chars  # noqa: E402
 
 
 class Arguments(BaseModel):
@@ -102,7 +102,7 @@ def log_predictions(records: list[dict], predictions: list[dict]) -> None:
 @bentoml.service(
     resources={"cpu": str(SERVING.threads)},
     traffic={"timeout": 30, "max_concurrency": SERVING.max_concurrency},  # beyond it: HTTP 429, not a queue
-    monitoring={"type": "{{ cookiecutter.module_name }}.json_lines_monitor.JsonLinesMonitor"},  # BentoML's config rules
+    monitoring={"type": "{{ cookiecutter.module_name }}.release.json_lines_monitor.JsonLinesMonitor"},  # BentoML's config rules
 )
 class Classifier:
     model = MODEL

@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from {{ cookiecutter.module_name }}.artifact import Predictor  # noqa: E402
-from {{ cookiecutter.module_name }}.serving import Prediction  # noqa: E402
+from {{ cookiecutter.module_name }}.release.artifact import Predictor  # noqa: E402
+from {{ cookiecutter.module_name }}.release.serving import Prediction  # noqa: E402
 
 MODEL_DIR = Path(os.environ["BENCH_MODEL_DIR"])
 PREDICTOR = Predictor(MODEL_DIR)

@@ -82,7 +82,7 @@ def prepare(rows: int, workdir: Path, env: dict) -> Path:
     shutil.copytree(ROOT, project, ignore=LEAVE_OUT, symlinks=True)
     data = f"data/{MODULE}.csv"
     for cmd in (
-        [sys.executable, f"src/{MODULE}/demo_data.py", "--rows", str(rows), "--out", data],
+        [sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", str(rows), "--out", data],
         [sys.executable, "-m", "dvc", "add", "-q", data],
         ["git", "commit", "-qam", f"benchmark: {rows} demo rows", "--allow-empty"],
     ):

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from {{ cookiecutter.module_name }}.config import load  # noqa: E402
-from {{ cookiecutter.module_name }}.demo_data import generate  # noqa: E402
+from {{ cookiecutter.module_name }}.pipeline.demo_data import generate  # noqa: E402
 
 
 def main() -> int:

@@ -36,20 +36,26 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from {{ cookiecutter.module_name }} import __doc__ as description
-    from {{ cookiecutter.module_name }} import reports, tracking
-    from {{ cookiecutter.module_name }}.artifact import ModelSpec
-    from {{ cookiecutter.module_name }}.champion import champion_metrics
     from {{ cookiecutter.module_name }}.config import load
-    from {{ cookiecutter.module_name }}.data import model_inputs, read_table, split, validate_table
-    from {{ cookiecutter.module_name }}.evaluation import classification_metrics, decide, per_class_metrics, predict_proba
-    from {{ cookiecutter.module_name }}.fairness import group_tables
-    from {{ cookiecutter.module_name }}.gates import enforce, run_gates
-    from {{ cookiecutter.module_name }}.lineage import git_facts, read_data
+    from {{ cookiecutter.module_name }}.gates import reports
+    from {{ cookiecutter.module_name }}.gates.fairness import group_tables
+    from {{ cookiecutter.module_name }}.gates.judge import enforce, run_gates
+    from {{ cookiecutter.module_name }}.lineage import tracking
+    from {{ cookiecutter.module_name }}.lineage.lineage import git_facts, read_data
+    from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
     from {{ cookiecutter.module_name }}.logs import configure
-    from {{ cookiecutter.module_name }}.packaging import gate_outcome, publish_model, weights_sha256
-    from {{ cookiecutter.module_name }}.snapshots import canonical_reasons
-    from {{ cookiecutter.module_name }}.tasks import task
-    from {{ cookiecutter.module_name }}.training import fit, seed_everything, summary, weights_to_bytes
+    from {{ cookiecutter.module_name }}.pipeline.data import model_inputs, read_table, split, validate_table
+    from {{ cookiecutter.module_name }}.pipeline.evaluation import (
+        classification_metrics,
+        decide,
+        per_class_metrics,
+        predict_proba,
+    )
+    from {{ cookiecutter.module_name }}.pipeline.tasks import task
+    from {{ cookiecutter.module_name }}.pipeline.training import fit, seed_everything, summary, weights_to_bytes
+    from {{ cookiecutter.module_name }}.release.artifact import ModelSpec
+    from {{ cookiecutter.module_name }}.release.champion import champion_metrics
+    from {{ cookiecutter.module_name }}.release.packaging import gate_outcome, publish_model, weights_sha256
 
     configure()  # the package's log lines, as the flow shows them
 
@@ -80,7 +86,7 @@ def main(argv=None) -> dict:
     proba = predict_proba(network, x_test)
     labels, thresholds, unmitigated = decide(proba, cfg.serving.threshold), None, None
     if cfg.mitigation.method != "none":
-        from {{ cookiecutter.module_name }}.mitigation import Thresholds, fit_outside_training
+        from {{ cookiecutter.module_name }}.gates.mitigation import Thresholds, fit_outside_training
 
         unmitigated = {"y_pred": labels, "proba": proba}
         thresholds = fit_outside_training(network, encoder, arrays, splits, cfg, model_inputs(columns, cfg))
@@ -110,7 +116,7 @@ def main(argv=None) -> dict:
     enforce(verdicts)
     mitigation = {}
     if thresholds:
-        from {{ cookiecutter.module_name }}.mitigation import model_spec
+        from {{ cookiecutter.module_name }}.gates.mitigation import model_spec
 
         mitigation = model_spec(thresholds, cfg)
     spec = ModelSpec(

@@ -177,7 +177,7 @@ def floor_ms(model_dir: Path, records: list[dict], batch: int, repeats: int = 50
     sys.path.insert(0, str(ROOT / "src"))
     import torch
 
-    from {{ cookiecutter.module_name }}.artifact import Predictor
+    from {{ cookiecutter.module_name }}.release.artifact import Predictor
 
     predictor = Predictor(model_dir)
     torch.set_num_threads(predictor.spec.serving.threads)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.module_name }} import config
-from {{ cookiecutter.module_name }}.demo_data import generate
 from {{ cookiecutter.module_name }}.logs import configure
+from {{ cookiecutter.module_name }}.pipeline.demo_data import generate
 
 configure()  # the package's log lines on stdout, as a flow's steps show them
 
@@ -36,7 +36,7 @@ def demo_csv(tmp_path_factory, params) -> Path:
     """The tests' table: a seeded sample of the configured data (params.yaml's data.path) when it is there, so the
     suite follows your own data and columns; otherwise (a fresh clone before `dvc pull`) demo data with the configured
     target and sensitive columns."""
-    from {{ cookiecutter.module_name }}.data import read_table
+    from {{ cookiecutter.module_name }}.pipeline.data import read_table
 
     path = tmp_path_factory.mktemp("data") / "sample.csv"
     source = ROOT / params.data.path
@@ -56,7 +56,7 @@ def demo_frame(demo_csv) -> pd.DataFrame:
 
 def tiny_model(csv: Path, out: Path) -> Path:
     """A tiny BERT + WordPiece tokenizer trained on the demo texts: `from_pretrained(dir)` with no hub access."""
-    from {{ cookiecutter.module_name }}.tiny_model import build
+    from {{ cookiecutter.module_name }}.pipeline.tiny_model import build
 
     return out if out.exists() else build(pd.read_csv(csv)["text"].tolist(), out)
 

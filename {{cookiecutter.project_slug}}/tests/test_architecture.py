@@ -1,4 +1,4 @@
-"""The package's shape: imports point one way (no circles), and importing a module stays cheap.
+"""The package's shape: rooms by stage whose imports point down only (no circles), and importing a module stays cheap.
 
 Each Metaflow step is its own process, so a module that imports torch or MLflow at its top makes every step that
 touches it pay for them; heavy libraries belong inside the functions (or the few modules) that use them.
@@ -30,18 +30,24 @@ HEAVY_LIBRARIES = (
 # thresholds (scikit-learn), the MLflow pyfunc wrapper, the tiny offline models, the text task (transformers), the
 # prediction log's BentoML monitor (imported by the service only).
 HEAVY_MODULES = {
-    "callbacks",
-    "classifier",
-    "mitigation",
-    "mlflow_model",
-    "tiny_model",
-    "tasks.text",
-    "json_lines_monitor",
+    "pipeline.callbacks",
+    "pipeline.classifier",
+    "gates.mitigation",
+    "release.mlflow_model",
+    "pipeline.tiny_model",
+    "pipeline.tasks.text",
+    "release.json_lines_monitor",
 }
+# The rooms, lowest first: a module imports from its own room and the rooms below it, never from one above. The
+# top-level modules are rooms of their own: errors, logs and config at the bottom, cli (the console entry point) on
+# top. Lineage (git, DVC, the one MLflow client) is used by every stage; the cloud profile ships its git facts; the
+# pipeline trains; gates judge what it trained; release owns the model artifact, packages and serves what passed;
+# monitoring watches what is served and asks for a retrain.
+LAYERS = ("errors", "logs", "config", "lineage", "scale", "pipeline", "gates", "release", "monitoring", "cli")
 
 
 def modules() -> dict[str, Path]:
-    """Dotted names under the package ("data", "tasks.tabular", "monitoring") -> their files."""
+    """Dotted names under the package ("config", "pipeline.data", "pipeline.tasks.text") -> their files."""
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE).with_suffix("").parts
@@ -94,7 +100,7 @@ def cycle(graph: dict[str, set[str]]) -> list[str]:
 def test_the_package_has_no_import_circle():
     found = modules()
     graph = {name: imports_of(name, path, set(found)) for name, path in found.items()}
-    assert graph["data"] >= {"errors"}, "the import graph must see the package's own imports"
+    assert graph["pipeline.data"] >= {"errors"}, "the import graph must see the package's own imports"
     circle = cycle(graph)
     assert not circle, "import circle: " + " -> ".join(circle)
 
@@ -102,6 +108,36 @@ def test_the_package_has_no_import_circle():
 def test_cycle_finds_a_circle():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) == []
+
+
+def room(name: str) -> str:
+    return name.split(".")[0]
+
+
+def upward(graph: dict[str, set[str]]) -> list[str]:
+    """Every import from a room above the importer's own, as 'importer imports target (room < room)'."""
+    return [
+        f"{name} imports {target} ({room(name)} is below {room(target)})"
+        for name in sorted(graph)
+        for target in sorted(graph[name])
+        if LAYERS.index(room(target)) > LAYERS.index(room(name))
+    ]
+
+
+def test_imports_point_down_the_rooms():
+    found = modules()
+    unplaced = sorted(name for name in found if room(name) not in LAYERS)
+    assert not unplaced, f"modules in no room of LAYERS: {unplaced}"
+    graph = {name: imports_of(name, path, set(found)) for name, path in found.items()}
+    assert graph["release.artifact"] >= {"pipeline.tasks", "gates.mitigation"}, "the graph must cross rooms"
+    wrong = upward(graph)
+    assert not wrong, "imports pointing up the rooms " + " < ".join(LAYERS) + ":\n" + "\n".join(wrong)
+
+
+def test_upward_finds_an_import_from_a_higher_room():
+    assert upward({"config": {"pipeline.data"}, "pipeline.data": {"config", "errors"}}) == [
+        "config imports pipeline.data (config is below pipeline)"
+    ]
 
 
 def test_importing_a_light_module_loads_no_heavy_library():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.module_name }}.artifact import SPEC, SPEC_VERSION, ModelSpec, read_spec, write_model_dir
 from {{ cookiecutter.module_name }}.config import ModelConfig, ServingConfig
 from {{ cookiecutter.module_name }}.errors import ModelFormatError, ProjectError
-from {{ cookiecutter.module_name }}.tasks import task
+from {{ cookiecutter.module_name }}.pipeline.tasks import task
+from {{ cookiecutter.module_name }}.release.artifact import SPEC, SPEC_VERSION, ModelSpec, read_spec, write_model_dir
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.module_name }}"
 NAME = PACKAGE.name
@@ -105,8 +105,10 @@ def import_graph() -> dict[str, set[str]]:
 
 def test_the_import_graph_has_no_cycle():
     graph = import_graph()
-    assert {"serving", "mitigation", "training"} <= graph["artifact"]  # training: imported inside a function
-    assert "verdict" in graph["fairness"] and "fairness" in graph["gates"] and "artifact" in graph["packaging"]
+    # pipeline.training: imported inside a function
+    assert {"release.serving", "gates.mitigation", "pipeline.training"} <= graph["release.artifact"]
+    assert "gates.verdict" in graph["gates.fairness"] and "gates.fairness" in graph["gates.judge"]
+    assert "release.artifact" in graph["release.packaging"]
     state: dict[str, int] = {}  # 1: on the current path, 2: done
 
     def visit(node: str, path: list[str]) -> None:
@@ -131,7 +133,7 @@ def test_loading_a_model_module_does_not_import_the_fairness_stack():
 
     from .conftest import ROOT
 
-    probe = "import sys, {{ cookiecutter.module_name }}.artifact; print('sklearn' in sys.modules)"
+    probe = "import sys, {{ cookiecutter.module_name }}.release.artifact; print('sklearn' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT / "src")}
     )

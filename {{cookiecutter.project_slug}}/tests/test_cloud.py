@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.module_name }} import cloud
 from {{ cookiecutter.module_name }}.config import PROJECT_ROOT
-from {{ cookiecutter.module_name }}.lineage import LAUNCH_GIT, DataNotPinned, git_facts, read_data
-from {{ cookiecutter.module_name }}.stack import profile
+from {{ cookiecutter.module_name }}.lineage.lineage import LAUNCH_GIT, DataNotPinned, git_facts, read_data
+from {{ cookiecutter.module_name }}.scale import cloud
+from {{ cookiecutter.module_name }}.scale.stack import profile
 
 DATA = "data/{{ cookiecutter.module_name }}.csv"
 
@@ -76,7 +76,7 @@ def test_under_the_profile_a_models_training_data_is_read_from_the_remote_by_its
     """The champion gate and the monitor re-read what a model trained on: in a pod, from the remote by md5 (no
     workspace file, no git history); a version the remote lacks is refused, so the champion gate fails closed."""
     from {{ cookiecutter.module_name }}.config import SplitConfig
-    from {{ cookiecutter.module_name }}.trained_on import LineageError, TrainingData, training_bytes
+    from {{ cookiecutter.module_name }}.pipeline.trained_on import LineageError, TrainingData, training_bytes
 
     pinned = yaml.safe_load((pod / f"{DATA}.dvc").read_text())["outs"][0]["md5"]
     data = TrainingData("run", DATA, "workspace", pinned, "c" * 40, 42, "y", SplitConfig())

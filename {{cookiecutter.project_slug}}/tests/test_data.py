@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.module_name }}.data import DataError, classes_of, read_table, split, validate_table
+from {{ cookiecutter.module_name }}.pipeline.data import DataError, classes_of, read_table, split, validate_table
 
 from .conftest import EXAMPLE
 

@@ -7,7 +7,14 @@ import pytest
 import yaml
 
 from {{ cookiecutter.module_name }}.config import ConfigError, parse
-from {{ cookiecutter.module_name }}.distributed import PORT_BASE, PORT_SPAN, RanksDisagree, agreed_weights, backend, rendezvous
+from {{ cookiecutter.module_name }}.pipeline.distributed import (
+    PORT_BASE,
+    PORT_SPAN,
+    RanksDisagree,
+    agreed_weights,
+    backend,
+    rendezvous,
+)
 
 from .conftest import ROOT
 

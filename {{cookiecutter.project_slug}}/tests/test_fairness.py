@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.module_name }}.config import FairnessGate
-from {{ cookiecutter.module_name }}.fairness import fairness_gate, group_table, group_tables, wilson
+from {{ cookiecutter.module_name }}.gates.fairness import fairness_gate, group_table, group_tables, wilson
 
 Y_TRUE = np.array([1, 1, 0, 0, 1, 0, 0, 0])
 Y_PRED = np.array([1, 0, 0, 1, 1, 0, 0, 0])

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from {{ cookiecutter.module_name }}.artifact import Predictor
+from {{ cookiecutter.module_name }}.release.artifact import Predictor
 
 from .conftest import EXAMPLE, ROOT{% if cookiecutter.task == 'text_classification' %}, tiny_model{% endif %}
 

@@ -1,7 +1,7 @@
 import pytest
 
 from {{ cookiecutter.module_name }}.config import GatesConfig, PerformanceGate
-from {{ cookiecutter.module_name }}.gates import (
+from {{ cookiecutter.module_name }}.gates.judge import (
     Check,
     GateFailed,
     Verdict,
@@ -104,7 +104,7 @@ def test_champion_gate_compares_both_models_on_the_rows_neither_trained_on():
 def test_rows_a_model_saw_are_left_out_whatever_the_file_typed_them_as():
     import pandas as pd
 
-    from {{ cookiecutter.module_name }}.trained_on import unseen
+    from {{ cookiecutter.module_name }}.pipeline.trained_on import unseen
 
     rows = pd.DataFrame({"a": [1, 2, 3, 4], "b": ["x", "y", "x", None], "y": [0, 1, 0, 1]})
     seen = pd.DataFrame({"a": [1.0, 4.0], "b": ["x", None], "y": [0, 1], "extra": [7, 7]})  # 1 read back as 1.0
@@ -121,7 +121,7 @@ def test_only_a_missing_model_or_alias_means_no_champion():
     from mlflow.exceptions import MlflowException
     from mlflow.protos import databricks_pb2 as codes
 
-    from {{ cookiecutter.module_name }}.champion import no_champion
+    from {{ cookiecutter.module_name }}.release.champion import no_champion
 
     def error(message, code):
         return MlflowException(message, error_code=code)
@@ -137,7 +137,7 @@ def test_champion_gate_fails_when_the_registry_cannot_be_read(tmp_path, monkeypa
     """A registry that does not answer is not "no champion": the gate blocks rather than let anything through."""
     import pandas as pd
 
-    from {{ cookiecutter.module_name }}.champion import champion_metrics
+    from {{ cookiecutter.module_name }}.release.champion import champion_metrics
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on the discard port
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")

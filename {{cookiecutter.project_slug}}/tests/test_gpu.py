@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from {{ cookiecutter.module_name }}.data import validate_table
-from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
-from {{ cookiecutter.module_name }}.tasks import task
-from {{ cookiecutter.module_name }}.training import fit, load_weights, weights_to_bytes
+from {{ cookiecutter.module_name }}.pipeline.data import validate_table
+from {{ cookiecutter.module_name }}.pipeline.evaluation import classification_metrics, predict_proba
+from {{ cookiecutter.module_name }}.pipeline.tasks import task
+from {{ cookiecutter.module_name }}.pipeline.training import fit, load_weights, weights_to_bytes
 
 pytestmark = [
     pytest.mark.gpu,

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from {{ cookiecutter.module_name }}.http_guard import (
+from {{ cookiecutter.module_name }}.release.http_guard import (
     ClientErrorTracebacks,
     EscapeControls,
     RequestGuard,

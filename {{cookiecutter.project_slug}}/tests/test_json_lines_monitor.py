@@ -6,8 +6,8 @@ import re
 
 from bentoml.monitoring import DefaultMonitor
 
-from {{ cookiecutter.module_name }}.json_lines_monitor import JsonLinesMonitor
-from {{ cookiecutter.module_name }}.prediction_log import columns
+from {{ cookiecutter.module_name }}.release.json_lines_monitor import JsonLinesMonitor
+from {{ cookiecutter.module_name }}.release.prediction_log import columns
 
 RECORDS = [
     {"age": 41.0, "region": "nörth", "note": 'a "quoted"\nline'},

@@ -3,10 +3,10 @@ import subprocess
 import pytest
 
 from {{ cookiecutter.module_name }}.errors import DataError
-from {{ cookiecutter.module_name }}.lineage import DataNotPinned, git_facts, md5, read_data, verify_pinned
-from {{ cookiecutter.module_name }}.packaging import weights_sha256
-from {{ cookiecutter.module_name }}.tracking import flatten
-from {{ cookiecutter.module_name }}.training import weights_to_bytes
+from {{ cookiecutter.module_name }}.lineage.lineage import DataNotPinned, git_facts, md5, read_data, verify_pinned
+from {{ cookiecutter.module_name }}.lineage.tracking import flatten
+from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
+from {{ cookiecutter.module_name }}.release.packaging import weights_sha256
 
 
 def _pin(path, digest):
@@ -81,7 +81,7 @@ def test_git_facts_see_a_dirty_tree(tmp_path):
 
 
 def test_only_a_canonical_run_stands_for_its_commit():
-    from {{ cookiecutter.module_name }}.snapshots import affects_training, canonical_reasons
+    from {{ cookiecutter.module_name }}.lineage.snapshots import affects_training, canonical_reasons
 
     clean = {"commit": "c" * 40, "changed": [], "untracked_src": []}
     pinned = {"pinned": True, "rev": "workspace"}
@@ -110,7 +110,7 @@ def test_only_a_canonical_run_stands_for_its_commit():
 
 
 def test_a_local_base_model_must_be_under_dvc(tmp_path):
-    from {{ cookiecutter.module_name }}.snapshots import canonical_reasons
+    from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
 
     clean, pinned = {"commit": "c" * 40}, {"pinned": True, "rev": "workspace"}
     model = tmp_path / "tiny"
@@ -141,7 +141,7 @@ def test_weights_hash_depends_on_values_only():
 def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path):
     from mlflow.tracking import MlflowClient
 
-    from {{ cookiecutter.module_name }}.snapshots import compare, on_gpu
+    from {{ cookiecutter.module_name }}.lineage.snapshots import compare, on_gpu
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.create_experiment("runs", artifact_location=(tmp_path / "artifacts").as_uri())
@@ -173,7 +173,7 @@ def test_expected_failures_share_one_base():
     """flow.py prints a ProjectError's message alone; every other exception keeps its traceback."""
     from {{ cookiecutter.module_name }}.config import ConfigError
     from {{ cookiecutter.module_name }}.errors import ProjectError, UsageError
-    from {{ cookiecutter.module_name }}.gates import GateFailed
+    from {{ cookiecutter.module_name }}.gates.judge import GateFailed
 
     for error in (ConfigError, DataError, DataNotPinned, GateFailed, UsageError):
         assert issubclass(error, ProjectError) and error.headline

@@ -3,8 +3,8 @@
 
 import pytest
 
-from {{ cookiecutter.module_name }} import local_postgres, stack
-from {{ cookiecutter.module_name }}.local_postgres import PROGRAMS, find_bindir
+from {{ cookiecutter.module_name }}.scale import local_postgres, stack
+from {{ cookiecutter.module_name }}.scale.local_postgres import PROGRAMS, find_bindir
 
 
 def _install(root, version: str, programs=PROGRAMS):

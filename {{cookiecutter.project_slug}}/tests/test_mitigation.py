@@ -9,7 +9,7 @@ import pytest
 
 from {{ cookiecutter.module_name }}.config import ConfigError, MitigationConfig, validate
 from {{ cookiecutter.module_name }}.errors import UnknownGroup
-from {{ cookiecutter.module_name }}.mitigation import Score, Thresholds, fit_thresholds, group_keys, require_binary
+from {{ cookiecutter.module_name }}.gates.mitigation import Score, Thresholds, fit_thresholds, group_keys, require_binary
 
 INPUTS = ["x", "sex"]
 

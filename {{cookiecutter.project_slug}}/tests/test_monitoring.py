@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.module_name }}.config import DriftThresholds, MonitoringConfig, PerformanceGate, SplitConfig
-{%- if cookiecutter.task != "text_classification" %}
-from {{ cookiecutter.module_name }}.demo_data import generate
-{%- endif %}
-from {{ cookiecutter.module_name }}.gates import performance_gate
+from {{ cookiecutter.module_name }}.gates.judge import performance_gate
+from {{ cookiecutter.module_name }}.gates.verdict import Verdict
 from {{ cookiecutter.module_name }}.monitoring import checks, performance, report, scoring, window
 from {{ cookiecutter.module_name }}.monitoring.reference import Lineage, training_bytes
 from {{ cookiecutter.module_name }}.monitoring.window import MonitoringError
-from {{ cookiecutter.module_name }}.verdict import Verdict
+{%- if cookiecutter.task != "text_classification" %}
+from {{ cookiecutter.module_name }}.pipeline.demo_data import generate
+{%- endif %}
 
 CFG = MonitoringConfig()
 

@@ -6,7 +6,7 @@ import contextvars
 import json
 import threading
 
-from {{ cookiecutter.module_name }}.prediction_log import PredictionLog, columns, field_types
+from {{ cookiecutter.module_name }}.release.prediction_log import PredictionLog, columns, field_types
 
 RECORDS = [{"age": 41, "region": "north"}, {"age": None, "region": "west"}]
 PREDICTIONS = [

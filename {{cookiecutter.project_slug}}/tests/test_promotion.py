@@ -1,7 +1,13 @@
 import pytest
 
-from {{ cookiecutter.module_name }}.packaging import gate_outcome
-from {{ cookiecutter.module_name }}.promotion import PromotionError, bentoml_model, blockers, missing_alias, shadow_blocker
+from {{ cookiecutter.module_name }}.release.packaging import gate_outcome
+from {{ cookiecutter.module_name }}.release.promotion import (
+    PromotionError,
+    bentoml_model,
+    blockers,
+    missing_alias,
+    shadow_blocker,
+)
 
 PACKAGED = {"gates": "passed", "bentoml.model": "m:abc", "bentoml.bento": "b:def"}
 

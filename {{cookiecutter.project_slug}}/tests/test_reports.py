@@ -1,10 +1,10 @@
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.module_name }} import reports
 from {{ cookiecutter.module_name }}.config import FairnessGate, GatesConfig, PerformanceGate
-from {{ cookiecutter.module_name }}.fairness import group_tables
-from {{ cookiecutter.module_name }}.gates import run_gates
+from {{ cookiecutter.module_name }}.gates import reports
+from {{ cookiecutter.module_name }}.gates.fairness import group_tables
+from {{ cookiecutter.module_name }}.gates.judge import run_gates
 
 Y = np.array([1, 0, 1, 0, 1, 1, 0, 0])
 PROBA = np.stack([0.9 - Y * 0.8, Y * 0.8 + 0.1], axis=1)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.module_name }}.retrain import RetrainError, append, new_rows
+from {{ cookiecutter.module_name }}.monitoring.retrain import RetrainError, append, new_rows
 
 TABLE = pd.DataFrame({"x": [1.0, 2.0, 3.0], "g": ["a", "b", "a"], "y": [0, 1, 0]})
 

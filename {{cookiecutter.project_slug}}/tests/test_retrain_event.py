@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from {{ cookiecutter.module_name }}.retrain_event import (
+from {{ cookiecutter.module_name }}.monitoring.retrain_event import (
     DATA_FIELD,
     RetrainNotRequested,
     on_argo,

@@ -3,13 +3,13 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.module_name }}.artifact import SPEC, ModelSpec, Predictor, write_model_dir
 from {{ cookiecutter.module_name }}.config import ModelConfig
-from {{ cookiecutter.module_name }}.data import model_inputs, request_example, validate_table
-from {{ cookiecutter.module_name }}.serving import record_model
-from {{ cookiecutter.module_name }}.shadow import score_in_shadow
-from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
-from {{ cookiecutter.module_name }}.training import weights_to_bytes
+from {{ cookiecutter.module_name }}.monitoring.shadow import score_in_shadow
+from {{ cookiecutter.module_name }}.pipeline.data import model_inputs, request_example, validate_table
+from {{ cookiecutter.module_name }}.pipeline.tasks.tabular import TabularEncoder, build_network
+from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
+from {{ cookiecutter.module_name }}.release.artifact import SPEC, ModelSpec, Predictor, write_model_dir
+from {{ cookiecutter.module_name }}.release.serving import record_model
 
 from .conftest import EXAMPLE
 
@@ -94,8 +94,8 @@ def test_the_predictor_never_answers_a_non_finite_probability(model_dir):
     is named; a network that answers NaN for finite inputs is a bug, raised, never turned into a label."""
     import torch
 
-    from {{ cookiecutter.module_name }}.artifact import NonFiniteOutput
     from {{ cookiecutter.module_name }}.errors import InvalidRecord
+    from {{ cookiecutter.module_name }}.release.artifact import NonFiniteOutput
 
     predictor = Predictor(model_dir)
     with pytest.raises(InvalidRecord, match=rf"records\.1\.{NUMBER}: value too large"):
@@ -137,8 +137,8 @@ def test_with_mitigation_the_sensitive_features_are_inputs_too(demo_frame, param
 def test_a_mitigated_model_decides_a_record_alike_alone_or_in_a_batch(model_dir, tmp_path, demo_frame, params):
     """The fairness thresholds ship as JSON beside the weights; the service's decision for a record is a function of
     the record (and the seed), not of the batch it arrived in."""
-    from {{ cookiecutter.module_name }}.artifact import THRESHOLDS, read_spec
-    from {{ cookiecutter.module_name }}.mitigation import fit_thresholds, model_spec
+    from {{ cookiecutter.module_name }}.gates.mitigation import fit_thresholds, model_spec
+    from {{ cookiecutter.module_name }}.release.artifact import THRESHOLDS, read_spec
 
     mitigation = params.mitigation.model_copy(update={"method": "threshold_optimizer"})
     mitigated = params.model_copy(update={"mitigation": mitigation})
@@ -162,10 +162,10 @@ def test_a_mitigated_model_decides_a_record_alike_alone_or_in_a_batch(model_dir,
 
 def test_cross_fitted_thresholds_score_every_row_out_of_fold(demo_frame, params, capsys):
     """fit_on: cross_fit trains `folds` networks, each scoring the fold it left out; fit_on: validation needs rows."""
-    from {{ cookiecutter.module_name }}.data import split
     from {{ cookiecutter.module_name }}.errors import DataError
-    from {{ cookiecutter.module_name }}.mitigation import fit_outside_training
-    from {{ cookiecutter.module_name }}.tasks import task
+    from {{ cookiecutter.module_name }}.gates.mitigation import fit_outside_training
+    from {{ cookiecutter.module_name }}.pipeline.data import split
+    from {{ cookiecutter.module_name }}.pipeline.tasks import task
 
     mitigation = params.mitigation.model_copy(update={"method": "threshold_optimizer", "folds": 2})
     training = params.training.model_copy(update={"max_epochs": 1})

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.module_name }}.shadow import judge, score_summary, selection_spread, shadow_rows
+from {{ cookiecutter.module_name }}.monitoring.shadow import judge, score_summary, selection_spread, shadow_rows
 
 CLASSES = [0, 1]
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.module_name }}.config import ConfigError, parse, validate, with_candidate
-from {{ cookiecutter.module_name }}.sweep import NoCandidate, comparison, select_best, table_text
+from {{ cookiecutter.module_name }}.pipeline.sweep import NoCandidate, comparison, select_best, table_text
 
 from .conftest import ROOT
 {% if cookiecutter.task == "text_classification" %}

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 
 from {{ cookiecutter.module_name }}.config import ModelConfig
-from {{ cookiecutter.module_name }}.data import validate_table
-from {{ cookiecutter.module_name }}.tasks.tabular import TabularEncoder, build_network
+from {{ cookiecutter.module_name }}.pipeline.data import validate_table
+from {{ cookiecutter.module_name }}.pipeline.tasks.tabular import TabularEncoder, build_network
 
 
 def _fit(frame, params):
@@ -52,7 +52,7 @@ def test_network_outputs_one_logit_per_class(demo_frame, params):
 
 def _request_records(frame, encoder, params) -> list[dict]:
     """Rows as the service gets them: validated by the request model (floats, strings, None for missing)."""
-    from {{ cookiecutter.module_name }}.serving import record_model
+    from {{ cookiecutter.module_name }}.release.serving import record_model
 
     Record = record_model(encoder, params.serving.model_dump())
     rows = frame[list(Record.model_fields)].astype(object).where(frame.notna(), None).to_dict("records")

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.module_name }}.artifact import Predictor, write_model_dir
-from {{ cookiecutter.module_name }}.data import DataError, validate_table
-from {{ cookiecutter.module_name }}.serving import record_model
-from {{ cookiecutter.module_name }}.tasks import task
-from {{ cookiecutter.module_name }}.training import weights_to_bytes
+from {{ cookiecutter.module_name }}.pipeline.data import DataError, validate_table
+from {{ cookiecutter.module_name }}.pipeline.tasks import task
+from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
+from {{ cookiecutter.module_name }}.release.artifact import Predictor, write_model_dir
+from {{ cookiecutter.module_name }}.release.serving import record_model
 
 from .conftest import EXAMPLE
 
@@ -55,7 +55,7 @@ def _with_a_long_text(frame, settings):
 
 
 def test_batches_of_short_texts_are_narrower_than_max_length(encoder, demo_frame, settings):
-    from {{ cookiecutter.module_name }}.training import _loader
+    from {{ cookiecutter.module_name }}.pipeline.training import _loader
 
     frame = _with_a_long_text(demo_frame, settings)
     ids, mask = encoder.transform(frame)
@@ -70,7 +70,7 @@ def test_batches_of_short_texts_are_narrower_than_max_length(encoder, demo_frame
 def test_trimmed_predictions_equal_padded_ones(encoder, demo_frame, settings):
     import torch
 
-    from {{ cookiecutter.module_name }}.evaluation import predict_proba
+    from {{ cookiecutter.module_name }}.pipeline.evaluation import predict_proba
 
     network = task.build_network(encoder, settings.model).eval()
     ids, mask = encoder.transform(_with_a_long_text(demo_frame, settings))
@@ -122,7 +122,7 @@ def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
     """A checkpoint saved with another number of labels (the tiny model, or a 2-label fine-tune) gets a new head."""
     import pandas as pd
 
-    from {{ cookiecutter.module_name }}.demo_data import generate
+    from {{ cookiecutter.module_name }}.pipeline.demo_data import generate
 
     path = generate(tmp_path / "three.csv", 90, settings.data.target, settings.data.sensitive_features, classes=3)
     frame = pd.read_csv(path)
@@ -142,14 +142,14 @@ def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
 
 def test_the_base_model_read_is_recorded(encoder, tiny_dir):
     """A local directory is recorded by content (md5 of its files); a hub id would record the commit it resolved to."""
-    from {{ cookiecutter.module_name }}.lineage import dir_md5
+    from {{ cookiecutter.module_name }}.lineage.lineage import dir_md5
 
     assert encoder.base_model == {"name_or_path": str(tiny_dir), "revision": "", "commit": f"md5:{dir_md5(tiny_dir)}"}
 
 
 def test_tiny_model_builder_is_seeded(tmp_path, demo_frame):
-    from {{ cookiecutter.module_name }}.lineage import dir_md5
-    from {{ cookiecutter.module_name }}.tiny_model import build
+    from {{ cookiecutter.module_name }}.lineage.lineage import dir_md5
+    from {{ cookiecutter.module_name }}.pipeline.tiny_model import build
 
     texts = demo_frame["text"].tolist()
     first, again = build(texts, tmp_path / "a"), build(texts, tmp_path / "b")
@@ -159,7 +159,7 @@ def test_tiny_model_builder_is_seeded(tmp_path, demo_frame):
 def test_cross_fitting_scores_every_text_out_of_fold(demo_frame, encoder, settings):
     """Fairness thresholds' cross-fitting on text inputs (token ids + mask): one score per row, from a network that
     did not train on it."""
-    from {{ cookiecutter.module_name }}.mitigation import out_of_fold_scores
+    from {{ cookiecutter.module_name }}.gates.mitigation import out_of_fold_scores
 
     if len(encoder.classes) != 2:
         pytest.skip("mitigation is for binary targets")

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from {{ cookiecutter.module_name }}.config import ConfigError, TrainingConfig, validate
-from {{ cookiecutter.module_name }}.evaluation import classification_metrics, predict_proba
-from {{ cookiecutter.module_name }}.packaging import weights_sha256
-from {{ cookiecutter.module_name }}.training import fit, load_weights, resolve_device, summary, weights_to_bytes
+from {{ cookiecutter.module_name }}.pipeline.evaluation import classification_metrics, predict_proba
+from {{ cookiecutter.module_name }}.pipeline.training import fit, load_weights, resolve_device, summary, weights_to_bytes
+from {{ cookiecutter.module_name }}.release.packaging import weights_sha256
 
 
 def _toy(seed=0, n=256):
@@ -54,7 +54,7 @@ def test_batches_are_those_of_a_shuffled_dataloader_from_the_same_seed():
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from {{ cookiecutter.module_name }}.training import _loader
+    from {{ cookiecutter.module_name }}.pipeline.training import _loader
 
     x, y = _toy(n=300)
     plain = DataLoader(

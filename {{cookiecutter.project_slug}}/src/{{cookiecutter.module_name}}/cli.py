@@ -22,7 +22,7 @@ import yaml
 
 from .config import PROJECT_ROOT, load
 from .errors import ProjectError
-from .snapshots import SnapshotError, reproduce, snapshot
+from .lineage.snapshots import SnapshotError, reproduce, snapshot
 
 FLOW = "TrainingFlow"
 
@@ -108,7 +108,7 @@ def command(args) -> int:
     elif args.command == "retrain":
         return retrain(cfg, args.batch)
     elif args.command == "example":
-        from .data import model_inputs, read_table, request_example, validate_table
+        from .pipeline.data import model_inputs, read_table, request_example, validate_table
 
         table = read_table(PROJECT_ROOT / cfg.data.path)
         columns = validate_table(table, cfg.data)
@@ -118,7 +118,7 @@ def command(args) -> int:
         out.write_text('{\n  "records": [\n' + records + "\n  ]\n}\n")
         print(f"{out}: {len(body['records'])} records with fields {list(body['records'][0])}")
     else:
-        from .provenance import chain
+        from .lineage.provenance import chain
 
         for link, value in chain(name, bento_name, args.bento, args.version):
             print(f"{link:>22}  {value}")
@@ -127,8 +127,8 @@ def command(args) -> int:
 
 def retrain(cfg, batch: str) -> int:
     """The batch's new labelled rows appended to data.path and pinned, then the flow; exit 1 if the challenger fails."""
-    from .data import read_table
-    from .retrain import append, new_rows, pin, run_flow
+    from .monitoring.retrain import append, new_rows, pin, run_flow
+    from .pipeline.data import read_table
 
     path = Path(cfg.data.path)
     table = read_table(PROJECT_ROOT / path)
@@ -160,7 +160,7 @@ def add_registry_commands(commands) -> None:
 
 def registry_command(args) -> int:
     """`serve`, `promote` and `shadow-report`: the MLflow registry's aliases decide what serves. A refusal exits 1."""
-    from .promotion import PromotionError, promote, serving_tag
+    from .release.promotion import PromotionError, promote, serving_tag
 
     cfg = load(PROJECT_ROOT / "params.yaml")
     name, shadow = cfg.packaging.model_name, args.shadow if args.command == "serve" else None
@@ -169,7 +169,7 @@ def registry_command(args) -> int:
             print(promote(name, args.version, cfg.packaging.require_shadow))
             return 0
         if args.command == "shadow-report":
-            from .shadow_report import report
+            from .monitoring.shadow_report import report
 
             passed, text = report(cfg, args.challenger or cfg.shadow.model or "candidate", args.batch)
             print(text)

@@ -6,4 +6,6 @@ text.py        text inputs as statistics: length in characters and words, the to
 checks.py      drift (Evidently), prediction drift and data quality: one Check per feature and statistic
 performance.py labelled rows judged by the training flow's own performance and fairness gates
 report.py      the verdict (ok / warn / drift / degraded), the card, the HTML report and the MLflow monitoring run
+shadow.py      a challenger scoring the champion's traffic off the request path; shadow_report.py judges it
+retrain.py     a labelled batch as a new DVC version, and a training run on it; retrain_event.py: the Argo trigger
 """

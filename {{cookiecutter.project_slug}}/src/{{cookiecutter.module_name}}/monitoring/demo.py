@@ -19,14 +19,14 @@ import urllib.request
 from pathlib import Path
 
 from ..config import PROJECT_ROOT, load
-from ..demo_data import generate
+from ..pipeline.demo_data import generate
 from .window import log_files
 
 
 def batch_records(rows: int, shift: bool, seed: int) -> list[dict]:
     """Demo rows as request records: the trained model's inputs (as the training flow derives them from params.yaml),
     numbers as numbers, blanks as null."""
-    from ..data import infer_columns, model_inputs, read_table, request_example
+    from ..pipeline.data import infer_columns, model_inputs, read_table, request_example
 
     cfg = load(PROJECT_ROOT / "params.yaml")
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,7 +74,7 @@ def wait_logged(log_dir: Path, expected: int, timeout: float = 60) -> int:
 
 def serve(port: int, log) -> subprocess.Popen:
     """`bentoml serve` of the champion on 127.0.0.1:port, from the project root."""
-    from ..promotion import serving_tag
+    from ..release.promotion import serving_tag
 
     tag, _ = serving_tag(load(PROJECT_ROOT / "params.yaml").packaging.model_name, "champion")
     bentoml = Path(sys.executable).with_name("bentoml")

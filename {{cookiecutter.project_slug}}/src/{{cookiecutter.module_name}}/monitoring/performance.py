@@ -1,5 +1,5 @@
 """Labelled rows (a batch whose target column is filled in): the model's performance and fairness on them, judged by
-the training flow's own gates (gates.performance_gate, fairness.fairness_gate) and thresholds from params.yaml.
+the training flow's own gates (judge.performance_gate, fairness.fairness_gate) and thresholds from params.yaml.
 
 A gate that fails is `degraded`: the model no longer does on new data what it was released for. Each gate check is
 reported as it was judged (ok, degraded, not judged) and the gate's own verdict beside it, so a strict gate with a
@@ -8,8 +8,8 @@ metric it could not compute is degraded, as it would have blocked the release.
 
 import pandas as pd
 
-from ..data import encode_labels
-from ..verdict import Verdict
+from ..gates.verdict import Verdict
+from ..pipeline.data import encode_labels
 from .checks import Check
 from .window import MonitoringError
 
@@ -34,9 +34,9 @@ def true_labels(classes: list, values: pd.Series):
 def judge(predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg) -> tuple[list[Verdict], dict[str, float]]:
     """The performance gate (and the fairness gate, when on) over `rows`, scored by `predictor` on its `inputs`: the
     verdicts and the metrics. `cfg`: the project's Params (gates, data.sensitive_features)."""
-    from ..evaluation import classification_metrics
-    from ..fairness import fairness_gate, group_tables
-    from ..gates import performance_gate
+    from ..gates.fairness import fairness_gate, group_tables
+    from ..gates.judge import performance_gate
+    from ..pipeline.evaluation import classification_metrics
 
     classes = predictor.encoder.classes
     y_true = true_labels(classes, rows[target])

@@ -10,8 +10,8 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
-from ..trained_on import LineageError, TrainingData, of_run, splits
-from ..trained_on import training_bytes as read_training_bytes
+from ..pipeline.trained_on import LineageError, TrainingData, of_run, splits
+from ..pipeline.trained_on import training_bytes as read_training_bytes
 from .window import MonitoringError
 
 
@@ -42,7 +42,7 @@ class Lineage(TrainingData):
 
 def champion_model(model_name: str, alias: str = "champion") -> str:
     """The BentoML model tag behind a registry alias (what `make serve` serves)."""
-    from ..promotion import PromotionError, serving_tag
+    from ..release.promotion import PromotionError, serving_tag
 
     try:
         return serving_tag(model_name, alias)[0]
@@ -54,7 +54,7 @@ def find_lineage(model_version: str) -> Lineage:
     """Follow a BentoML model tag to its MLflow run and the facts of the data it was trained on."""
     import bentoml
 
-    from ..tracking import client
+    from ..lineage.tracking import client
 
     try:
         model = bentoml.models.get(model_version)

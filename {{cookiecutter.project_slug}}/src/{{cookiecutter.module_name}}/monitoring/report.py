@@ -159,7 +159,7 @@ def write_reports(directory: Path, checks: list[Check], result: str, facts: dict
 def log_to_mlflow(experiment: str, run_name: str, tags: dict, checks: list[Check], result: str, files: dict) -> str:
     """One MLflow run in the monitoring experiment: tags naming the model judged and the verdict, one metric per
     computed check, the reports as artifacts under `monitoring/`."""
-    from .. import tracking
+    from ..lineage import tracking
 
     run_id = tracking.start_run(experiment, run_name, tags | {"monitoring.verdict": result})
     metrics = {c.name: c.value for c in checks if c.value is not None}

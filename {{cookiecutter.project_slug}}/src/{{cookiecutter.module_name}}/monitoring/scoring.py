@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from ..prediction_log import field_types
+from ..release.prediction_log import field_types
 
 
 def model_inputs(predictor) -> tuple[list[str], list[str]]:

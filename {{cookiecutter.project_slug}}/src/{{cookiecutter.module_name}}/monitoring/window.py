@@ -71,6 +71,6 @@ def served_by(rows: pd.DataFrame, model_version: str = "") -> tuple[pd.DataFrame
 
 def read_batch(path: str) -> pd.DataFrame:
     """A new data batch (CSV or Parquet), read like the training data."""
-    from ..data import read_table
+    from ..pipeline.data import read_table
 
     return read_table(path, config="--batch")

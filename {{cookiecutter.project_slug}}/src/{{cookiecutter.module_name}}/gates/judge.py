@@ -1,0 +1,74 @@
+"""Gates turn metrics into a verdict that lists every check with its value and threshold. They fail closed."""
+
+from ..config import PerformanceGate
+from ..errors import ProjectError, UsageError
+from .fairness import fairness_gate
+from .verdict import LOWER_IS_BETTER, Check, Verdict
+
+
+class GateFailed(ProjectError, RuntimeError):
+    """A gate failed: raised before anything is registered, packaged or promoted."""
+
+    step = "evaluate"  # the step whose verdict failed, for the MLflow run's failed_step tag
+
+
+def performance_gate(metrics: dict[str, float], cfg: PerformanceGate) -> Verdict:
+    checks = [Check(name, metrics.get(name), bound, ">=") for name, bound in cfg.min.items()]
+    checks += [Check(name, metrics.get(name), bound, "<=") for name, bound in cfg.max.items()]
+    return Verdict("performance", checks)
+
+
+def champion_gate(metrics: dict[str, float], champion: dict | None, primary: str, tolerance: float) -> Verdict:
+    """The challenger may be worse than the registry's champion on the primary metric by at most `tolerance`, both
+    scored on the test rows the champion never trained on (champion.py)."""
+    if champion is None:
+        return Verdict("champion", [], ["no champion yet: the first model is judged on the absolute thresholds"])
+    name = f"{primary} vs champion v{champion['version']}"
+    if "error" in champion:  # strict: a champion that cannot be compared blocks, it does not wave the model through
+        return Verdict("champion", [Check(name, None, 0.0, ">=", champion["error"])])
+    best, ours = champion["metrics"][primary], champion.get("challenger_metrics", metrics)[primary]
+    notes = []
+    if "note" in champion:  # where the rows came from, said by the caller
+        notes.append(champion["note"])
+    elif "rows" in champion:
+        notes.append(
+            f"compared on {champion['rows']} test rows neither model trained on "
+            f"({champion['left_out']} left out: in the champion's training or validation split)"
+        )
+    if primary in LOWER_IS_BETTER:
+        return Verdict("champion", [Check(name, ours, round(best + tolerance, 6), "<=")], notes)
+    return Verdict("champion", [Check(name, ours, round(best - tolerance, 6), ">=")], notes)
+
+
+GATES = ("performance", "fairness", "champion")
+
+
+def run_gates(
+    metrics: dict, tables: dict, champion: dict | None, cfg, skip: set[str], before: dict | None = None
+) -> list[Verdict]:
+    """Every gate in order; a skipped gate is recorded as skipped, never silently absent. `before`: group tables
+    without fairness mitigation, when it is on."""
+    judges = {
+        "performance": lambda: performance_gate(metrics, cfg.performance),
+        "fairness": lambda: fairness_gate(tables, cfg.fairness, cfg.primary_metric, before),
+        "champion": lambda: (
+            champion_gate(metrics, champion, cfg.primary_metric, cfg.champion.tolerance)
+            if cfg.champion.enabled
+            else Verdict("champion", [], ["disabled in params.yaml (gates.champion.enabled)"], disabled=True)
+        ),
+    }
+    return [Verdict(g, [], [f"skipped by --skip-gates {g}"], skipped=True) if g in skip else judges[g]() for g in GATES]
+
+
+def parse_skip(value: str) -> set[str]:
+    names = {name.strip() for name in value.split(",") if name.strip()}
+    if unknown := names - set(GATES):
+        raise UsageError(f"--skip-gates: unknown gate(s) {sorted(unknown)}; gates are {list(GATES)}")
+    return names
+
+
+def enforce(verdicts: list[dict]) -> None:
+    """Fail closed: raise GateFailed listing every failed check, before anything is registered or packaged."""
+    failed = [f"{v['gate']}: {line}" for v in verdicts for line in v["failures"]]
+    if failed:
+        raise GateFailed("gates FAILED, nothing packaged or promoted:\n" + "\n".join(f"  {f}" for f in failed))

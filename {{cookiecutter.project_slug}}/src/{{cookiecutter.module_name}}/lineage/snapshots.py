@@ -1,0 +1,269 @@
+"""Snapshots tie code and data together under one git tag; reproduce re-runs one and proves the results match."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from ..config import PROJECT_ROOT
+from .lineage import git_facts
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot cannot be taken or reproduced; the message says why and what to do."""
+
+
+def _run(*cmd: str, cwd: Path = PROJECT_ROOT, check: bool = True, **env) -> subprocess.CompletedProcess:
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=os.environ | env)
+    if check and done.returncode != 0:
+        raise SnapshotError(f"`{' '.join(cmd)}` failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return done
+
+
+def _dvc(*args: str, cwd: Path = PROJECT_ROOT, check: bool = True) -> subprocess.CompletedProcess:
+    return _run(sys.executable, "-m", "dvc", *args, cwd=cwd, check=check, DVC_NO_ANALYTICS="1")
+
+
+def data_pins(root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """{path: md5} for every committed .dvc pointer (data, and a local base model if DVC tracks one)."""
+    pins = {}
+    committed = _run("git", "ls-files", "*.dvc", cwd=root).stdout.split()
+    for pointer in sorted(root / name for name in committed):
+        for out in yaml.load(pointer.read_text(), Loader=yaml.BaseLoader)["outs"]:
+            pins[str(pointer.parent.relative_to(root) / out["path"])] = out["md5"]
+    return pins
+
+
+# Files that do not change what a run trains: a run of an earlier commit that differs from HEAD only in these still
+# stands for HEAD (so `make example` + commit, then `make snapshot`, needs no re-run).
+NOT_TRAINING = (
+    "examples/",
+    "docs/",
+    "tests/",
+    ".github/",
+    "README.md",
+    "LICENSE",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Makefile",
+)
+
+
+def affects_training(path: str) -> bool:
+    return not any(path == p or path.startswith(p) for p in NOT_TRAINING)
+
+
+def canonical_reasons(
+    git: dict, data: dict, config_file: str, skip_gates: str, allow_unpinned: bool, base_model: str | None = None
+) -> list[str]:
+    """Why a run is not canonical (empty: it is). Only a canonical run may stand for its commit in a snapshot: pinned
+    data as the commit names it, the default config file, every gate judged, code that is all in the commit, and a
+    local base model (text) that DVC tracks, so the fresh clone `reproduce` makes has it too."""
+    reasons = []
+    if base_model and Path(base_model).exists() and not Path(f"{base_model}.dvc").is_file():
+        reasons.append(f"base model {base_model} is a local directory DVC does not track (`dvc add {base_model}`)")
+    if data.get("rev") == "remote":
+        reasons.append(f"data at --data-md5 {data['md5']}, not the version the commit's pointer pins")
+    elif not data.get("pinned") or data.get("rev") != "workspace":
+        reasons.append(f"data {'at --data-rev ' + data['rev'] if data.get('rev') != 'workspace' else 'not pinned'}")
+    if allow_unpinned:
+        reasons.append("--allow-unpinned-data")
+    if config_file != "params.yaml":
+        reasons.append(f"config {config_file}")
+    if skip_gates:
+        reasons.append(f"--skip-gates {skip_gates}")
+    if changed := [p for p in git.get("changed", []) if affects_training(p)]:
+        reasons.append(f"uncommitted changes to {changed[:5]}")
+    if git.get("untracked_src"):
+        reasons.append(f"untracked files under src/ {git['untracked_src'][:5]}")
+    if not git.get("commit"):
+        reasons.append("not in a git repository")
+    return reasons
+
+
+def _stands_for(run_commit: str, head: str, root: Path = PROJECT_ROOT) -> bool:
+    """The run's commit is HEAD, or an ancestor that differs from HEAD only in files that do not change training."""
+    if run_commit == head:
+        return True
+    if _run("git", "merge-base", "--is-ancestor", run_commit, head, cwd=root, check=False).returncode != 0:
+        return False
+    changed = _run("git", "diff", "--name-only", run_commit, head, cwd=root).stdout.split()
+    return not any(affects_training(p) for p in changed)
+
+
+def _newest_runs(experiment: str, where: str, limit: int) -> list:
+    """MLflow runs of `experiment` matching `where`, newest first (none when the experiment does not exist yet)."""
+    from .tracking import client
+
+    mlflow_client = client()
+    found = mlflow_client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    return mlflow_client.search_runs(
+        [found.experiment_id], filter_string=where, order_by=["attributes.start_time DESC"], max_results=limit
+    )
+
+
+def canonical_run(head: str, experiment: str):
+    """The newest finished canonical MLflow run that stands for commit `head`; None when there is none."""
+    runs = _newest_runs(experiment, "tags.canonical = 'true' and attributes.status = 'FINISHED'", 50)
+    return next((r for r in runs if _stands_for(r.data.tags.get("git.commit", ""), head)), None)
+
+
+def _why_not(head: str, experiment: str) -> str:
+    """Why the newest run of `head` is not canonical, to put in the refusal."""
+    runs = _newest_runs(experiment, f"tags.`git.commit` = '{head}'", 1)
+    if not runs:
+        return "there is no run of it"
+    newest = runs[0]
+    reason = newest.data.tags.get("canonical.why_not") or f"it {newest.info.status.lower()}"
+    return f"its newest run {newest.info.run_id[:8]} is not canonical: {reason}"
+
+
+def snapshot(tag: str, experiment: str, message: str = "") -> str:
+    """Push the data, then tag the commit with its data hashes and the canonical MLflow run that stands for it."""
+    if git_facts(PROJECT_ROOT)["dirty"]:
+        raise SnapshotError("the git tree has uncommitted changes: commit or stash them first")
+    if _dvc("status", "-q", check=False).returncode != 0:
+        raise SnapshotError(
+            "data differs from its .dvc pointers (`dvc status`): `dvc add` + commit, or `dvc checkout --force`"
+        )
+    commit = git_facts(PROJECT_ROOT)["commit"]
+    run = canonical_run(commit, experiment)
+    if run is None:
+        raise SnapshotError(
+            f"no canonical run of commit {commit[:12]} ({_why_not(commit, experiment)}); a canonical run trains on the "
+            "pinned data with params.yaml, every gate judged and all code committed: run `python flow.py run`"
+        )
+    _dvc("push", "-q")
+    record = {"mlflow_run_id": run.info.run_id, "data": data_pins(), "commit": commit}
+    record |= {"run_commit": run.data.tags["git.commit"]} if run.data.tags["git.commit"] != commit else {}
+    body = f"{message or 'snapshot ' + tag}\n\n{json.dumps(record, indent=2)}\n"
+    _run("git", "tag", "-a", tag, "-m", body)
+    return body
+
+
+def read_snapshot(tag: str, root: Path = PROJECT_ROOT) -> dict:
+    body = _run("git", "tag", "-l", "--format=%(contents)", tag, cwd=root).stdout
+    if not body.strip():
+        raise SnapshotError(f"no snapshot tag {tag!r}")
+    return json.loads(body[body.index("{") : body.rindex("}") + 1])
+
+
+def _checkout(tag: str, workdir: Path) -> Path:
+    """A clean clone at `tag` with its data pulled from the project's DVC remote."""
+    clone = workdir / "checkout"
+    _run("git", "clone", "-q", str(PROJECT_ROOT), str(clone))
+    _run("git", "-c", "advice.detachedHead=false", "checkout", "-q", tag, cwd=clone)
+    for name, url in _remotes(PROJECT_ROOT).items():  # a local remote is relative to its project: use the original's
+        if "://" not in url:
+            _dvc("remote", "modify", "--local", name, "url", url, cwd=clone)
+    _dvc("pull", "-q", cwd=clone)
+    return clone
+
+
+def _remotes(root: Path) -> dict[str, str]:
+    """{name: url} of the project's DVC remotes, local paths resolved against `root`."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        return {name: remote["url"] for name, remote in repo.config["remote"].items()}
+
+
+COMPARED_TAGS = ("data.md5", "weights_sha256", "model.base.commit")  # text: the pretrained model actually read
+SHOWN_TAGS = ("git.commit",)  # shown beside the comparison; a snapshot's run may be of an ancestor commit
+REGISTRY_GATES = ("champion",)  # judged against the registry as it was: recorded, not re-judged
+
+GPU_METRIC_TOLERANCE = 1e-3  # GPU kernels are not bit-exact run to run; CPU runs must match exactly
+
+
+def on_gpu(*runs) -> bool:
+    """Whether any of these MLflow runs trained on a GPU (so bit-exact equality is not expected)."""
+    return any(run.data.tags.get("train.accelerator") == "gpu" for run in runs)
+
+
+def _verdict_tags(run) -> dict[str, str]:
+    """The gate outcomes and each failed or not-judged check, but not the gates judged against the registry."""
+    return {k: v for k, v in run.data.tags.items() if k.startswith("gate.") and k.split(".")[1] not in REGISTRY_GATES}
+
+
+def compare(recorded, rerun) -> list[tuple[str, str, str, bool]]:
+    """Rows (what, recorded, rerun, same) for the run status, params, data hash, weights hash, every metric and the
+    recorded verdicts. On CPU everything must be equal; when either run trained on a GPU, metrics may differ by
+    GPU_METRIC_TOLERANCE and weights are not compared bit for bit."""
+    gpu = on_gpu(recorded, rerun)
+    rows = [("status", recorded.info.status, rerun.info.status, recorded.info.status == rerun.info.status)]
+    for key in sorted(set(recorded.data.params) | set(rerun.data.params)):
+        a, b = recorded.data.params.get(key, "-"), rerun.data.params.get(key, "-")
+        rows.append((f"param {key}", a, b, a == b))
+    for key in COMPARED_TAGS:
+        a, b = recorded.data.tags.get(key, "-"), rerun.data.tags.get(key, "-")
+        rows.append((key, a, b, a == b or (gpu and key == "weights_sha256")))
+    rows += [(key, recorded.data.tags.get(key, "-"), rerun.data.tags.get(key, "-"), True) for key in SHOWN_TAGS]
+    for key in sorted(set(recorded.data.metrics) | set(rerun.data.metrics)):
+        a, b = recorded.data.metrics.get(key), rerun.data.metrics.get(key)
+        close = a is not None and b is not None and abs(a - b) <= (GPU_METRIC_TOLERANCE if gpu else 0.0)
+        rows.append((f"metric {key}", repr(a), repr(b), close))
+    verdicts, again = _verdict_tags(recorded), _verdict_tags(rerun)
+    for key in sorted(set(verdicts) | set(again)):
+        rows.append((key, verdicts.get(key, "-"), again.get(key, "-"), verdicts.get(key) == again.get(key)))
+    for gate in REGISTRY_GATES:
+        rows.append((f"gate.{gate}", recorded.data.tags.get(f"gate.{gate}", "-"), "not re-judged", True))
+    return rows
+
+
+def _rerun(tag: str, workdir: Path) -> tuple[str | None, str]:
+    """Run the flow of snapshot `tag` in a fresh clone, nothing published, the registry gates skipped (the registry
+    has moved on since); return (the re-run's MLflow run id or None, the flow's output)."""
+    import re
+
+    from .tracking import client, tracking_uri
+
+    clone = _checkout(tag, workdir)
+    skip = ",".join(REGISTRY_GATES)
+    command = [sys.executable, "flow.py", "--no-pylint", "run", "--publish", "false", "--skip-gates", skip]
+    flow = _run(*command, cwd=clone, check=False, MLFLOW_TRACKING_URI=tracking_uri())
+    output = flow.stdout + flow.stderr
+    started = re.search(r"\[(\d+)/start/\d+ ", output)
+    if not started:
+        return None, output
+    runs = client().search_runs(
+        [e.experiment_id for e in client().search_experiments()],
+        filter_string=f"tags.`metaflow.run_id` = '{started[1]}'",
+        max_results=1,
+    )
+    return (runs[0].info.run_id if runs else None), output
+
+
+def _cell(value: str, limit: int = 64) -> str:
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def reproduce(tag: str, experiment: str, against: str = "") -> tuple[bool, str]:
+    """Re-run snapshot `tag` in a fresh checkout and compare with its recorded run (or run `against`): params, data,
+    weights, metrics and the recorded verdicts. A re-run that fails is a difference, not an error."""
+    from .tracking import client
+
+    recorded_id = against or read_snapshot(tag)["mlflow_run_id"]
+    with tempfile.TemporaryDirectory(prefix="reproduce-") as tmp:
+        rerun_id, output = _rerun(tag, Path(tmp))
+    if rerun_id is None:
+        return False, f"{output[-3000:]}\n{tag}: NOT reproduced (the re-run stopped before it recorded anything)"
+    mlflow_client = client()
+    recorded, rerun = mlflow_client.get_run(recorded_id), mlflow_client.get_run(rerun_id)
+    rows = [(what, _cell(a), _cell(b), ok) for what, a, b, ok in compare(recorded, rerun)]
+    width = max(len(r[0]) for r in rows)
+    cell = max(len(v) for r in rows for v in r[1:3])
+    lines = [f"{'':{width}}  {'recorded ' + recorded_id[:8]:>{cell}}  {'re-run ' + rerun_id[:8]:>{cell}}"]
+    lines += [f"{what:{width}}  {a:>{cell}}  {b:>{cell}}{'' if ok else '   <-- differs'}" for what, a, b, ok in rows]
+    same = all(ok for *_, ok in rows)
+    if rerun.info.status != "FINISHED":
+        tags = rerun.data.tags
+        lines.append(f"the re-run failed at {tags.get('failed_step', '?')}: {tags.get('error', '')}")
+    exactly = f"within the GPU tolerance {GPU_METRIC_TOLERANCE:g}" if on_gpu(recorded, rerun) else "exactly"
+    lines.append(f"{tag}: {f'reproduced {exactly}' if same else 'NOT reproduced'}")
+    return same, "\n".join(lines)

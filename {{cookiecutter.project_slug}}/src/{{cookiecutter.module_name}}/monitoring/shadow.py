@@ -1,0 +1,155 @@
+"""Shadow evaluation: a challenger scores the records the champion answers, off the request path, and is judged on
+that traffic before it may answer anyone.
+
+The service (`make serve SHADOW=candidate`) logs the challenger's answer beside the champion's in the prediction log:
+`shadow_label`, `shadow_probability_<class>`, `shadow_model_version`, and `shadow_error` where its own request
+contract refused a record (`score_in_shadow`). The shadow report (`make shadow-report`, shadow_report.py) judges the
+rows both models scored (`judge`), with params.yaml's `shadow:` thresholds:
+  records       rows the challenger scored           >= shadow.min_records (fewer: too little traffic to judge)
+  errors        share it could not score             <= shadow.max_error_rate
+  agreement     share both labelled alike            >= shadow.min_agreement (null: reported only)
+  fairness      its selection-rate spread between groups of a sensitive feature, one class at a time (fairlearn),
+                <= gates.fairness.max_demographic_parity_difference; groups under gates.fairness.min_group_size rows
+                are shown, not judged. The log has the groups only where the request carries them (mitigation, or
+                data.use_sensitive_as_feature); otherwise a labelled batch (--batch) judges fairness instead.
+A check that cannot be computed is not judged, and the report fails: the challenger has not proven itself.
+"""
+
+import pandas as pd
+from pydantic import ValidationError
+
+from ..errors import InvalidRecord, UnknownGroup
+from ..gates.verdict import Check, Verdict
+
+PREFIX = "shadow_"
+MAX_ERROR_CHARS = 200
+
+
+def score_in_shadow(predictor, records: list[dict]) -> tuple[list[dict | None], list[str | None]]:
+    """The challenger's predictions for records the champion answered, validated against the challenger's own
+    contract (it may differ from the champion's): (prediction or None, why not or None) per record."""
+    valid: list[dict | None] = []
+    errors: list[str | None] = []
+    for record in records:
+        try:
+            valid.append(predictor.record.model_validate(record).model_dump())
+            errors.append(None)
+        except ValidationError as err:
+            valid.append(None)
+            errors.append(" ".join(str(err).split())[:MAX_ERROR_CHARS])
+    predictions: list[dict | None] = [None] * len(records)
+    indices = [i for i, record in enumerate(valid) if record is not None]
+    try:  # in one pass when they all score
+        for i, prediction in zip(
+            indices, predictor.predict([valid[i] for i in indices]) if indices else [], strict=True
+        ):
+            predictions[i] = prediction.model_dump()
+    except (InvalidRecord, UnknownGroup):  # one by one, to find the records it refuses
+        for i in indices:
+            try:
+                predictions[i] = predictor.predict([valid[i]])[0].model_dump()
+            except (InvalidRecord, UnknownGroup) as err:
+                errors[i] = str(err)[:MAX_ERROR_CHARS]
+    return predictions, errors
+
+
+def shadow_rows(log: pd.DataFrame, champion: str, challenger: str) -> pd.DataFrame:
+    """The log rows the `champion` (BentoML tag) answered with the `challenger` in shadow."""
+    if f"{PREFIX}model_version" not in log:
+        return log.iloc[0:0]
+    mine = (log["model_version"] == champion) & (log[f"{PREFIX}model_version"] == challenger)
+    return log[mine].reset_index(drop=True)
+
+
+def scored(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[rows[f"{PREFIX}error"].isna()] if f"{PREFIX}error" in rows else rows
+
+
+def label_text(values: pd.Series) -> pd.Series:
+    """Labels as text, alike for 1, 1.0 and "1": a log column with gaps (rows without a shadow) is read as floats."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers.map("{:g}".format) if numbers.notna().all() else values.astype(str)
+
+
+def agreement(rows: pd.DataFrame) -> float | None:
+    """The share of the scored rows both models labelled alike."""
+    ok = scored(rows)
+    return float((label_text(ok["label"]) == label_text(ok[f"{PREFIX}label"])).mean()) if len(ok) else None
+
+
+def selection_spread(labels: pd.Series, groups: pd.Series, classes: list, min_rows: int) -> tuple[float | None, dict]:
+    """The largest spread of selection rates between the groups with at least `min_rows` rows, over the classes
+    judged (binary: the positive, last class; else each one-vs-rest), with fairlearn; and each group's rates."""
+    from fairlearn.metrics import demographic_parity_difference
+
+    sizes = groups.value_counts()
+    big = groups.isin(sizes[sizes >= min_rows].index)
+    judged = classes[-1:] if len(classes) == 2 else classes
+    labels, judged = label_text(labels), list(label_text(pd.Series(judged)))
+    rates = {  # binary: by group; multi-class: by group and class
+        f"{g}" + (f"/{c}" if len(judged) > 1 else ""): labels[groups == g].eq(c).mean()
+        for c in judged
+        for g in sizes.index
+    }
+    if big.sum() == 0 or groups[big].nunique() < 2:
+        return None, rates
+    spreads = [
+        demographic_parity_difference(selected, selected, sensitive_features=groups[big])
+        for selected in (labels[big].eq(c).astype(int) for c in judged)
+    ]
+    return float(max(spreads)), rates
+
+
+def judge(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool = False) -> Verdict:
+    """The `shadow` verdict over the rows both models scored. `cfg`: the project's Params. `labelled_fairness`: a
+    labelled batch's fairness gate judges fairness instead, when the log lacks the groups."""
+    shadow, fairness = cfg.shadow, cfg.gates.fairness
+    seen, ok = len(rows), scored(rows)
+    checks = [Check("records scored in shadow", float(len(ok)), float(shadow.min_records), ">=")]
+    reason = "no record reached the challenger"
+    checks.append(
+        Check("share it could not score", 1 - len(ok) / seen if seen else None, shadow.max_error_rate, "<=", reason)
+    )
+    agree = agreement(rows)
+    notes = []
+    if shadow.min_agreement is None:
+        notes.append(f"agreement with the champion: {agree if agree is None else round(agree, 4)} (not judged)")
+    else:
+        checks.append(Check("agreement with the champion", agree, shadow.min_agreement, ">=", reason))
+    bound = fairness.max_demographic_parity_difference
+    if not (shadow.fairness and fairness.enabled and bound is not None):
+        notes.append("fairness on traffic: off (shadow.fairness, gates.fairness)")
+        return Verdict("shadow", checks, notes)
+    for feature in cfg.data.sensitive_features:
+        name = f"selection-rate spread by {feature}"
+        if feature not in ok:
+            if labelled_fairness:
+                notes.append(f"{name}: the log lacks {feature}; judged on the labelled batch instead")
+                continue
+            why = f"the log lacks {feature} (requests carry it only with mitigation): give a labelled batch (--batch)"
+            checks.append(Check(name, None, bound, "<=", why))
+            continue
+        spread, rates = selection_spread(
+            ok[f"{PREFIX}label"], ok[feature].astype(str), classes, fairness.min_group_size
+        )
+        small = f"fewer than two groups with {fairness.min_group_size} rows"
+        checks.append(Check(name, spread, bound, "<=", small))
+        notes.append(
+            f"challenger's selection rates by {feature}: " + ", ".join(f"{k}={v:.3f}" for k, v in rates.items())
+        )
+    return Verdict("shadow", checks, notes)
+
+
+def score_summary(rows: pd.DataFrame) -> dict[str, float]:
+    """Both models' score distributions on the same records: mean and quartiles of each class's probability, and the
+    Wasserstein distance between the two (scipy)."""
+    from scipy.stats import wasserstein_distance
+
+    ok, out = scored(rows), {}
+    for column in [c for c in ok if c.startswith("probability_") and f"{PREFIX}{c}" in ok]:
+        mine, theirs = ok[column].astype(float), ok[f"{PREFIX}{column}"].astype(float)
+        for who, values in (("champion", mine), ("challenger", theirs)):
+            out |= {f"{who}.{column}.mean": values.mean(), f"{who}.{column}.median": values.median()}
+            out |= {f"{who}.{column}.p25": values.quantile(0.25), f"{who}.{column}.p75": values.quantile(0.75)}
+        out[f"wasserstein.{column}"] = wasserstein_distance(mine, theirs) if len(ok) else float("nan")
+    return out

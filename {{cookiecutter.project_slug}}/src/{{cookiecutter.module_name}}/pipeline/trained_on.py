@@ -1,0 +1,127 @@
+"""What a model was trained on, read back from its MLflow run: the data file's path, the revision it was read at and its
+md5, the seed and the split settings -> the exact bytes (the workspace file when its md5 is the recorded one, else DVC
+at that revision or at the training commit) -> its train / validation / test splits, re-cut with the flow's own `split`.
+
+Two readers: the champion gate (score the champion only on rows it never trained on) and the monitor (judge a served
+model against its own training split).
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import SplitConfig
+from ..errors import ProjectError
+
+
+class LineageError(ProjectError, RuntimeError):
+    """The run does not say what it trained on, or the bytes found are not the ones it trained on."""
+
+    headline = "Lineage incomplete"
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    run_id: str
+    data_path: str
+    data_rev: str  # "workspace" or the revision the training flow read the data at (--data-rev)
+    data_md5: str
+    git_commit: str
+    seed: int
+    target: str
+    split: SplitConfig
+
+
+def of_run(run) -> TrainingData:
+    """The facts a training run recorded about its data (tags `data.*`, `git.commit`; params `seed`, `split.*`)."""
+    tags, params = run.data.tags, run.data.params
+    missing = [k for k in ("data.path", "data.md5", "data.rev") if not tags.get(k)]
+    missing += [k for k in ("seed", "data.target", "split.test_size", "split.validation_size") if k not in params]
+    if missing:
+        raise LineageError(f"MLflow run {run.info.run_id} lacks {missing}: lineage incomplete")
+    split = SplitConfig(
+        test_size=float(params["split.test_size"]),
+        validation_size=float(params["split.validation_size"]),
+        stratify=params.get("split.stratify", "True") == "True",
+    )
+    return TrainingData(
+        run_id=run.info.run_id,
+        data_path=tags["data.path"],
+        data_rev=tags["data.rev"],
+        data_md5=tags["data.md5"],
+        git_commit=tags.get("git.commit", ""),
+        seed=int(params["seed"]),
+        target=params["data.target"],
+        split=split,
+    )
+
+
+def training_bytes(data: TrainingData, who: str) -> tuple[bytes, str]:
+    """The exact bytes `who` (a model, for messages) trained on, and where they came from; refused unless their md5
+    is the recorded one."""
+    from ..lineage.lineage import DataNotPinned, data_remote, read_data, read_from_remote
+
+    path = Path(data.data_path)
+    if data_remote():  # the cloud profile: a pod has no workspace and no git history, only the remote (by md5)
+        from dvc.exceptions import DvcException
+
+        try:
+            content = read_from_remote(data.data_path, data_remote(), data.data_md5)
+        except (DvcException, OSError) as err:
+            raise LineageError(f"the training data of {who} cannot be read from {data_remote()}: {err}") from None
+        actual = hashlib.md5(content).hexdigest()
+        if actual != data.data_md5:
+            raise LineageError(f"{data.data_path} from {data_remote()}: md5 {actual}, {who} trained on {data.data_md5}")
+        return content, f"dvc remote {data_remote()}"
+    if data.data_rev == "workspace" and path.is_file():
+        content = path.read_bytes()
+        if hashlib.md5(content).hexdigest() == data.data_md5:
+            return content, "workspace"
+    rev = data.data_rev if data.data_rev != "workspace" else data.git_commit
+    if not rev:
+        raise LineageError(f"{path} has changed since {who} trained, and no commit is known")
+    try:
+        content, _ = read_data(data.data_path, rev)
+    except DataNotPinned as err:
+        raise LineageError(f"the training data of {who} cannot be read: {err}") from None
+    actual = hashlib.md5(content).hexdigest()
+    if actual != data.data_md5:
+        raise LineageError(
+            f"{data.data_path}@{rev[:12]} has md5 {actual}, but {who} trained on md5 {data.data_md5} "
+            "(was it trained on data not yet committed?)"
+        )
+    return content, f"dvc@{rev[:12]}"
+
+
+def splits(data: TrainingData, who: str) -> tuple[dict[str, pd.DataFrame], str]:
+    """The run's train / validation / test splits, re-cut from its bytes, and where the bytes came from."""
+    from .data import read_table, split
+
+    content, source = training_bytes(data, who)
+    table = read_table(data.data_path, content)
+    return split(table, data.split, data.target, data.seed), source
+
+
+def unseen(rows: pd.DataFrame, seen: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of `rows` equal to no row of `seen` (compared on the columns they share): data a model never saw."""
+    columns = [c for c in rows.columns if all(c in frame for frame in seen)]
+
+    def keys(frame: pd.DataFrame) -> pd.Series:  # numbers as floats: 1 read from one file equals 1.0 from another
+        numeric = pd.api.types.is_numeric_dtype
+        plain = {c: frame[c].astype("float64") if numeric(frame[c]) else frame[c] for c in columns}
+        return pd.util.hash_pandas_object(pd.DataFrame(plain).astype(str), index=False)
+
+    known = set().union(*(keys(frame) for frame in seen)) if seen else set()
+    return rows[~keys(rows).isin(known).to_numpy()]
+
+
+def unseen_by(name: str, version: str, rows: pd.DataFrame, who: str) -> pd.DataFrame:
+    """The `rows` that registry version `version` of model `name` neither trained nor validated on (its run's
+    lineage, re-cut by `splits`); their index is kept. `who` names the model in errors."""
+    from ..lineage.tracking import client
+
+    run = client().get_run(client().get_model_version(name, version).run_id)
+    seen, _ = splits(of_run(run), who)
+    return unseen(rows, [seen["train"], seen["validation"]])

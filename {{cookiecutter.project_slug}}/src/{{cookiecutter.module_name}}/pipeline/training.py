@@ -1,0 +1,213 @@
+"""Train a network with Lightning: seeded, deterministic on CPU, on a GPU when one is present (else CPU, said once);
+the best epoch on the validation split is the one kept, and training stops early when it stops improving."""
+
+import io
+import logging
+import sys
+import warnings
+
+import numpy as np
+
+from ..config import TrainingConfig
+from .distributed import Rendezvous
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(cfg: TrainingConfig) -> tuple[str, str]:
+    """(accelerator, precision) for this machine: never fails for lack of a GPU."""
+    import torch
+
+    has_gpu = torch.cuda.is_available()
+    wants_gpu = cfg.accelerator == "gpu" or (cfg.accelerator == "auto" and cfg.gpus > 0)
+    if wants_gpu and not has_gpu:
+        log.warning("no GPU found: training on CPU")
+    accelerator = "gpu" if has_gpu and cfg.accelerator != "cpu" else "cpu"
+    if cfg.precision != "auto":
+        return accelerator, cfg.precision if accelerator == "gpu" else "32-true"
+    if accelerator == "gpu":
+        return accelerator, "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+    return accelerator, "32-true"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch: call before building the network so its initial weights are reproducible."""
+    import pytorch_lightning as pl
+
+    pl.seed_everything(seed, workers=True, verbose=False)
+
+
+def _loader(x, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bool):
+    """x: one array of inputs, or a tuple of them (token ids and attention mask: each batch is trimmed to its longest
+    text, see batching.py). Each batch is one indexing of the tensors (a batch sampler), not `batch_size` single rows
+    stacked again: the same batches as a shuffled DataLoader from the same seed, at a fraction of the cost."""
+    import torch
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+
+    from .batching import trim_batch
+
+    inputs = x if isinstance(x, tuple) else (x,)
+    data = TensorDataset(*(torch.from_numpy(a) for a in inputs), torch.from_numpy(y))
+    generator = torch.Generator().manual_seed(seed)
+    order = RandomSampler(data, generator=generator) if shuffle else SequentialSampler(data)
+    return DataLoader(
+        data,
+        sampler=BatchSampler(order, batch_size, drop_last=False),
+        batch_size=None,  # the sampler yields whole batches of indices; the dataset indexes them at once
+        generator=generator,
+        pin_memory=pin,
+        collate_fn=trim_batch,
+    )
+
+
+def _callbacks(cfg: TrainingConfig, has_val: bool) -> list:
+    """With a validation split: keep the best epoch's weights, and stop early after `patience` epochs without
+    improvement (0 or null: never). Always: the per-epoch progress lines, last so they see this epoch's best."""
+    from pytorch_lightning.callbacks import EarlyStopping
+
+    from .callbacks import MODES, BestWeights, Progress
+
+    if not has_val:
+        return [Progress()]
+    best = BestWeights(cfg.monitor)
+    stopping = [EarlyStopping(cfg.monitor, mode=MODES[cfg.monitor], patience=cfg.patience)] if cfg.patience else []
+    return [best, *stopping, Progress(best)]
+
+
+def _ddp(group: Rendezvous, accelerator: str) -> dict:
+    """Trainer arguments for data parallelism across `group.num_nodes` processes, one device each, that meet at the
+    given address (the processes are started by Metaflow's @parallel, not by Lightning). Lightning gives each rank
+    its shard of the training batches (a DistributedSampler) and DDP averages the gradients, so the replicas stay
+    identical."""
+    from datetime import timedelta
+
+    from lightning_fabric.plugins.environments import ClusterEnvironment
+    from lightning_fabric.utilities.rank_zero import rank_zero_only
+    from pytorch_lightning.strategies import DDPStrategy
+
+    from .distributed import TIMEOUT_S, backend
+
+    class Meeting(ClusterEnvironment):
+        """The rendezvous as given: no environment variables to read, and no processes for Lightning to start."""
+
+        creates_processes_externally = True
+        main_address, main_port = group.main_address, group.main_port
+        _rank, _size = group.node_rank, group.num_nodes
+
+        @staticmethod
+        def detect() -> bool:
+            return True
+
+        def world_size(self) -> int:
+            return self._size
+
+        def set_world_size(self, size: int) -> None:
+            self._size = size
+
+        def global_rank(self) -> int:
+            return self._rank
+
+        def set_global_rank(self, rank: int) -> None:
+            self._rank = rank_zero_only.rank = rank
+
+        def local_rank(self) -> int:
+            return 0
+
+        def node_rank(self) -> int:
+            return group.node_rank
+
+    strategy = DDPStrategy(
+        cluster_environment=Meeting(), process_group_backend=backend(accelerator), timeout=timedelta(seconds=TIMEOUT_S)
+    )
+    return {"strategy": strategy, "num_nodes": group.num_nodes}
+
+
+def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int, group: Rendezvous | None = None):
+    """Fit `network` in place on (x, y) arrays and leave it holding the best epoch's weights (by `cfg.monitor` on the
+    validation split; the last epoch's without one). Epochs are counted from 1, as the progress lines show them.
+    `group`: this process is one rank of a data-parallel training (training.nodes > 1), on its shard of the batches.
+    Returns the per-epoch history, the device, precision and CPU threads used, best_epoch, epochs_run,
+    stopped_early, best_value and throughput (and `nodes` with a group)."""
+    import time
+
+    import pytorch_lightning as pl
+    import torch
+
+    from .classifier import Classifier
+
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    seed_everything(seed)  # again: the data order and dropout masks start from the seed too
+    accelerator, precision = resolve_device(cfg)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    log.info("training on %s with precision %s, %d CPU threads", accelerator, precision, torch.get_num_threads())
+    pin = accelerator == "gpu"
+    has_val = len(validation[1]) > 0
+    if not has_val and cfg.patience:
+        log.info("no validation split: early stopping is off and the last epoch is kept")
+    callbacks = _callbacks(cfg, has_val)
+    if group:
+        logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # Classifier sums its epoch metrics over the ranks
+        where = f"{group.main_address}:{group.main_port}"
+        log.info("rank %d of %d nodes, meeting at %s", group.node_rank, group.num_nodes, where)
+    trainer = pl.Trainer(
+        max_epochs=cfg.max_epochs,
+        accelerator=accelerator,
+        devices=1,
+        precision=precision,
+        deterministic=accelerator == "cpu" or "warn",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=sys.stdout.isatty(),  # a terminal gets Lightning's bar; logs get the epoch lines only
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=callbacks,
+        **(_ddp(group, accelerator) if group else {}),
+    )
+    start = time.perf_counter()
+    trainer.fit(
+        Classifier(network, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio),
+        _loader(*train, cfg.batch_size, True, seed, pin),
+        _loader(*validation, cfg.batch_size, False, seed, pin) if has_val else None,
+    )
+    seconds = time.perf_counter() - start
+    history, best = callbacks[-1].history, callbacks[-1].best
+    samples = len(train[1]) * len(history)
+    log.info("trained %d samples in %.1f s (%.0f samples/s)", samples, seconds, samples / seconds)
+    return ({"nodes": group.num_nodes} if group else {}) | {
+        "history": history,
+        "accelerator": accelerator,
+        "precision": precision,
+        "threads": torch.get_num_threads(),
+        "monitor": cfg.monitor if best else None,
+        "best_epoch": best.epoch if best and best.epoch else len(history),  # counted from 1
+        "best_value": best.value if best else None,
+        "epochs_run": len(history),
+        "stopped_early": len(history) < cfg.max_epochs,
+        "seconds": seconds,
+        "samples_per_second": samples / seconds,
+    }
+
+
+def summary(result: dict) -> str:
+    """`kept epoch 4 of 7 (val_loss 0.3991), stopped early`: which weights ship, and how training ended."""
+    value = f" ({result['monitor']} {result['best_value']:.4f})" if result["best_value"] is not None else ""
+    how = "stopped early" if result["stopped_early"] else "ran max_epochs"
+    return f"kept epoch {result['best_epoch']} of {result['epochs_run']}{value}, {how}"
+
+
+def weights_to_bytes(network) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in network.state_dict().items()}, buffer)
+    return buffer.getvalue()
+
+
+def load_weights(network, blob: bytes):
+    import torch
+
+    network.load_state_dict(torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True))
+    return network.eval()

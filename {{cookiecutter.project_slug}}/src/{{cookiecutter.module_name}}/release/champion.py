@@ -1,0 +1,58 @@
+"""The registry's current champion, scored on this run's held-out rows that it never trained on either, for the
+champion/challenger gate.
+
+When the data changes (new rows appended, a new version pinned), the same seeded split puts some of the champion's
+own training rows into this run's test split; scored on them the champion would look better than it is. Its training
+and validation splits are re-cut from its own run's lineage (trained_on.py) and those rows left out, so both models
+are compared on rows neither saw. A champion whose training data cannot be found is not comparable: the gate fails."""
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def no_champion(err) -> bool:
+    """Only "no such model" or "no champion alias" mean there is no champion yet. Anything else (a server down, a
+    permission, a corrupt store) must block the gate, or an outage would let any challenger through."""
+    code = getattr(err, "error_code", "")
+    return code == "RESOURCE_DOES_NOT_EXIST" or (
+        code == "INVALID_PARAMETER_VALUE" and "alias" in str(err) and "not found" in str(err)
+    )
+
+
+def champion_metrics(name: str, rows: pd.DataFrame, target: str, challenger: dict) -> dict | None:
+    """The model under alias `champion` and this run's model (`challenger`: its `y_true`, `y_pred`, `proba` on
+    `rows`), both scored on the `rows` the champion never trained on: {'version', 'metrics', 'challenger_metrics',
+    'rows', 'left_out'}; None when there is no champion yet; {'version', 'error'} when the registry cannot be read,
+    the champion's training data cannot be found, or it cannot score this data (the gate then fails closed)."""
+    import mlflow
+
+    from ..lineage.tracking import client
+    from ..pipeline.evaluation import classification_metrics
+    from ..pipeline.trained_on import unseen_by
+    from .artifact import Predictor
+
+    try:
+        version = client().get_model_version_by_alias(name, "champion").version
+    except Exception as err:  # noqa: BLE001 - an unreachable registry is a failed gate, whatever raised
+        if no_champion(err):
+            return None
+        return {"version": "?", "error": f"registry error: {type(err).__name__}: {str(err)[:300]}"}
+    try:
+        fresh = unseen_by(name, str(version), rows.reset_index(drop=True), f"champion v{version}")
+        if fresh.empty:
+            return {"version": str(version), "error": "it trained on every test row of this run: not comparable"}
+        path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
+        predictor = Predictor(path / "artifacts" / "model")
+        labels, proba = predictor.decide(fresh.reset_index(drop=True))  # its own decisions, mitigated or not
+        same = fresh.index.to_numpy()  # positions in `rows`, where the challenger's answers are
+        theirs = {k: challenger[k][same] for k in ("y_true", "y_pred", "proba")}
+        return {
+            "version": str(version),
+            "metrics": classification_metrics(predictor.encoder.encode_target(fresh[target]), proba, labels),
+            "challenger_metrics": classification_metrics(theirs["y_true"], theirs["proba"], theirs["y_pred"]),
+            "rows": len(fresh),
+            "left_out": len(rows) - len(fresh),
+        }
+    except Exception as err:  # noqa: BLE001 - any failure to score means "not comparable"
+        return {"version": str(version), "error": f"{type(err).__name__}: {err}"}

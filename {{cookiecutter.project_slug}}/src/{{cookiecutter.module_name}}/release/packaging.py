@@ -1,0 +1,171 @@
+"""Package a model that passed the gates: MLflow model + registry version, BentoML model labelled with both, Bento."""
+
+import hashlib
+import io
+from pathlib import Path
+
+from ..config import PROJECT_ROOT
+from .artifact import CARD, write_model_dir
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole package: the MLflow model carries it as code
+
+
+def weights_sha256(weights: bytes) -> str:
+    """A hash of the tensors themselves (names, shapes, values), stable across torch.save's container bytes."""
+    import torch
+
+    state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def serving_requirements() -> list[str]:
+    """The MLflow model's pip requirements: requirements-serve.txt, what loading and scoring import (MLflow adds its
+    own pinned mlflow), not the training stack."""
+    lines = (PROJECT_ROOT / "requirements-serve.txt").read_text().splitlines()
+    return [r for r in (line.split("#")[0].strip() for line in lines) if r]
+
+
+def log_and_register(
+    run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str], card: str, extra: dict
+) -> str:
+    """Log the model to the MLflow run (signature + input example) and register it; return the registry version."""
+    import tempfile
+
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from ..lineage.tracking import client
+    from .artifact import Predictor
+    from .serving import predictions_frame
+
+    client()  # points mlflow at the project's tracking store
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
+        model_dir = write_model_dir(Path(tmp) / "model", weights, spec, card, extra)
+        output = predictions_frame(Predictor(model_dir).predict(example.to_dict("records")))
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PACKAGE_DIR / "release" / "mlflow_model.py"),
+            artifacts={"model_dir": str(model_dir)},
+            code_paths=[str(PACKAGE_DIR)],
+            signature=infer_signature(example, output),
+            input_example=example,
+            pip_requirements=requirements,
+        )
+    return mlflow.register_model(info.model_uri, name).version
+
+
+def save_bentoml_model(
+    name: str, weights: bytes, spec: dict, labels: dict, metadata: dict, card: str, extra: dict
+) -> str:
+    """Store the model in the BentoML store; return its tag."""
+    import bentoml
+
+    with bentoml.models.create(name, labels={k: str(v) for k, v in labels.items()}, metadata=metadata) as model:
+        write_model_dir(model.path, weights, spec, card, extra)
+    return str(model.tag)
+
+
+def build_bento(model_tag: str, project_dir: str | Path = ".", model_card: str = "") -> str:
+    """Build the Bento described by bentofile.yaml, pinned to this model version, with the model card as its README.
+    Through a copy of bentofile.yaml (labelled with the model), read by BentoML's own bentofile parser."""
+    import tempfile
+
+    import bentoml
+    import yaml
+
+    spec = yaml.safe_load(Path(project_dir, "bentofile.yaml").read_text())
+    spec["labels"] = spec.get("labels", {}) | {"model": model_tag}
+    if model_card:
+        spec["description"] = model_card
+    with tempfile.TemporaryDirectory() as tmp:
+        bentofile = Path(tmp, "bentofile.yaml")
+        bentofile.write_text(yaml.safe_dump(spec, sort_keys=False))
+        bento = bentoml.bentos.build_bentofile(
+            str(bentofile), build_ctx=str(Path(project_dir).resolve()), args={"model_tag": model_tag}
+        )
+    return str(bento.tag)
+
+
+def export_to_store(model_tag: str, bento_tag: str, store: str) -> dict[str, str]:
+    """Copy the BentoML model and the Bento to the shared store (cloud profile): a step in a pod saves them in the
+    pod's own BentoML store, gone with the pod. `bentoml import <url>` (or `bentoml.models.import_model`) brings them
+    into any other store."""
+    import bentoml
+
+    model_url = f"{store}/models/{model_tag.replace(':', '-')}.bentomodel"
+    bentoml.models.export_model(model_tag, model_url)
+    urls = {"bentoml.model_url": model_url}
+    if bento_tag:
+        urls["bentoml.bento_url"] = f"{store}/bentos/{bento_tag.replace(':', '-')}.bento"
+        bentoml.bentos.export_bento(bento_tag, urls["bentoml.bento_url"])
+    return urls
+
+
+def gate_outcome(verdicts: list[dict]) -> str:
+    """The registry version's `gates` tag: "passed" when every gate passed or is off by config; gates skipped with
+    --skip-gates are named ("passed; skipped: champion"), so `cli promote` can refuse them."""
+    failed = [v["gate"] for v in verdicts if v.get("failures")]
+    if failed:
+        return "failed: " + ", ".join(failed)
+    skipped = [v["gate"] for v in verdicts if v.get("skipped")]
+    return "passed" + (f"; skipped: {', '.join(skipped)}" if skipped else "")
+
+
+def publish_model(
+    name: str,
+    weights: bytes,
+    spec: dict,
+    example,
+    lineage: dict,
+    metadata: dict,
+    model_card: str,
+    promote: bool,
+    build: bool,
+    extra: dict | None = None,
+    gates: str = "passed",
+    require_shadow: bool = False,
+) -> dict:
+    """Register in MLflow, save to BentoML labelled with the whole lineage, build the Bento, record the BentoML tags on
+    the registry version, and only then move the aliases (`candidate`, and `champion` when promoting): a failure at
+    any earlier step leaves both aliases where they were. Only called for a model that passed every gate (`gates`:
+    the outcome, recorded on the version for `cli promote`). `require_shadow`: while there is a champion, a new
+    model is `candidate` only, until its shadow report passes and `cli promote` moves `champion` (promotion.py)."""
+    from ..lineage.tracking import client, log, log_text
+    from ..scale.cloud import bento_store
+
+    run_id = lineage["mlflow_run_id"]
+    version = log_and_register(run_id, name, weights, spec, example, serving_requirements(), model_card, extra or {})
+    mlflow_client = client()
+    mlflow_client.set_model_version_tag(name, version, "gates", gates)
+    log_text(run_id, model_card, CARD)
+    labels = lineage | {"mlflow_model_version": version}
+    model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
+    bento_tag = build_bento(model_tag, PROJECT_ROOT, model_card) if build else ""
+    tags = {"bentoml.model": model_tag, "bentoml.bento": bento_tag}
+    if bento_store():
+        tags |= export_to_store(model_tag, bento_tag, bento_store())
+    log(run_id, tags=tags)
+    for key, value in tags.items():  # what `cli serve champion` resolves the alias to
+        mlflow_client.set_model_version_tag(name, version, key, value)
+    champion = promote and not (require_shadow and has_champion(name))
+    for alias in ("candidate", "champion") if champion else ("candidate",):  # last: the version is complete
+        mlflow_client.set_registered_model_alias(name, alias, version)
+    return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag, "champion": champion}
+
+
+def has_champion(name: str) -> bool:
+    from ..lineage.tracking import client
+    from .champion import no_champion
+
+    try:
+        client().get_model_version_by_alias(name, "champion")
+    except Exception as err:
+        if no_champion(err):
+            return False
+        raise
+    return True
