@@ -129,7 +129,8 @@ def test_imports_point_down_the_rooms():
     unplaced = sorted(name for name in found if room(name) not in LAYERS)
     assert not unplaced, f"modules in no room of LAYERS: {unplaced}"
     graph = {name: imports_of(name, path, set(found)) for name, path in found.items()}
-    assert graph["release.artifact"] >= {"pipeline.tasks", "gates.mitigation"}, "the graph must cross rooms"
+    # pipeline.training is imported inside a function: a circle through it is still a circle in the design
+    assert graph["release.artifact"] >= {"pipeline.tasks", "gates.mitigation", "pipeline.training"}, "rooms crossed"
     wrong = upward(graph)
     assert not wrong, "imports pointing up the rooms " + " < ".join(LAYERS) + ":\n" + "\n".join(wrong)
 

@@ -1,5 +1,5 @@
 """The model directory has one owner (artifact.py): its spec is versioned, old versions load or stop with a message
-that names the version and the fix, nothing in it is pickled, and the package's modules import without a circle."""
+that names the version and the fix, and nothing in it is pickled (the import graph is test_architecture.py's)."""
 
 import ast
 import json
@@ -13,7 +13,6 @@ from {{ cookiecutter.module_name }}.pipeline.tasks import task
 from {{ cookiecutter.module_name }}.release.artifact import SPEC, SPEC_VERSION, ModelSpec, read_spec, write_model_dir
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.module_name }}"
-NAME = PACKAGE.name
 
 
 def spec(**changes) -> dict:
@@ -72,58 +71,6 @@ def test_nothing_in_the_package_is_pickled():
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not {"pickle", "cloudpickle", "dill", "joblib"} & imported, path
-
-
-def _module(path: Path) -> str:
-    parts = path.relative_to(PACKAGE).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def import_graph() -> dict[str, set[str]]:
-    """module -> the package modules it imports, at module level or inside functions (relative or absolute)."""
-    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
-    graph = {}
-    for name, path in modules.items():
-        package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".") if name else []
-        edges = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                if node.level:  # from .x import y / from . import x / from ..x import y
-                    base = package[: len(package) - node.level + 1]
-                    target = ".".join([*base, *(node.module.split(".") if node.module else [])])
-                elif node.module and node.module.split(".")[0] == NAME:
-                    target = ".".join(node.module.split(".")[1:])
-                else:
-                    continue
-                candidates = [f"{target}.{a.name}".strip(".") for a in node.names] + [target]
-                edges |= {c for c in candidates if c in modules and c != name}
-            elif isinstance(node, ast.Import):
-                edges |= {a.name.split(".", 1)[1] for a in node.names if a.name.startswith(f"{NAME}.")}
-        graph[name] = edges & set(modules)
-    return graph
-
-
-def test_the_import_graph_has_no_cycle():
-    graph = import_graph()
-    # pipeline.training: imported inside a function
-    assert {"release.serving", "gates.mitigation", "pipeline.training"} <= graph["release.artifact"]
-    assert "gates.verdict" in graph["gates.fairness"] and "gates.fairness" in graph["gates.judge"]
-    assert "release.artifact" in graph["release.packaging"]
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for nxt in sorted(graph[node]):
-            if state.get(nxt) == 1:
-                cycle = path[path.index(nxt) :] + [nxt]
-                pytest.fail(f"import cycle: {' -> '.join(cycle)}")
-            if nxt not in state:
-                visit(nxt, [*path, nxt])
-        state[node] = 2
-
-    for module in sorted(graph):
-        if module not in state:
-            visit(module, [module])
 
 
 def test_loading_a_model_module_does_not_import_the_fairness_stack():
