@@ -94,7 +94,10 @@ def test_the_home_page_includes_the_readme_sections(site):
     assert "--8&lt;--" not in home + options and "--8<--" not in home + options
 
 
-@pytest.mark.parametrize(("page", "task_line"), [("tabular", "fit the encoder"), ("text", "POST /classify")])
+TASK_LINES = [("tabular", "the encoder fitted on the training split"), ("text", "POST /classify")]
+
+
+@pytest.mark.parametrize(("page", "task_line"), TASK_LINES)
 def test_the_generated_readme_is_rendered_per_task(site, page, task_line):
     body = text(article(site, f"generated/{page}"))
     assert task_line in body and "src/credit_approval_model/" in body

@@ -152,9 +152,7 @@ def test_card_shows_the_latest_run_that_reached_the_gate(project, gate_failure):
     made = run(["make", "card", f"PYTHON={sys.executable}"], project)
     assert made.returncode == 0, made.stdout + made.stderr
     gate_run = re.search(r"Workflow starting \(run-id (\d+)\)", gate_failure)[1]
-    assert (
-        f"gate card of TrainingFlow/{gate_run} (judged " in made.stdout and "the run did not finish)" in made.stdout
-    )
+    assert f"gate card of TrainingFlow/{gate_run} (judged " in made.stdout and "the run did not finish)" in made.stdout
     assert "__MF_DATA__" in (project / "gate-card.html").read_text()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout
     assert "gate-card.html" not in status  # ignored by git

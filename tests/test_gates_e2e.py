@@ -72,7 +72,8 @@ def test_first_run_reports_and_ships_a_model_card(project, client):
     (bento_readme,) = (project.parent / "bentoml" / "bentos").glob("*/*/README.md")
     assert bento_readme.read_text().strip() == text.strip()  # the Bento's description is the model card
     metaflow_run = latest(client).data.tags["metaflow.run_id"]
-    got = run([sys.executable, "flow.py", "--no-pylint", "card", "get", f"{metaflow_run}/evaluate", "card.html"], project)
+    get_card = ["card", "get", f"{metaflow_run}/evaluate", "card.html"]
+    got = run([sys.executable, "flow.py", "--no-pylint", *get_card], project)
     assert got.returncode == 0, got.stderr
     page = (project / "card.html").read_text()  # the card's content is embedded as base64 JSON
     content = base64.b64decode(re.search(r'__MF_DATA__\["[^"]+"\] = "([A-Za-z0-9+/=]+)"', page)[1]).decode()
