@@ -32,3 +32,19 @@ def test_the_plain_script_gives_the_flows_metrics_and_lineage(trained_project, t
     for tag in ("data.md5", "git.commit", "weights_sha256", "gate.performance", "gate.fairness"):
         assert plain_run.data.tags.get(tag) == flow_run.data.tags.get(tag), tag
     assert plain_run.data.params == flow_run.data.params
+
+
+def test_the_benchmarks_copy_leaves_out_the_stores_but_not_the_package(trained_project):
+    """flow_cost.py runs each size in a copy of the project without its run state (the root's monitoring/, .metaflow,
+    MLflow store); the package's own monitoring/ room must come along, or the copied flow cannot import."""
+    import importlib.util
+
+    project = trained_project[0]
+    spec = importlib.util.spec_from_file_location("flow_cost", project / "benchmarks" / "flow_cost.py")
+    flow_cost = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(flow_cost)
+    at_root = ["src", "monitoring", ".metaflow", "mlflow.db", "flow.py", "__pycache__"]
+    left_out = {"monitoring", ".metaflow", "mlflow.db", "__pycache__"}
+    assert flow_cost.leave_out(str(flow_cost.ROOT), at_root) == left_out
+    package = flow_cost.ROOT / "src" / flow_cost.MODULE
+    assert flow_cost.leave_out(str(package), ["monitoring", "pipeline", "__pycache__"]) == {"__pycache__"}

@@ -26,7 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "{{ cookiecutter.module_name }}"
 STEPS = ["start", "train", "evaluate", "package", "end"]  # flow.py's, in order
-LEAVE_OUT = shutil.ignore_patterns(".metaflow", "mlartifacts", "mlflow.db", "monitoring", ".venv", "__pycache__")
+RUN_STATE = {".metaflow", "mlartifacts", "mlflow.db", "monitoring", ".venv"}  # at the project root only: the package
+# has a monitoring/ room of its own
+
+
+def leave_out(directory: str, names: list[str]) -> set[str]:
+    """shutil.copytree's ignore: this project's stores and environment, and every __pycache__."""
+    return {n for n in names if n == "__pycache__" or (Path(directory) == ROOT and n in RUN_STATE)}
 
 
 def tree_rss(pid: int) -> int:
@@ -79,7 +85,7 @@ def du(path: Path) -> int:
 def prepare(rows: int, workdir: Path, env: dict) -> Path:
     """A copy of this project with `rows` demo rows, pinned with DVC and committed."""
     project = workdir / f"rows-{rows}"
-    shutil.copytree(ROOT, project, ignore=LEAVE_OUT, symlinks=True)
+    shutil.copytree(ROOT, project, ignore=leave_out, symlinks=True)
     data = f"data/{MODULE}.csv"
     for cmd in (
         [sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", str(rows), "--out", data],
