@@ -168,7 +168,7 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.lineage import tracking
         from {{ cookiecutter.module_name }}.lineage.lineage import git_facts, read_data
         from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
-        from {{ cookiecutter.module_name }}.pipeline.data import read_table, validate_table
+        from {{ cookiecutter.module_name }}.pipeline.data import read_table, split, validate_table
 
         cfg = self.settings
         parse_skip(self.skip_gates)  # a mistyped gate name fails now, not after training
@@ -191,7 +191,8 @@ class TrainingFlow(FlowSpec):
         tracking.log(self.mlflow_run_id, tags=canonical)
         if why_not:
             print(f"not a canonical run (a snapshot will not use it): {'; '.join(why_not)}")
-        table = read_table(cfg.data.path, content, self.config_file)  # not an artifact: the splits hold its rows
+        table = read_table(cfg.data.path, content, self.config_file)
+        del content  # the file's bytes, parsed
         self.columns = validate_table(table, cfg.data, self.config_file)
         if cfg.mitigation.method != "none":
             from {{ cookiecutter.module_name }}.gates.mitigation import require_binary
@@ -200,21 +201,21 @@ class TrainingFlow(FlowSpec):
             require_binary(classes_of(table[cfg.data.target]))
         self.rows = len(table)  # for the model card
         print(f"loaded {self.rows} rows (md5 {self.data['md5']}, {self.data['rev']})")
-        self.prepare(table)
+        # Split and encode here, not in steps of their own: they are cheap, deterministic functions of the table, and a
+        # step of their own would cost a process and another copy of the data in the datastore.
+        self.splits = split(table, cfg.split, cfg.data.target, cfg.seed)  # seeded, stratified on the target by default
+        del table  # the splits hold its rows; the encoding needs the memory (the table is no artifact)
+        print({name: len(frame) for name, frame in self.splits.items()})
+        self.encode()
         training = cfg.training
         self.training_plan = "sweep" if training.sweep else "nodes" if training.nodes > 1 else "single"
         self.next({"single": self.train, "sweep": self.fan_out, "nodes": self.spread}, condition="training_plan")
 
-    def prepare(self, table):
-        """Seeded train / validation / test split (stratified on the target by default); the encoder fitted on the
-        training split only, every split encoded with it. Part of start, not steps of their own: they are cheap,
-        deterministic functions of the table, and a step of their own would cost a process and a copy of the data."""
-        from {{ cookiecutter.module_name }}.pipeline.data import split
+    def encode(self):
+        """The encoder fitted on the training split only; every split encoded with it."""
         from {{ cookiecutter.module_name }}.pipeline.tasks import task
 
-        cfg = self.settings
-        self.splits = splits = split(table, cfg.split, cfg.data.target, cfg.seed)
-        print({name: len(frame) for name, frame in splits.items()})
+        cfg, splits = self.settings, self.splits
         encoder = task.fit_encoder(splits["train"], self.columns, cfg)
         self.encoder_state = encoder.state()
         target = cfg.data.target

@@ -38,16 +38,20 @@ class TabularEncoder:
         return 2 * len(self.numeric) + sum(len(vocab) for vocab in self.categorical.values())
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
-        """Standardised numerics + missing flags + one-hot categories (unseen or missing -> all zeros)."""
-        parts = []
+        """Standardised numerics + missing flags + one-hot categories (unseen or missing -> all zeros), written column
+        by column into one float32 array (computed in float64, rounded once on assignment): no float64 copy of the
+        whole matrix, which at a million rows was the largest thing in memory."""
+        out, column = np.zeros((len(df), self.input_dim), dtype="float32"), 0
         for col, stats in self.numeric.items():
             values = pd.to_numeric(df[col], errors="coerce").astype("float64")
-            parts.append(((values.fillna(stats["median"]) - stats["mean"]) / stats["std"]).to_numpy()[:, None])
-            parts.append(values.isna().to_numpy(dtype="float64")[:, None])
+            out[:, column] = ((values.fillna(stats["median"]) - stats["mean"]) / stats["std"]).to_numpy()
+            out[:, column + 1] = values.isna().to_numpy()
+            column += 2
         for col, vocab in self.categorical.items():
             values = df[col].astype("string").fillna("\0").to_numpy(dtype=object)
-            parts.append((values[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype("float64"))
-        return np.hstack(parts).astype("float32") if parts else np.zeros((len(df), 0), dtype="float32")
+            out[:, column : column + len(vocab)] = values[:, None] == np.asarray(vocab, dtype=object)[None, :]
+            column += len(vocab)
+        return out
 
     def transform_records(self, records: list[dict]) -> np.ndarray:
         """`transform` of request records without a DataFrame (the service's path: a pandas frame per request cost a
