@@ -14,6 +14,7 @@ class Classifier(pl.LightningModule):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.warmup_ratio = warmup_ratio
+        self.automatic_optimization = False  # training_step steps the optimizer itself, see there
         self._sums: dict[str, list] = {}  # stage -> [sum of losses, hits, rows] over the epoch so far
 
     def forward(self, *inputs):
@@ -51,7 +52,15 @@ class Classifier(pl.LightningModule):
         self._start_epoch("val")
 
     def training_step(self, batch, batch_idx):
+        """Lightning's manual optimization: the same zero_grad, backward, step and per-step schedule as its automatic
+        loop, without the closure and the half-dozen hooks around it that cost as much as a small network's step."""
+        optimizer = self.optimizers()
         loss = self._step(batch, "train")
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        optimizer.step()
+        if self.warmup_ratio:
+            self.lr_schedulers().step()
         if batch_idx == self.trainer.num_training_batches - 1:  # logged here: callbacks read it at the epoch's end
             self._log_epoch("train")
         return loss
