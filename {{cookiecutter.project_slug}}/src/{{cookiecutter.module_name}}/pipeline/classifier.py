@@ -55,7 +55,7 @@ class Classifier(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         """Lightning's manual optimization: the same zero_grad, backward, step and per-batch schedule as its automatic
-        loop, without its closure and the hooks around it (about 11% more samples/s on the tabular MLP on the CPU,
+        loop, without its closure and the hooks around it (5-11% more samples/s on the tabular MLP on the CPU,
         docs/benchmarks.md; the weights are bit for bit the same)."""
         optimizer = self.optimizers()
         loss = self._step(batch, "train")
