@@ -5,7 +5,7 @@ Both sides build the network with the project's `task.build_network` and batch w
 ratio is what Lightning and the project's callbacks cost per step (target: Lightning >= 0.9x the plain loop). Each
 figure is the best of `--repeats` interleaved runs after one warm-up of each, in one process per task and device.
 
-    python benchmarks/training.py [--rows 50000] [--epochs 3] [--tasks tabular text]
+    python benchmarks/training.py [--rows 50000] [--epochs 3] [--tasks tabular text] [--batch-size 512]
     python benchmarks/training.py --project DIR ...   # an already baked project (a machine without cookiecutter)
 """
 
@@ -21,7 +21,9 @@ from pathlib import Path
 MODULES = {"tabular": "credit_approval", "text": "review_sentiment"}
 
 
-def measure(module: str, device: str, rows: int, epochs: int, repeats: int, tiny: str | None) -> dict:
+def measure(
+    module: str, device: str, rows: int, epochs: int, repeats: int, tiny: str | None, batch_size: int | None
+) -> dict:
     """In the project's directory, with its src/ importable: samples/s of each side."""
     import importlib
     from contextlib import redirect_stdout
@@ -49,6 +51,8 @@ def measure(module: str, device: str, rows: int, epochs: int, repeats: int, tiny
     x, y = encoder.transform(frame), encoder.encode_target(frame[cfg.data.target])
     accelerator = "gpu" if device == "cuda" else "cpu"
     train_cfg = cfg.training.model_copy(update={"max_epochs": epochs, "patience": 0, "accelerator": accelerator})
+    if batch_size:
+        train_cfg = train_cfg.model_copy(update={"batch_size": batch_size})
     _, precision = training.resolve_device(train_cfg)
     if getattr(train_cfg, "threads", None):  # the plain loop runs with the CPU threads that fit() will set
         torch.set_num_threads(train_cfg.threads)
@@ -133,6 +137,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--tasks", nargs="+", default=["tabular", "text"], choices=list(MODULES))
+    parser.add_argument("--batch-size", type=int, help="both sides' batch size (default: params.yaml's)")
     parser.add_argument("--hidden", type=int, default=32, help="text: hidden size of the local BERT")
     parser.add_argument("--layers", type=int, default=2, help="text: its number of layers")
     parser.add_argument("--project", type=Path, action="append", help="baked project(s) to use instead of baking")
@@ -140,7 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         module, device, rows, tiny = args.worker
-        result = measure(module, device, int(rows), args.epochs, args.repeats, tiny if tiny != "-" else None)
+        tiny = tiny if tiny != "-" else None
+        result = measure(module, device, int(rows), args.epochs, args.repeats, tiny, args.batch_size)
         print(json.dumps(result))
         return
 
@@ -171,6 +177,7 @@ def main() -> None:
                     str(args.epochs),
                     "--repeats",
                     str(args.repeats),
+                    *(["--batch-size", str(args.batch_size)] if args.batch_size else []),
                 ],
                 cwd=project,
                 env={

@@ -69,6 +69,39 @@ def test_batches_are_those_of_a_shuffled_dataloader_from_the_same_seed():
             assert torch.equal(a, c) and torch.equal(b, d)
 
 
+def test_fit_steps_exactly_as_a_plain_loop_with_a_per_batch_warm_up():
+    """The Classifier steps its optimizer and warm-up schedule itself (Lightning's manual optimization): the weights
+    are bit for bit those of a plain loop over the same batches with AdamW and a LambdaLR stepped after every batch.
+    One epoch: Lightning draws the next epochs' orders from the loader's generator differently from a bare loop."""
+    import torch
+
+    from {{ cookiecutter.module_name }}.pipeline.training import _loader
+
+    x, y = _toy()
+    empty = (x[:0], y[:0])
+    cfg = TrainingConfig(max_epochs=1, batch_size=16, learning_rate=0.05, accelerator="cpu", warmup_ratio=0.5)
+
+    def network():
+        torch.manual_seed(123)
+        return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+
+    fitted, flat = network(), network()
+    fit(fitted, (x, y), empty, cfg, seed=5)
+    fit(flat, (x, y), empty, cfg.model_copy(update={"warmup_ratio": 0.0}), seed=5)
+    plain = network()
+    optimizer = torch.optim.AdamW(plain.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    warmup = int(0.5 * len(y) / 16)  # half of the 16 steps: the rate rises, then stays
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
+    loader = _loader(x, y, 16, True, 5, False)
+    for inputs, labels in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(plain(inputs), labels).backward()
+        optimizer.step()
+        schedule.step()
+    assert weights_to_bytes(fitted) == weights_to_bytes(plain)
+    assert weights_to_bytes(fitted) != weights_to_bytes(flat)  # the warm-up did change the training
+
+
 def test_weights_round_trip():
     import torch
 
