@@ -35,8 +35,7 @@ def leave_out(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n == "__pycache__" or (Path(directory) == ROOT and n in RUN_STATE)}
 
 
-def tree_rss(pid: int) -> int:
-    """Bytes resident in `pid` and all its descendants now (Linux /proc)."""
+def _children() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -44,27 +43,59 @@ def tree_rss(pid: int) -> int:
             children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [pid]
+    return children
+
+
+def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
         todo += children.get(current, [])
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) * 1024
-        except (OSError, StopIteration):
-            continue
-    return total
+    return found
 
 
-def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, int, str]:
-    """(wall seconds, peak tree RSS bytes, output) of one command."""
+def _rss(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) * 1024
+    except (OSError, StopIteration):
+        return 0
+
+
+def _step_of(pid: int) -> str | None:
+    """The step a Metaflow task process runs (`flow.py ... step <name> ...`), else None."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    return args[args.index("step") + 1] if "step" in args[:-1] else None
+
+
+def tree_rss(pid: int) -> tuple[int, dict[str, int]]:
+    """Bytes resident in `pid` and all its descendants now (Linux /proc), and per Metaflow step: its task process and
+    that process's own children (the card processes)."""
+    children = _children()
+    rss = {p: _rss(p) for p in _descendants(pid, children)}
+    steps: dict[str, int] = {}
+    for p in rss:
+        if step := _step_of(p):
+            steps[step] = steps.get(step, 0) + sum(rss.get(q, 0) for q in _descendants(p, children))
+    return sum(rss.values()), steps
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, int, dict[str, int], str]:
+    """(wall seconds, peak tree RSS bytes, peak RSS bytes per flow step, output) of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak, done = [0], threading.Event()
+    peak, by_step, done = [0], {}, threading.Event()
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            total, steps = tree_rss(proc.pid)
+            peak[0] = max(peak[0], total)
+            for step, rss in steps.items():
+                by_step[step] = max(by_step.get(step, 0), rss)
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -75,7 +106,7 @@ def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, int, str]:
     sampler.join()
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{output[-3000:]}")
-    return seconds, peak[0], output
+    return seconds, peak[0], by_step, output
 
 
 def du(path: Path) -> int:
@@ -124,13 +155,15 @@ def measure(rows: int, rounds: int, workdir: Path) -> dict:
     for _ in range(rounds):
         for name in ("flow", "script"):  # A B A B
             before = du(project / ".metaflow")
-            seconds, peak, output = timed(commands[name], project, env)
+            seconds, peak, by_step, output = timed(commands[name], project, env)
             if name == "flow":
                 steps, growth = flow_steps(project, env), du(project / ".metaflow") - before
             else:
                 steps = json.loads(output.split("plain steps:", 1)[1].splitlines()[0])
                 growth = 0
-            runs[name].append({"seconds": seconds, "peak_rss": peak, "steps": steps, "growth": growth})
+            runs[name].append(
+                {"seconds": seconds, "peak_rss": peak, "step_rss": by_step, "steps": steps, "growth": growth}
+            )
             print(f"  {rows} rows, {name}: {seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB", flush=True)
     for name, items in runs.items():
         result[name] = {
@@ -138,6 +171,7 @@ def measure(rows: int, rounds: int, workdir: Path) -> dict:
             "peak_rss_mb": max(r["peak_rss"] for r in items) / 1e6,
             "steps": {k: statistics.median(r["steps"].get(k, 0) for r in items) for k in items[0]["steps"]},
             "datastore_growth_mb": statistics.median(r["growth"] for r in items) / 1e6,
+            "step_peak_rss_mb": {k: max(r["step_rss"].get(k, 0) for r in items) / 1e6 for k in items[0]["step_rss"]},
         }
     result["ratio"] = result["flow"]["seconds"] / result["script"]["seconds"]
     return result
@@ -161,6 +195,10 @@ def show(results: list[dict], floor: dict | None) -> None:
     for r in results:
         flow, script = r["flow"]["steps"], r["script"]["steps"]
         cells = [f"{k} {flow.get(k, 0):.1f}/{script.get(k, 0):.1f}" for k in STEPS]
+        print(f"  {r['rows']}: " + ", ".join(cells))
+    print("\npeak RSS of each step's process (and the card processes it starts), MB:")
+    for r in [floor, *results] if floor else results:
+        cells = [f"{k} {r['flow']['step_peak_rss_mb'].get(k, 0):.0f}" for k in STEPS]
         print(f"  {r['rows']}: " + ", ".join(cells))
     if floor:
         print(f"\nimport floor ({floor['rows']} rows): flow {floors['flow']:.0f} MB, script {floors['script']:.0f} MB")
