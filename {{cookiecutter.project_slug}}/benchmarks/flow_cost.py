@@ -8,7 +8,8 @@ Each size runs in a throwaway copy of this project (its own git, DVC, MLflow, Me
 data of that many rows, pinned with DVC as a user would. Printed per size: the median wall seconds of each and their
 ratio; seconds per step (the flow's from Metaflow's task timestamps, so process start-up shows in them, the script's
 from its own clock); the peak RSS of each one's whole process tree (sampled every 50 ms) above the import floor (the
-same measure at --floor-rows rows); the datastore growth per flow run; and the data's size on disk and in memory.
+same measure at --floor-rows rows), and of each flow step's process; the datastore growth per flow run; and the data's
+size on disk and in memory.
 """
 
 import argparse
