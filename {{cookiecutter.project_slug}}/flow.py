@@ -339,6 +339,7 @@ class TrainingFlow(FlowSpec):
         self.next(self.package)
 
     def score(self):
+        """evaluate's first half: the test split's predictions and metrics, and the champion's beside them."""
         from {{ cookiecutter.module_name }}.gates.judge import parse_skip
         from {{ cookiecutter.module_name }}.pipeline.evaluation import (
             classification_metrics,
@@ -378,6 +379,7 @@ class TrainingFlow(FlowSpec):
         self.champion = champion_metrics(name, test, cfg.data.target, self.predictions) if judge_champion else None
 
     def judge(self):
+        """evaluate's second half: the gates' verdicts on those scores, the card and the report."""
         from {{ cookiecutter.module_name }}.gates import reports
         from {{ cookiecutter.module_name }}.gates.fairness import group_tables
         from {{ cookiecutter.module_name }}.gates.judge import parse_skip, run_gates
