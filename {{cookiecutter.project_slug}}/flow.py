@@ -203,23 +203,29 @@ class TrainingFlow(FlowSpec):
         print(f"loaded {self.rows} rows (md5 {self.data['md5']}, {self.data['rev']})")
         # Split and encode here, not in steps of their own: they are cheap, deterministic functions of the table, and a
         # step of their own would cost a process and another copy of the data in the datastore.
-        self.splits = split(table, cfg.split, cfg.data.target, cfg.seed)  # seeded, stratified on the target by default
+        splits = split(table, cfg.split, cfg.data.target, cfg.seed)  # seeded, stratified on the target by default
         del table  # the splits hold its rows; the encoding needs the memory (the table is no artifact)
-        print({name: len(frame) for name, frame in self.splits.items()})
-        self.encode()
+        print({name: len(frame) for name, frame in splits.items()})
+        self.encode(splits)
         training = cfg.training
         self.training_plan = "sweep" if training.sweep else "nodes" if training.nodes > 1 else "single"
         self.next({"single": self.train, "sweep": self.fan_out, "nodes": self.spread}, condition="training_plan")
 
-    def encode(self):
-        """The encoder fitted on the training split only; every split encoded with it."""
+    def encode(self, splits: dict):
+        """The encoder fitted on the training split only; every split encoded with it. The test rows are artifacts of
+        their own, apart from the rows training sees (`splits`, `arrays`: train and validation), so evaluate loads
+        only the test rows and package only three of them, its input example."""
+        from {{ cookiecutter.module_name }}.pipeline.data import model_inputs
         from {{ cookiecutter.module_name }}.pipeline.tasks import task
 
-        cfg, splits = self.settings, self.splits
+        cfg = self.settings
         encoder = task.fit_encoder(splits["train"], self.columns, cfg)
         self.encoder_state = encoder.state()
         target = cfg.data.target
-        self.arrays = {name: (encoder.transform(df), encoder.encode_target(df[target])) for name, df in splits.items()}
+        arrays = {name: (encoder.transform(df), encoder.encode_target(df[target])) for name, df in splits.items()}
+        self.test_split, self.test_arrays = splits.pop("test"), arrays.pop("test")
+        self.input_example = self.test_split[model_inputs(self.columns, cfg)].head(3)
+        self.splits, self.arrays = splits, arrays
 
     def fit_network(self, group=None):
         """Seeded (deterministic on CPU) Lightning fit with the settings of this task; keeps the best epoch's weights
@@ -354,7 +360,7 @@ class TrainingFlow(FlowSpec):
         cfg = self.settings
         encoder = task.encoder_from_state(self.encoder_state)
         network = load_weights(task.build_network(encoder, cfg.model, pretrained=False), self.weights)
-        (x_test, y_test), test = self.arrays["test"], self.splits["test"]
+        (x_test, y_test), test = self.test_arrays, self.test_split
         proba = predict_proba(network, x_test)
         labels, self.thresholds, self.unmitigated = decide(proba, cfg.serving.threshold), None, None
         if cfg.mitigation.method != "none":
@@ -385,7 +391,7 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.gates.judge import parse_skip, run_gates
 
         cfg = self.settings
-        sensitive = self.splits["test"][cfg.data.sensitive_features]
+        sensitive = self.test_split[cfg.data.sensitive_features]
         fairness = cfg.gates.fairness
 
         def tables_of(p):
@@ -415,7 +421,6 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.gates import reports
         from {{ cookiecutter.module_name }}.gates.judge import enforce
         from {{ cookiecutter.module_name }}.lineage import tracking
-        from {{ cookiecutter.module_name }}.pipeline.data import model_inputs
         from {{ cookiecutter.module_name }}.pipeline.tasks import task
         from {{ cookiecutter.module_name }}.release.artifact import ModelSpec
         from {{ cookiecutter.module_name }}.release.packaging import gate_outcome, publish_model
@@ -424,7 +429,7 @@ class TrainingFlow(FlowSpec):
         tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256, self.encoder_state)
         tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report, self.class_metrics)
         enforce(self.verdicts)
-        inputs, mitigation = model_inputs(self.columns, cfg), {}
+        mitigation = {}
         if self.thresholds:  # the sensitive features are inputs too, limited to the groups the thresholds know
             from {{ cookiecutter.module_name }}.gates.mitigation import model_spec
 
@@ -456,7 +461,7 @@ class TrainingFlow(FlowSpec):
                 weights=self.weights,
                 spec=spec,
                 extra=self.thresholds,
-                example=self.splits["test"][inputs].head(3),
+                example=self.input_example,
                 lineage={
                     "mlflow_run_id": self.mlflow_run_id,
                     "metaflow_pathspec": current.pathspec,
