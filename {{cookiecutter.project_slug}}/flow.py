@@ -169,13 +169,18 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.lineage.lineage import git_facts, read_data
         from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
         from {{ cookiecutter.module_name }}.pipeline.data import read_table, split, validate_table
+        from {{ cookiecutter.module_name }}.release.champion import pinned_champion
 
         cfg = self.settings
-        parse_skip(self.skip_gates)  # a mistyped gate name fails now, not after training
+        skipped = parse_skip(self.skip_gates)  # a mistyped gate name fails now, not after training
         self.git = git_facts()
         self.mlflow_run_id = tracking.open_run(
             cfg.model_dump(), cfg.packaging.model_name, current.flow_name, current.run_id, self.git
         )
+        self.champion_pin = None  # the champion this run is judged against: the registry's as the run starts
+        if cfg.gates.champion.enabled and "champion" not in skipped:
+            pin = self.champion_pin = pinned_champion(cfg.packaging.model_name)
+            print(pin.get("error") or f"judged against the champion, v{pin['version']}" if pin else "no champion yet")
         content, self.data = read_data(
             cfg.data.path, self.data_rev, self.allow_unpinned_data, self.config_file, md5=self.data_md5
         )
@@ -336,9 +341,9 @@ class TrainingFlow(FlowSpec):
     @step
     def evaluate(self):
         """Score the trained network on the held-out test split (through fairness thresholds fitted on scores of rows
-        the scoring network did not train on, when mitigation is on) and the registry's champion beside it on the test
-        rows it never trained on either; judge performance, fairness and the champion and report every check (card +
-        MLflow). Scoring and judging share a process: the verdict needs the scores and nothing else. Enforced in
+        the scoring network did not train on, when mitigation is on) and the champion pinned in start beside it on
+        the test rows it never trained on either; judge performance, fairness and the champion and report every check
+        (card + MLflow). Scoring and judging share a process: the verdict needs the scores and nothing else. Enforced in
         package, so a failed gate still leaves its card and its record."""
         self.score()
         self.judge()
@@ -346,7 +351,6 @@ class TrainingFlow(FlowSpec):
 
     def score(self):
         """evaluate's first half: the test split's predictions and metrics, and the champion's beside them."""
-        from {{ cookiecutter.module_name }}.gates.judge import parse_skip
         from {{ cookiecutter.module_name }}.pipeline.evaluation import (
             classification_metrics,
             decide,
@@ -380,9 +384,8 @@ class TrainingFlow(FlowSpec):
         print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
         if len(self.classes) > 2:
             print("per class:", {c: round(m["recall"], 4) for c, m in self.class_metrics.items()}, "(recall)")
-        judge_champion = cfg.gates.champion.enabled and "champion" not in parse_skip(self.skip_gates)
-        name = cfg.packaging.model_name
-        self.champion = champion_metrics(name, test, cfg.data.target, self.predictions) if judge_champion else None
+        name, pinned = cfg.packaging.model_name, self.champion_pin
+        self.champion = champion_metrics(name, pinned, test, cfg.data.target, self.predictions) if pinned else None
 
     def judge(self):
         """evaluate's second half: the gates' verdicts on those scores, the card and the report."""

@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }}.pipeline.tasks import task
     from {{ cookiecutter.module_name }}.pipeline.training import fit, seed_everything, summary, weights_to_bytes
     from {{ cookiecutter.module_name }}.release.artifact import ModelSpec
-    from {{ cookiecutter.module_name }}.release.champion import champion_metrics
+    from {{ cookiecutter.module_name }}.release.champion import champion_metrics, pinned_champion
     from {{ cookiecutter.module_name }}.release.packaging import gate_outcome, publish_model, weights_sha256
 
     configure()  # the package's log lines, as the flow shows them
@@ -72,6 +72,7 @@ def main(argv=None) -> dict:
     table = read_table(cfg.data.path, content, args.config)
     columns = validate_table(table, cfg.data, args.config)
     rows = len(table)
+    pinned = pinned_champion(cfg.packaging.model_name) if cfg.gates.champion.enabled else None
     splits = split(table, cfg.split, cfg.data.target, cfg.seed)
     encoder = task.fit_encoder(splits["train"], columns, cfg)
     arrays = {name: (encoder.transform(df), encoder.encode_target(df[cfg.data.target])) for name, df in splits.items()}
@@ -95,7 +96,7 @@ def main(argv=None) -> dict:
     class_metrics = per_class_metrics(y_test, labels, encoder.classes)
     predictions = {"y_true": y_test, "y_pred": labels, "proba": proba}
     name, target = cfg.packaging.model_name, cfg.data.target
-    champion = champion_metrics(name, test, target, predictions) if cfg.gates.champion.enabled else None
+    champion = champion_metrics(name, pinned, test, target, predictions) if pinned else None
     print("test metrics:", {k: round(v, 4) for k, v in metrics.items()})
     fairness, sensitive = cfg.gates.fairness, test[cfg.data.sensitive_features]
 

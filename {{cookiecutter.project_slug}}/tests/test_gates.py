@@ -137,12 +137,31 @@ def test_champion_gate_fails_when_the_registry_cannot_be_read(tmp_path, monkeypa
     """A registry that does not answer is not "no champion": the gate blocks rather than let anything through."""
     import pandas as pd
 
-    from {{ cookiecutter.module_name }}.release.champion import champion_metrics
+    from {{ cookiecutter.module_name }}.release.champion import champion_metrics, pinned_champion
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on the discard port
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    found = champion_metrics("model", pd.DataFrame({"y": [0, 1]}), "y", challenger={})
+    pinned = pinned_champion("model")
+    found = champion_metrics("model", pinned, pd.DataFrame({"y": [0, 1]}), "y", challenger={})
+    assert found is pinned  # scoring passes the registry's error on, to fail the gate
     assert found["error"].startswith("registry error") and not champion_gate({"roc_auc": 1}, found, "roc_auc", 0).passed
+
+
+def test_a_run_without_a_pinned_champion_does_not_import_mlflow_to_evaluate():
+    """start pins the champion (or none); evaluate then asks MLflow nothing, and pays no MLflow import (~3 s a run)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, pandas as pd\n"
+        "from {{ cookiecutter.module_name }}.release.champion import champion_metrics\n"
+        "assert champion_metrics('model', None, pd.DataFrame({'y': [0, 1]}), 'y', challenger={}) is None\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mlflow'))"
+    )
+    src = Path(__file__).resolve().parents[1] / "src"
+    out = subprocess.run([sys.executable, "-c", code], cwd=src, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_skipped_gate_is_recorded_not_absent():

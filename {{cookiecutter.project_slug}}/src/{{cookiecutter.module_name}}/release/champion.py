@@ -20,11 +20,27 @@ def no_champion(err) -> bool:
     )
 
 
-def champion_metrics(name: str, rows: pd.DataFrame, target: str, challenger: dict) -> dict | None:
-    """The model under alias `champion` and this run's model (`challenger`: its `y_true`, `y_pred`, `proba` on
+def pinned_champion(name: str) -> dict | None:
+    """The version under alias `champion` now: {'version'}; None when there is no champion yet; {'version': '?',
+    'error'} when the registry cannot be read. The flow pins it in `start`, which already talks to MLflow: the run is
+    judged against the champion of the moment it started, and `evaluate` imports MLflow only when there is one."""
+    from ..lineage.tracking import client
+
+    try:
+        return {"version": str(client().get_model_version_by_alias(name, "champion").version)}
+    except Exception as err:  # noqa: BLE001 - an unreachable registry is a failed gate, whatever raised
+        if no_champion(err):
+            return None
+        return {"version": "?", "error": f"registry error: {type(err).__name__}: {str(err)[:300]}"}
+
+
+def champion_metrics(name: str, pinned: dict | None, rows: pd.DataFrame, target: str, challenger: dict) -> dict | None:
+    """The `pinned` champion (pinned_champion) and this run's model (`challenger`: its `y_true`, `y_pred`, `proba` on
     `rows`), both scored on the `rows` the champion never trained on: {'version', 'metrics', 'challenger_metrics',
-    'rows', 'left_out'}; None when there is no champion yet; {'version', 'error'} when the registry cannot be read,
+    'rows', 'left_out'}; None when there is no champion; {'version', 'error'} when the registry could not be read,
     the champion's training data cannot be found, or it cannot score this data (the gate then fails closed)."""
+    if pinned is None or "error" in pinned:
+        return pinned
     import mlflow
 
     from ..lineage.tracking import client
@@ -32,13 +48,9 @@ def champion_metrics(name: str, rows: pd.DataFrame, target: str, challenger: dic
     from ..pipeline.trained_on import unseen_by
     from .artifact import Predictor
 
+    version = pinned["version"]
     try:
-        version = client().get_model_version_by_alias(name, "champion").version
-    except Exception as err:  # noqa: BLE001 - an unreachable registry is a failed gate, whatever raised
-        if no_champion(err):
-            return None
-        return {"version": "?", "error": f"registry error: {type(err).__name__}: {str(err)[:300]}"}
-    try:
+        client()  # points mlflow at the project's store, for download_artifacts below
         fresh = unseen_by(name, str(version), rows.reset_index(drop=True), f"champion v{version}")
         if fresh.empty:
             return {"version": str(version), "error": "it trained on every test row of this run: not comparable"}
