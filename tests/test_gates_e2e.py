@@ -130,6 +130,7 @@ def test_worse_challenger_is_blocked_by_the_champion(project, client):
     code, output = flow(project, "--allow-unpinned-data", "true", edit=grown)
     assert code != 0
     assert re.search(r"champion: roc_auc vs champion v1 = [\d.]+, needs >= [\d.]+ \(off by [\d.]+\)", output), output
+    assert "judged against the champion, v1" in output  # read once, in start
     # both models scored only on test rows outside the champion's training and validation splits
     fresh, left_out = map(
         int, re.search(r"compared on (\d+) test rows neither model trained on \((\d+) left", output).groups()
