@@ -11,6 +11,8 @@ from {{ cookiecutter.module_name }}.pipeline.distributed import (
     PORT_BASE,
     PORT_SPAN,
     RanksDisagree,
+    RanksMissing,
+    Rendezvous,
     agreed_weights,
     backend,
     rendezvous,
@@ -69,3 +71,27 @@ def test_nodes_default_to_one_and_must_be_positive():
 def test_nodes_with_a_sweep_are_refused_at_start_up():
     with pytest.raises(ConfigError, match="training.nodes > 1 with training.sweep: a sweep trains each candidate"):
         parse(yaml.safe_dump(_raw(nodes=2, sweep={"grid": {"training.learning_rate": [0.01, 0.02]}})))
+
+
+def test_a_rank_whose_peers_never_come_fails_after_meet_timeout_s(params):
+    """Rank 0 of 2 alone: the step fails with what it waited for and where, instead of holding its node for ever."""
+    import os
+    import socket
+
+    import numpy as np
+    import torch
+
+    from {{ cookiecutter.module_name }}.pipeline.training import fit
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = params.training.model_copy(update={"meet_timeout_s": 2, "max_epochs": 1, "accelerator": "cpu"})
+    x, y = np.zeros((8, 3), dtype="float32"), np.zeros(8, dtype="int64")
+    environ = dict(os.environ)  # Lightning exports the meeting point (MASTER_ADDR, ...) into the environment
+    try:
+        with pytest.raises(RanksMissing, match=rf"rank 0 of 2 waited 2 s at 127.0.0.1:{port} for the others"):
+            fit(torch.nn.Linear(3, 2), (x, y), (x, y), cfg, 0, Rendezvous("127.0.0.1", port, 2, 0))
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)

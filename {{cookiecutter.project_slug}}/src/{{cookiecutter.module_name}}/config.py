@@ -126,6 +126,7 @@ class TrainingConfig(_Strict):
     sweep: SweepConfig | None = None  # None: one training with the settings above
     nodes: PositiveInt = 1  # > 1: data-parallel training (Lightning DDP) across this many gang-scheduled tasks
     master_port: int | None = Field(None, ge=1024, le=65535)  # where nodes > 1 meet; None: derived from the run id
+    meet_timeout_s: PositiveInt = 600  # nodes > 1: how long a rank waits for the others (to meet, at each collective)
 
 
 Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]

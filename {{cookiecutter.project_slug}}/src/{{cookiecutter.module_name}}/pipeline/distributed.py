@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from ..errors import ProjectError
 
 PORT_BASE, PORT_SPAN = 51000, 10000  # as Metaflow's @pytorch_parallel: a port from the run id, so runs rarely collide
-TIMEOUT_S = 600  # how long a rank waits for the others (to meet, and at each collective) before failing the step
+
+
+class RanksMissing(ProjectError):
+    """A rank waited `training.meet_timeout_s` for the others to meet and not all came: a node that did not start, or
+    that cannot reach the main node's address and port."""
+
+    headline = "Data-parallel ranks did not meet"
 
 
 class RanksDisagree(ProjectError):

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ..config import TrainingConfig
-from .distributed import Rendezvous
+from .distributed import RanksMissing, Rendezvous
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def _callbacks(cfg: TrainingConfig, has_val: bool) -> list:
     return [best, *stopping, Progress(best)]
 
 
-def _ddp(group: Rendezvous, accelerator: str) -> dict:
+def _ddp(group: Rendezvous, accelerator: str, timeout_s: int) -> dict:
     """Trainer arguments for data parallelism across `group.num_nodes` processes, one device each, that meet at the
     given address (the processes are started by Metaflow's @parallel, not by Lightning). Lightning gives each rank
     its shard of the training batches (a DistributedSampler) and DDP averages the gradients, so the replicas stay
@@ -85,7 +85,7 @@ def _ddp(group: Rendezvous, accelerator: str) -> dict:
     from lightning_fabric.utilities.rank_zero import rank_zero_only
     from pytorch_lightning.strategies import DDPStrategy
 
-    from .distributed import TIMEOUT_S, backend
+    from .distributed import backend
 
     class Meeting(ClusterEnvironment):
         """The rendezvous as given: no environment variables to read, and no processes for Lightning to start."""
@@ -117,7 +117,7 @@ def _ddp(group: Rendezvous, accelerator: str) -> dict:
             return group.node_rank
 
     strategy = DDPStrategy(
-        cluster_environment=Meeting(), process_group_backend=backend(accelerator), timeout=timedelta(seconds=TIMEOUT_S)
+        cluster_environment=Meeting(), process_group_backend=backend(accelerator), timeout=timedelta(seconds=timeout_s)
     )
     return {"strategy": strategy, "num_nodes": group.num_nodes}
 
@@ -164,14 +164,21 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
         enable_model_summary=False,
         num_sanity_val_steps=0,
         callbacks=callbacks,
-        **(_ddp(group, accelerator) if group else {}),
+        **(_ddp(group, accelerator, cfg.meet_timeout_s) if group else {}),
     )
     start = time.perf_counter()
-    trainer.fit(
-        Classifier(network, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio),
-        _loader(*train, cfg.batch_size, True, seed, pin),
-        _loader(*validation, cfg.batch_size, False, seed, pin) if has_val else None,
-    )
+    unmet = (torch.distributed.DistStoreError, torch.distributed.DistNetworkError) if group else ()
+    try:
+        trainer.fit(
+            Classifier(network, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio),
+            _loader(*train, cfg.batch_size, True, seed, pin),
+            _loader(*validation, cfg.batch_size, False, seed, pin) if has_val else None,
+        )
+    except unmet as err:  # the rendezvous: the process group's store never saw every rank
+        raise RanksMissing(
+            f"rank {group.node_rank} of {group.num_nodes} waited {cfg.meet_timeout_s} s at {where} for the others "
+            f"({err}); check that every node started and can reach {where}"
+        ) from None
     seconds = time.perf_counter() - start
     history, best = callbacks[-1].history, callbacks[-1].best
     samples = len(train[1]) * len(history)
