@@ -75,6 +75,7 @@ def test_both_ranks_finish_with_identical_weights(two_nodes):
     assert first["nodes"] == [[0, sha, True, True], [1, sha, True, False]]  # only rank 0 stores its weights
     assert first["node_weights"] == {"0": sha, "1": sha}  # what join_nodes checked, recorded in the run
     assert "rank 0 of 2 nodes, meeting at 127.0.0.1:" in output and "rank 1 of 2 nodes" in output
+    assert len(re.findall(r"\] epoch 1/\d+ ", output)) == 1  # the ranks' epochs agree: rank 0 prints them
     assert f"2 ranks ended with the same weights ({sha[:12]}); rank 0's go on" in output
 
 

@@ -62,4 +62,5 @@ class Progress(pl.Callback):
         self.history.append(metrics)
         seconds = time.perf_counter() - self.started
         new_best = self.best is not None and self.best.improved
-        log.info(epoch_line(trainer.current_epoch + 1, trainer.max_epochs, metrics, seconds, new_best))
+        if trainer.is_global_zero:  # data-parallel ranks end each epoch with the same figures: one line, rank 0's
+            log.info(epoch_line(trainer.current_epoch + 1, trainer.max_epochs, metrics, seconds, new_best))
