@@ -180,7 +180,7 @@ class TrainingFlow(FlowSpec):
         self.champion_pin = None  # the champion this run is judged against: the registry's as the run starts
         if cfg.gates.champion.enabled and "champion" not in skipped:
             pin = self.champion_pin = pinned_champion(cfg.packaging.model_name)
-            print(pin.get("error") or f"judged against the champion, v{pin['version']}" if pin else "no champion yet")
+            print((pin.get("error") or f"judged against the champion, v{pin['version']}") if pin else "no champion yet")
         content, self.data = read_data(
             cfg.data.path, self.data_rev, self.allow_unpinned_data, self.config_file, md5=self.data_md5
         )
@@ -384,8 +384,8 @@ class TrainingFlow(FlowSpec):
         print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
         if len(self.classes) > 2:
             print("per class:", {c: round(m["recall"], 4) for c, m in self.class_metrics.items()}, "(recall)")
-        name, pinned = cfg.packaging.model_name, self.champion_pin
-        self.champion = champion_metrics(name, pinned, test, cfg.data.target, self.predictions) if pinned else None
+        name = cfg.packaging.model_name
+        self.champion = champion_metrics(name, self.champion_pin, test, cfg.data.target, self.predictions)
 
     def judge(self):
         """evaluate's second half: the gates' verdicts on those scores, the card and the report."""

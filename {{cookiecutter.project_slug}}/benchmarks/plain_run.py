@@ -96,7 +96,7 @@ def main(argv=None) -> dict:
     class_metrics = per_class_metrics(y_test, labels, encoder.classes)
     predictions = {"y_true": y_test, "y_pred": labels, "proba": proba}
     name, target = cfg.packaging.model_name, cfg.data.target
-    champion = champion_metrics(name, pinned, test, target, predictions) if pinned else None
+    champion = champion_metrics(name, pinned, test, target, predictions)
     print("test metrics:", {k: round(v, 4) for k, v in metrics.items()})
     fairness, sensitive = cfg.gates.fairness, test[cfg.data.sensitive_features]
 

@@ -51,20 +51,20 @@ def champion_metrics(name: str, pinned: dict | None, rows: pd.DataFrame, target:
     version = pinned["version"]
     try:
         client()  # points mlflow at the project's store, for download_artifacts below
-        fresh = unseen_by(name, str(version), rows.reset_index(drop=True), f"champion v{version}")
+        fresh = unseen_by(name, version, rows.reset_index(drop=True), f"champion v{version}")
         if fresh.empty:
-            return {"version": str(version), "error": "it trained on every test row of this run: not comparable"}
+            return {"version": version, "error": "it trained on every test row of this run: not comparable"}
         path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
         predictor = Predictor(path / "artifacts" / "model")
         labels, proba = predictor.decide(fresh.reset_index(drop=True))  # its own decisions, mitigated or not
         same = fresh.index.to_numpy()  # positions in `rows`, where the challenger's answers are
         theirs = {k: challenger[k][same] for k in ("y_true", "y_pred", "proba")}
         return {
-            "version": str(version),
+            "version": version,
             "metrics": classification_metrics(predictor.encoder.encode_target(fresh[target]), proba, labels),
             "challenger_metrics": classification_metrics(theirs["y_true"], theirs["proba"], theirs["y_pred"]),
             "rows": len(fresh),
             "left_out": len(rows) - len(fresh),
         }
     except Exception as err:  # noqa: BLE001 - any failure to score means "not comparable"
-        return {"version": str(version), "error": f"{type(err).__name__}: {err}"}
+        return {"version": version, "error": f"{type(err).__name__}: {err}"}
