@@ -77,3 +77,16 @@ def test_the_benchmark_counts_a_step_process_and_its_children_under_that_step(tr
         for pid in flow_cost._descendants(task.pid, flow_cost._children())[::-1]:
             os.kill(pid, signal.SIGKILL)
         task.wait()
+
+
+def test_each_measured_size_gets_its_own_pinned_copy_even_at_the_floors_size(trained_project, tmp_path):
+    """`flow_cost.py --rows 5000` measures the import floor at 5000 rows too: the two copies must not collide."""
+    flow_cost = load_flow_cost(trained_project[0])
+    env = project_env(PYTHONPATH="src")
+    first, second = (flow_cost.prepare(300, tmp_path, env) for _ in range(2))
+    assert first != second
+    for project in (first, second):
+        data = project / "data" / f"{flow_cost.MODULE}.csv"
+        assert len(data.read_text().splitlines()) == 301  # a header and the rows asked for
+        pinned = subprocess.run(["git", "show", f"HEAD:data/{data.name}.dvc"], cwd=project, capture_output=True)
+        assert pinned.returncode == 0 and b"md5" in pinned.stdout

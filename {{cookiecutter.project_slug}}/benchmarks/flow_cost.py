@@ -115,8 +115,9 @@ def du(path: Path) -> int:
 
 
 def prepare(rows: int, workdir: Path, env: dict) -> Path:
-    """A copy of this project with `rows` demo rows, pinned with DVC and committed."""
-    project = workdir / f"rows-{rows}"
+    """A copy of this project with `rows` demo rows, pinned with DVC and committed, in a directory of its own under
+    `workdir` (the import floor may be measured at one of the sizes too)."""
+    project = Path(tempfile.mkdtemp(prefix=f"rows-{rows}-", dir=workdir)) / "project"
     shutil.copytree(ROOT, project, ignore=leave_out, symlinks=True)
     data = f"data/{MODULE}.csv"
     for cmd in (
@@ -139,9 +140,10 @@ def flow_steps(project: Path, env: dict) -> dict[str, float]:
 
 
 def measure(rows: int, rounds: int, workdir: Path) -> dict:
-    env = os.environ | {"BENTOML_HOME": str(workdir / f"bentoml-{rows}"), "PYTHONPATH": "src"}
+    env = os.environ | {"PYTHONPATH": "src"}
     env.pop("MLFLOW_TRACKING_URI", None)
     project = prepare(rows, workdir, env)
+    env["BENTOML_HOME"] = str(project.parent / "bentoml")
     import pandas as pd
 
     table = pd.read_csv(project / "data" / f"{MODULE}.csv")
