@@ -33,7 +33,7 @@ def throughput(project: Path, tiny: Path, steps: int, device: str) -> dict:
     code = f"""
 import json, time, numpy as np, torch, pandas as pd
 from torch.utils.data import DataLoader, TensorDataset
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 from {MODULE}.config import load
 from {MODULE}.pipeline.data import validate_table
 from {MODULE}.pipeline.tasks import task

@@ -230,7 +230,7 @@ import {module}.pipeline.evaluation, {module}.pipeline.training
 import {module}.pipeline.tasks.{task_module}
 import torch
 {extra}
-for name in ("metaflow", "dvc", "fairlearn", "pytorch_lightning", "matplotlib", "mlflow", "bentoml"):
+for name in ("metaflow", "dvc", "fairlearn", "lightning", "pytorch_lightning", "matplotlib", "mlflow", "bentoml"):
     try:
         __import__(name)
         sys.exit(name + " importable in the serving-only environment")

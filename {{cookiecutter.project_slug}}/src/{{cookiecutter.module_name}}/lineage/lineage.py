@@ -201,7 +201,7 @@ def _read_remote(data_path: str, remote: str, config: str, md5: str = "") -> tup
     return content, {"path": data_path, "rev": rev, "md5": actual, "pinned": True, "remote": remote}
 
 
-KEY_PACKAGES = ("torch", "pytorch-lightning", "metaflow", "mlflow", "dvc", "bentoml", "pandas", "numpy", "scikit-learn")
+KEY_PACKAGES = ("torch", "lightning", "metaflow", "mlflow", "dvc", "bentoml", "pandas", "numpy", "scikit-learn")
 
 
 def environment() -> tuple[dict[str, str], str]:

@@ -3,7 +3,7 @@
 import logging
 import time
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 
 from ..config import MODES
 

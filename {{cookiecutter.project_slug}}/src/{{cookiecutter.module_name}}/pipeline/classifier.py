@@ -2,7 +2,7 @@
 
 A batch is (*inputs, labels): one input tensor for tabular data, (input_ids, attention_mask) for text."""
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 

@@ -32,7 +32,7 @@ def resolve_device(cfg: TrainingConfig) -> tuple[str, str]:
 
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch: call before building the network so its initial weights are reproducible."""
-    import pytorch_lightning as pl
+    import lightning.pytorch as pl
 
     pl.seed_everything(seed, workers=True, verbose=False)
 
@@ -63,7 +63,7 @@ def _loader(x, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bo
 def _callbacks(cfg: TrainingConfig, has_val: bool) -> list:
     """With a validation split: keep the best epoch's weights, and stop early after `patience` epochs without
     improvement (0 or null: never). Always: the per-epoch progress lines, last so they see this epoch's best."""
-    from pytorch_lightning.callbacks import EarlyStopping
+    from lightning.pytorch.callbacks import EarlyStopping
 
     from .callbacks import MODES, BestWeights, Progress
 
@@ -81,9 +81,9 @@ def _ddp(group: Rendezvous, accelerator: str, timeout_s: int) -> dict:
     identical."""
     from datetime import timedelta
 
-    from lightning_fabric.plugins.environments import ClusterEnvironment
-    from lightning_fabric.utilities.rank_zero import rank_zero_only
-    from pytorch_lightning.strategies import DDPStrategy
+    from lightning.fabric.plugins.environments import ClusterEnvironment
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+    from lightning.pytorch.strategies import DDPStrategy
 
     from .distributed import backend
 
@@ -130,12 +130,12 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     stopped_early, best_value and throughput (and `nodes` with a group)."""
     import time
 
-    import pytorch_lightning as pl
+    import lightning.pytorch as pl
     import torch
 
     from .classifier import Classifier
 
-    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     seed_everything(seed)  # again: the data order and dropout masks start from the seed too
     accelerator, precision = resolve_device(cfg)
@@ -148,7 +148,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
         log.info("no validation split: early stopping is off and the last epoch is kept")
     callbacks = _callbacks(cfg, has_val)
     if group:
-        logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
+        logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # Classifier sums its epoch metrics over the ranks
         where = f"{group.main_address}:{group.main_port}"
         log.info("rank %d of %d nodes, meeting at %s", group.node_rank, group.num_nodes, where)
