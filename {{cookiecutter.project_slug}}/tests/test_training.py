@@ -187,9 +187,10 @@ def test_best_epoch_by_validation_accuracy():
     assert info["best_epoch"] == accuracy.index(max(accuracy)) + 1  # the first epoch that reached it
 
 
-def test_without_a_validation_split_the_last_epoch_is_kept(capsys):
+def test_without_a_validation_split_the_last_epoch_is_kept(capsys, recwarn):
     empty = (np.zeros((0, 8), dtype="float32"), np.zeros(0, dtype="int64"))
     _, info = _overfit(validation=empty, max_epochs=4, patience=3)
+    assert not [w for w in recwarn if "val_dataloader" in str(w.message)]  # the line below says it in our words
     assert (info["best_epoch"], info["epochs_run"], info["stopped_early"]) == (4, 4, False)
     assert info["monitor"] is None and info["best_value"] is None
     out = capsys.readouterr().out

@@ -144,8 +144,10 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
     log.info("training on %s with precision %s, %d CPU threads", accelerator, precision, torch.get_num_threads())
     pin = accelerator == "gpu"
     has_val = len(validation[1]) > 0
-    if not has_val and cfg.patience:
-        log.info("no validation split: early stopping is off and the last epoch is kept")
+    if not has_val:  # split.validation_size 0, by choice: Lightning's warning about the unused validation_step is noise
+        warnings.filterwarnings("ignore", ".*but have no `val_dataloader`.*")
+        if cfg.patience:
+            log.info("no validation split: early stopping is off and the last epoch is kept")
     callbacks = _callbacks(cfg, has_val)
     if group:
         logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
