@@ -118,6 +118,9 @@ def test_unknown_gate_name(project):
     output = flow(project, "run", "--skip-gates", "fairnes")
     assert "Bad option:" in output and before_training(output)
     assert "--skip-gates: unknown gate(s) ['fairnes']; gates are ['performance', 'fairness', 'champion']" in output
+    record = latest_run(mlflow_client(project), MODULE)  # findable in MLflow like every other expected failure
+    assert record.info.status == "FAILED" and record.data.tags["failed_step"] == "start"
+    assert "unknown gate(s) ['fairnes']" in record.data.tags["error"]
 
 
 def test_data_that_does_not_match_its_pointer_and_the_suggested_fix(project):

@@ -138,10 +138,14 @@ def test_worse_challenger_is_blocked_by_the_champion(project, client):
     assert left_out > 0 and fresh + left_out == 500, output
     assert champion(client) == "1" and len(client.search_model_versions(f"name = '{MODULE}'")) == versions
 
-    code, output = flow(project, "--skip-gates", "champion", "--publish", "false", edit=worse)
+    code, output = flow(project, "--skip-gates", "champion", edit=worse)
     assert code == 0, output
     assert "champion gate SKIPPED" in output
     assert latest(client).data.tags["gate.champion"] == "skipped"
+    # packaged, but never champion: the rule `make promote` applies (release/promotion.py)
+    version = re.search(r"registry version (\d+)", output)[1]
+    assert f"v{version} is candidate only, never champion: gates passed; skipped: champion" in output
+    assert str(client.get_model_version_by_alias(MODULE, "candidate").version) == version and champion(client) == "1"
 
 
 def test_unknown_gate_name_is_refused(project):
@@ -169,6 +173,8 @@ def test_mitigation_is_rechecked_by_the_same_gate_and_served_with_the_groups(pro
     record = latest(client)
     assert record.data.tags["gate.fairness"] == "passed"
     assert record.data.params["mitigation.method"] == "threshold_optimizer"
+    assert "is candidate only, never champion: trained on data DVC does not pin" in output
+    assert champion(client) == "1"  # later runs could not be judged against a model on unpinned data
 
     example = json.loads((project / "examples" / "request.json").read_text())
     server = Server(project, project.parent / "bentoml")  # serves the latest model: the mitigated one

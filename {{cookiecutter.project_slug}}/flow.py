@@ -172,11 +172,11 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.release.champion import pinned_champion
 
         cfg = self.settings
-        skipped = parse_skip(self.skip_gates)  # a mistyped gate name fails now, not after training
         self.git = git_facts()
         self.mlflow_run_id = tracking.open_run(
             cfg.model_dump(), cfg.packaging.model_name, current.flow_name, current.run_id, self.git
         )
+        skipped = parse_skip(self.skip_gates)  # a mistyped name fails here (its MLflow run FAILED), not after training
         self.champion_pin = None  # the champion this run is judged against: the registry's as the run starts
         if cfg.gates.champion.enabled and "champion" not in skipped:
             pin = self.champion_pin = pinned_champion(cfg.packaging.model_name)
@@ -477,12 +477,17 @@ class TrainingFlow(FlowSpec):
                 build=cfg.packaging.build_bento,
                 gates=gate_outcome(self.verdicts),
                 require_shadow=cfg.packaging.require_shadow,
+                data_pinned=self.data["pinned"],
             )
         if self.published:
             print(
                 "model {model_tag}; bento {bento_tag}; registry version {mlflow_model_version}".format(**self.published)
             )
-            if cfg.packaging.promote and not self.published["champion"]:
+            held = self.published["held"]
+            if held:  # the rule `make promote` applies too (release/promotion.py)
+                reasons = "; ".join(held)
+                print(f"v{self.published['mlflow_model_version']} is candidate only, never champion: {reasons}")
+            elif cfg.packaging.promote and not self.published["champion"]:
                 print(
                     "packaging.require_shadow: v{mlflow_model_version} is candidate; the champion stays until its "
                     "shadow report passes (make serve SHADOW=candidate, make shadow-report, make promote)".format(

@@ -141,6 +141,7 @@ def main(argv=None) -> dict:
             promote=cfg.packaging.promote,
             build=cfg.packaging.build_bento,
             gates=gate_outcome(verdicts),
+            data_pinned=data["pinned"],
         )
         print("model {model_tag}; bento {bento_tag}; registry version {mlflow_model_version}".format(**published))
     tracking.finish(run_id)

@@ -44,6 +44,15 @@ def test_promotion_refuses_skipped_gates_and_versions_the_flow_did_not_publish_o
     assert incomplete == ["no BentoML model recorded (tag `bentoml.model`): its run failed while packaging"]
 
 
+def test_promotion_refuses_a_model_trained_on_unpinned_data_and_says_why_with_every_other_reason():
+    """Later runs are judged against the champion on rows it never trained on, found through its pinned data."""
+    unpinned = "trained on data DVC does not pin (--allow-unpinned-data): later runs could not be judged against it"
+    assert blockers("2", PACKAGED, {"data.pinned": "False"}) == [unpinned]
+    assert blockers("2", PACKAGED, {"data.pinned": "True"}) == []
+    skipped = PACKAGED | {"gates": "passed; skipped: champion"}
+    assert blockers("3", skipped, {"data.pinned": "False"}) == ["gates passed; skipped: champion", unpinned]
+
+
 def test_serving_needs_the_bentoml_model_recorded_on_the_version():
     assert bentoml_model("2", PACKAGED) == "m:abc"
     with pytest.raises(PromotionError, match="v7 has no BentoML model recorded"):

@@ -129,14 +129,17 @@ def publish_model(
     extra: dict | None = None,
     gates: str = "passed",
     require_shadow: bool = False,
+    data_pinned: bool = True,
 ) -> dict:
     """Register in MLflow, save to BentoML labelled with the whole lineage, build the Bento, record the BentoML tags on
     the registry version, and only then move the aliases (`candidate`, and `champion` when promoting): a failure at
     any earlier step leaves both aliases where they were. Only called for a model that passed every gate (`gates`:
-    the outcome, recorded on the version for `cli promote`). `require_shadow`: while there is a champion, a new
-    model is `candidate` only, until its shadow report passes and `cli promote` moves `champion` (promotion.py)."""
+    the outcome, recorded on the version for `cli promote`). It becomes `champion` only where `cli promote` would
+    allow it (promotion.blockers: no gate skipped, `data_pinned`); else, and with `require_shadow` while there is a
+    champion (until its shadow report passes and `cli promote` moves it), it is `candidate` only: `held` says why."""
     from ..lineage.tracking import client, log, log_text
     from ..scale.cloud import bento_store
+    from .promotion import blockers
 
     run_id = lineage["mlflow_run_id"]
     version = log_and_register(run_id, name, weights, spec, example, serving_requirements(), model_card, extra or {})
@@ -152,10 +155,12 @@ def publish_model(
     log(run_id, tags=tags)
     for key, value in tags.items():  # what `cli serve champion` resolves the alias to
         mlflow_client.set_model_version_tag(name, version, key, value)
-    champion = promote and not (require_shadow and has_champion(name))
+    held = blockers(version, {"gates": gates} | tags, {"data.pinned": str(data_pinned)}) if promote else []
+    champion = promote and not held and not (require_shadow and has_champion(name))
     for alias in ("candidate", "champion") if champion else ("candidate",):  # last: the version is complete
         mlflow_client.set_registered_model_alias(name, alias, version)
-    return {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag, "champion": champion}
+    published = {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag}
+    return published | {"champion": champion, "held": held}
 
 
 def has_champion(name: str) -> bool:

@@ -37,10 +37,15 @@ def bentoml_model(version: str, tags: dict) -> str:
     return tag
 
 
+UNPINNED = "trained on data DVC does not pin (--allow-unpinned-data): later runs could not be judged against it"
+
+
 def blockers(version: str, tags: dict, run_tags: dict) -> list[str]:
     """Why registry version `version` (its tags; its MLflow run's tags) may not become champion: empty when it passed
-    every gate and was fully packaged. Gates skipped with --skip-gates block it too; gates turned off in params.yaml do
-    not (that is the configuration, said on purpose)."""
+    every gate, on data DVC pins, and was fully packaged. The one rule for the flow's own promotion and for `promote`.
+    Gates skipped with --skip-gates block it too; gates turned off in params.yaml do not (that is the configuration,
+    said on purpose). Unpinned data blocks it because every later run is judged against the champion on test rows
+    the champion never trained on, which are found by re-reading its training data through DVC."""
     found = []
     for key, outcome in sorted(run_tags.items()):  # gate.<gate> = passed | failed | skipped | off
         if key.count(".") == 1 and key.startswith("gate.") and outcome == "failed":
@@ -58,6 +63,8 @@ def blockers(version: str, tags: dict, run_tags: dict) -> list[str]:
         found.append(f"gates {outcome}")
     if outcome and not tags.get("bentoml.model"):
         found.append("no BentoML model recorded (tag `bentoml.model`): its run failed while packaging")
+    if run_tags.get("data.pinned") == "False":
+        found.append(UNPINNED)
     return found
 
 
