@@ -170,6 +170,8 @@ def test_snapshot_refuses_dirty_tree_and_changed_data(project):
         data.write_bytes(saved)
     assert code == 2 and "data differs from its .dvc pointers" in output
     assert "v-dirty" not in git(project, "tag") and "v-data" not in git(project, "tag")
+    code, output = cli(project, "snapshot", "v1")  # taken by the first snapshot
+    assert code == 2 and "tag 'v1' already exists: choose another name" in output and "fatal:" not in output
 
 
 def test_lineage_chain_of_the_served_model(project):

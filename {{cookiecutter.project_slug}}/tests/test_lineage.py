@@ -1,3 +1,4 @@
+import os
 import subprocess
 
 import pytest
@@ -177,3 +178,22 @@ def test_expected_failures_share_one_base():
 
     for error in (ConfigError, DataError, DataNotPinned, GateFailed, UsageError):
         assert issubclass(error, ProjectError) and error.headline
+
+
+def test_a_snapshot_stands_for_the_run_its_record_names_not_for_every_run_of_its_commit(tmp_path):
+    """`lineage` shows the snapshots of the model's own run: v1 and v2 record run r1 (v2 on a later commit that
+    changed nothing training reads), so a model from run r2 on v1's commit has none."""
+    from {{ cookiecutter.module_name }}.lineage.snapshots import snapshots_of
+
+    def git(*args):
+        who = {f"GIT_{role}_{field}": "t" for role in ("AUTHOR", "COMMITTER") for field in ("NAME", "EMAIL")}
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, env=os.environ | who)
+
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "first")
+    git("tag", "-a", "v1", "-m", 'snapshot v1\n\n{"mlflow_run_id": "r1", "commit": "c1"}')
+    git("tag", "plain")  # not a snapshot
+    git("commit", "-q", "--allow-empty", "-m", "examples only")
+    git("tag", "-a", "v2", "-m", 'snapshot v2\n\n{"mlflow_run_id": "r1", "commit": "c2", "run_commit": "c1"}')
+    assert snapshots_of("r1", root=tmp_path) == ["v1", "v2"]
+    assert snapshots_of("r2", root=tmp_path) == []

@@ -1,9 +1,7 @@
 """Walk a served model back to what made it: Bento → BentoML model → MLflow model version → MLflow run → Metaflow
 run → git commit → data hashes → snapshot tag."""
 
-import subprocess
-
-from ..config import PROJECT_ROOT
+from .snapshots import snapshots_of
 
 
 def _latest_bento(name: str):
@@ -34,7 +32,6 @@ def chain(model_name: str, bento_name: str, bento: str = "", version: str = "") 
     run = mlflow_client.get_run(model_version.run_id)
     tags = run.data.tags
     commit = tags.get("git.commit", "")
-    snapshots = subprocess.run(["git", "tag", "--points-at", commit], cwd=PROJECT_ROOT, capture_output=True, text=True)
     rows += [
         ("mlflow model version", f"{model_name} v{version} ({aliases})"),
         ("mlflow run", f"{run.info.run_id} ({run.info.status})"),
@@ -45,6 +42,6 @@ def chain(model_name: str, bento_name: str, bento: str = "", version: str = "") 
             f"{tags.get('data.path')} md5 {tags.get('data.md5')} @ {tags.get('data.rev')}"
             f"{'' if tags.get('data.pinned') == 'True' else ' (UNPINNED)'}",
         ),
-        ("snapshot", ", ".join(snapshots.stdout.split()) or "none (make snapshot TAG=...)"),
+        ("snapshot", ", ".join(snapshots_of(run.info.run_id)) or "none (make snapshot TAG=...)"),
     ]
     return rows

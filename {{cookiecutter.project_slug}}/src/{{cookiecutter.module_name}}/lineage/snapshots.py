@@ -126,6 +126,8 @@ def _why_not(head: str, experiment: str) -> str:
 
 def snapshot(tag: str, experiment: str, message: str = "") -> str:
     """Push the data, then tag the commit with its data hashes and the canonical MLflow run that stands for it."""
+    if _run("git", "tag", "-l", tag).stdout.strip():
+        raise SnapshotError(f"tag {tag!r} already exists: choose another name (a snapshot is never moved)")
     if git_facts(PROJECT_ROOT)["dirty"]:
         raise SnapshotError("the git tree has uncommitted changes: commit or stash them first")
     if _dvc("status", "-q", check=False).returncode != 0:
@@ -147,11 +149,31 @@ def snapshot(tag: str, experiment: str, message: str = "") -> str:
     return body
 
 
+def _record(message: str) -> dict:
+    """The JSON record in a snapshot tag's message (ValueError: there is none)."""
+    return json.loads(message[message.index("{") : message.rindex("}") + 1])
+
+
 def read_snapshot(tag: str, root: Path = PROJECT_ROOT) -> dict:
     body = _run("git", "tag", "-l", "--format=%(contents)", tag, cwd=root).stdout
     if not body.strip():
         raise SnapshotError(f"no snapshot tag {tag!r}")
-    return json.loads(body[body.index("{") : body.rindex("}") + 1])
+    return _record(body)
+
+
+def snapshots_of(mlflow_run_id: str, root: Path = PROJECT_ROOT) -> list[str]:
+    """The snapshot tags that stand for this MLflow run: those whose record names it, wherever they point (a later
+    commit that changed nothing training reads keeps the run), and no other tag on the run's commit."""
+    refs = _run("git", "for-each-ref", "refs/tags", "--format=%(refname:short)%00%(contents)%00%00", cwd=root).stdout
+    found = []
+    for entry in refs.split("\0\0"):
+        tag, _, message = entry.lstrip("\n").partition("\0")
+        try:
+            if _record(message).get("mlflow_run_id") == mlflow_run_id:
+                found.append(tag)
+        except ValueError:  # a tag that is not a snapshot
+            continue
+    return found
 
 
 def _checkout(tag: str, workdir: Path) -> Path:
