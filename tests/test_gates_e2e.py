@@ -233,3 +233,32 @@ def test_no_sensitive_feature_trains_with_fairness_off_and_says_so(project, clie
     card = Path(client.download_artifacts(record.info.run_id, "MODEL_CARD.md")).read_text()
     assert "Fairness was not assessed" in card
     assert champion(client) == before  # promote: false
+
+
+def test_a_champion_on_a_data_version_no_commit_pins_yet_is_still_judged_against(project, client):
+    """`make retrain` pins a new data version with `dvc add` and leaves the pointer for you to commit, so the champion
+    it makes trained on data its commit does not pin. The next run, on newer data again, still reads the champion's
+    rows back (by md5, from the DVC cache) and judges it, rather than failing with the champion "not judged"."""
+
+    def new_version(rows):
+        made = run([sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", str(rows), "--out", DATA], project)
+        pinned = run([sys.executable, "-m", "dvc", "add", "-q", DATA], project)
+        assert made.returncode == 0 and pinned.returncode == 0, made.stderr + pinned.stderr
+
+    def champion_off(params):  # this run only has to become champion
+        params["gates"]["champion"]["enabled"] = False
+
+    try:
+        new_version(2300)
+        code, output = flow(project, edit=champion_off)
+        assert code == 0, output
+        made = re.search(r"registry version (\d+)", output)[1]
+        assert champion(client) == made  # pinned data, every configured gate passed
+        new_version(2600)
+        code, output = flow(project)
+        assert f"judged against the champion, v{made}" in output
+        assert re.search(r"compared on \d+ test rows neither model trained on", output), output
+        assert "LineageError" not in output and "Lineage incomplete" not in output, output
+    finally:
+        run(["git", "checkout", "-q", "--", f"{DATA}.dvc"], project)
+        run([sys.executable, "-m", "dvc", "checkout", "-q", "--force", f"{DATA}.dvc"], project)

@@ -1,6 +1,7 @@
 """What a model was trained on, read back from its MLflow run: the data file's path, the revision it was read at and its
-md5, the seed and the split settings -> the exact bytes (the workspace file when its md5 is the recorded one, else DVC
-at that revision or at the training commit) -> its train / validation / test splits, re-cut with the flow's own `split`.
+md5, the seed and the split settings -> the exact bytes (the workspace file when its md5 is the recorded one, else that
+version by md5 from the project's DVC cache, else DVC at that revision or at the training commit) -> its train /
+validation / test splits, re-cut with the flow's own `split`.
 
 Two readers: the champion gate (score the champion only on rows it never trained on) and the monitor (judge a served
 model against its own training split).
@@ -58,6 +59,24 @@ def of_run(run) -> TrainingData:
     )
 
 
+def _from_dvc_cache(data: TrainingData) -> bytes | None:
+    """That version of the data by its md5, from this project's DVC cache, or None. A version that `dvc add` pinned
+    but whose pointer no commit holds yet (`make retrain` leaves it for you to commit) is found here, not at the
+    training commit, which pins the version before it."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    from ..lineage.lineage import read_from_remote
+
+    if not Path(f"{data.data_path}.dvc").is_file():
+        return None
+    try:
+        content = read_from_remote(data.data_path, Repo().cache.local_cache_dir, data.data_md5)
+    except (DvcException, OSError):
+        return None
+    return content if hashlib.md5(content).hexdigest() == data.data_md5 else None
+
+
 def training_bytes(data: TrainingData, who: str) -> tuple[bytes, str]:
     """The exact bytes `who` (a model, for messages) trained on, and where they came from; refused unless their md5
     is the recorded one."""
@@ -79,6 +98,9 @@ def training_bytes(data: TrainingData, who: str) -> tuple[bytes, str]:
         content = path.read_bytes()
         if hashlib.md5(content).hexdigest() == data.data_md5:
             return content, "workspace"
+    cached = _from_dvc_cache(data)
+    if cached is not None:
+        return cached, "dvc cache"
     rev = data.data_rev if data.data_rev != "workspace" else data.git_commit
     if not rev:
         raise LineageError(f"{path} has changed since {who} trained, and no commit is known")
