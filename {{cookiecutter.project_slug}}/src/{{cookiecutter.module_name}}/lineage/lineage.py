@@ -181,6 +181,20 @@ def read_from_remote(data_path: str, remote: str, md5: str = "") -> bytes:
         return dvc.api.read(data_path, repo=scratch, mode="rb")
 
 
+def read_from_cache(data_path: str, md5: str) -> bytes | None:
+    """That version of `data_path` by its md5, from this project's DVC cache, or None. A version that `dvc add`
+    pinned but whose pointer no commit holds yet (`make retrain` leaves it for you to commit) is found here, not at
+    the commit it was trained at, which pins the version before it."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        content = read_from_remote(data_path, Repo().cache.local_cache_dir, md5)
+    except (DvcException, OSError):  # not a DVC project, no pointer, or not in the cache
+        return None
+    return content if hashlib.md5(content).hexdigest() == md5 else None
+
+
 def _read_remote(data_path: str, remote: str, config: str, md5: str = "") -> tuple[bytes, dict]:
     from dvc.exceptions import DvcException
 

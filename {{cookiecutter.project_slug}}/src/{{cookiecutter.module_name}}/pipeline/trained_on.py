@@ -59,28 +59,10 @@ def of_run(run) -> TrainingData:
     )
 
 
-def _from_dvc_cache(data: TrainingData) -> bytes | None:
-    """That version of the data by its md5, from this project's DVC cache, or None. A version that `dvc add` pinned
-    but whose pointer no commit holds yet (`make retrain` leaves it for you to commit) is found here, not at the
-    training commit, which pins the version before it."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    from ..lineage.lineage import read_from_remote
-
-    if not Path(f"{data.data_path}.dvc").is_file():
-        return None
-    try:
-        content = read_from_remote(data.data_path, Repo().cache.local_cache_dir, data.data_md5)
-    except (DvcException, OSError):
-        return None
-    return content if hashlib.md5(content).hexdigest() == data.data_md5 else None
-
-
 def training_bytes(data: TrainingData, who: str) -> tuple[bytes, str]:
     """The exact bytes `who` (a model, for messages) trained on, and where they came from; refused unless their md5
     is the recorded one."""
-    from ..lineage.lineage import DataNotPinned, data_remote, read_data, read_from_remote
+    from ..lineage.lineage import DataNotPinned, data_remote, read_data, read_from_cache, read_from_remote
 
     path = Path(data.data_path)
     if data_remote():  # the cloud profile: a pod has no workspace and no git history, only the remote (by md5)
@@ -98,7 +80,7 @@ def training_bytes(data: TrainingData, who: str) -> tuple[bytes, str]:
         content = path.read_bytes()
         if hashlib.md5(content).hexdigest() == data.data_md5:
             return content, "workspace"
-    cached = _from_dvc_cache(data)
+    cached = read_from_cache(data.data_path, data.data_md5)  # pinned by `dvc add`, perhaps in no commit yet
     if cached is not None:
         return cached, "dvc cache"
     rev = data.data_rev if data.data_rev != "workspace" else data.git_commit
