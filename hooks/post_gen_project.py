@@ -12,7 +12,37 @@ MODULE = "{{ cookiecutter.module_name }}"
 PACKAGE = f"src/{MODULE}"
 DATA = f"data/{MODULE}.csv"
 TEXT = "{{ cookiecutter.task }}" == "text_classification"
+# The capabilities beyond the core lifecycle, each a yes/no answer; what an answer leaves out goes as whole files (the
+# shared files carry their optional lines in Jinja blocks, tested both ways by the template's option matrix).
+MONITORING = {{ cookiecutter.monitoring }}
+SCALE_OUT = {{ cookiecutter.scale_out }}
+SWEEP = {{ cookiecutter.sweep }}
+BENCHMARKS = {{ cookiecutter.benchmarks }}
 UNUSED = {
+    # monitoring: the prediction log, the monitor flow, shadow evaluation and retraining
+    "monitor_flow.py": not MONITORING,
+    f"{PACKAGE}/monitoring": not MONITORING,
+    f"{PACKAGE}/release/prediction_log.py": not MONITORING,
+    f"{PACKAGE}/release/json_lines_monitor.py": not MONITORING,
+    "tests/test_monitoring.py": not MONITORING,
+    "tests/test_json_lines_monitor.py": not MONITORING,
+    "tests/test_prediction_log.py": not MONITORING,
+    "tests/test_retrain.py": not MONITORING,
+    "tests/test_retrain_event.py": not MONITORING,
+    "tests/test_shadow.py": not MONITORING,
+    "benchmarks/monitoring.py": not MONITORING,
+    "docs": TEXT or not MONITORING,  # the tabular drift demo's picture
+    # scale_out: the cloud profile, the loopback stack, multi-node training
+    f"{PACKAGE}/scale": not SCALE_OUT,
+    f"{PACKAGE}/pipeline/distributed.py": not SCALE_OUT,
+    "tests/test_cloud.py": not SCALE_OUT,
+    "tests/test_local_postgres.py": not SCALE_OUT,
+    "tests/test_distributed.py": not SCALE_OUT,
+    # sweep: training.sweep
+    f"{PACKAGE}/pipeline/sweep.py": not SWEEP,
+    "tests/test_sweep.py": not SWEEP,
+    # the cost benchmarks measure the tabular task
+    "benchmarks": TEXT or not BENCHMARKS,
     "LICENSE": "{{ cookiecutter.license }}" == "Proprietary",
     ".github": "{{ cookiecutter.ci }}" == "none",
     # one task per project: the other task's module, demo data and tests go
@@ -25,9 +55,6 @@ UNUSED = {
     f"{PACKAGE}/pipeline/demo_text.py": not TEXT,
     f"{PACKAGE}/pipeline/tiny_model.py": not TEXT,
     "tests/test_text.py": not TEXT,
-    # the benchmarks (serving, monitoring, the flow's cost) measure the tabular task; the picture is its drift demo's
-    "benchmarks": TEXT,
-    "docs/drift-demo.png": TEXT,
 }
 # requirements.lock: the lock of this task's requirements for the answered Python (made by the template's
 # scripts/lock.sh with the project's own `make lock`); the other locks go

@@ -1,11 +1,13 @@
 """Training lifecycle: start (load, validate, split, encode) → train → evaluate (score, judge the gates) → package →
-end; with `training.sweep`, start → fan_out → train_candidate (one task per candidate) → select (the best on the
-validation split) → evaluate; with `training.nodes` > 1, start → spread → train_node (one rank per node, Lightning
-DDP) → join_nodes → evaluate.
+end{% if cookiecutter.sweep %}; with `training.sweep`, start → fan_out → train_candidate (one task per candidate) → select (the best on the
+validation split) → evaluate{% endif %}{% if cookiecutter.scale_out %}; with `training.nodes` > 1, start → spread → train_node (one rank per node, Lightning
+DDP) → join_nodes → evaluate{% endif %}.
 
     python flow.py run                                   # params.yaml and the data its .dvc pointer pins
     python flow.py run --data-rev v1.0                   # train on the data as of a git revision or tag
+{%- if cookiecutter.scale_out %}
     python flow.py run --data-md5 MD5                    # cloud profile: that data version in the DVC remote
+{%- endif %}
     python flow.py --config config other.yaml run        # another configuration file
 
 Each step is a separate process that calls plain functions from src/{{ cookiecutter.module_name }}/; heavy libraries are
@@ -24,13 +26,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from metaflow import (  # noqa: E402
     Config,
+{%- if cookiecutter.scale_out or cookiecutter.monitoring %}
     FlowMutator,
+{%- endif %}
     FlowSpec,
     Parameter,
     card,
     current,
+{%- if cookiecutter.scale_out %}
     environment,
     parallel,
+{%- endif %}
     project,
     resources,
     step,
@@ -45,7 +51,9 @@ from {{ cookiecutter.module_name }}.config import (  # noqa: E402
     parse,
     source_file,
     validate,
+{%- if cookiecutter.sweep %}
     with_candidate,
+{%- endif %}
 )
 from {{ cookiecutter.module_name }}.errors import ProjectError  # noqa: E402
 from {{ cookiecutter.module_name }}.logs import configure  # noqa: E402
@@ -99,6 +107,9 @@ def tracked(step_name, flow, inputs):
         raise
 
 
+{%- if cookiecutter.scale_out %}
+
+
 class cloud_profile(FlowMutator):
     """The cloud profile (cloud.py), off unless its variables are set: forward them to every step, and package what
     steps read besides code (params, data pointers, requirements, bentofile) and the git facts at launch."""
@@ -116,6 +127,8 @@ class cloud_profile(FlowMutator):
         from {{ cookiecutter.module_name }}.scale.cloud import package_files
 
         return [(path, name, ContentType.USER_CONTENT) for path, name in package_files()]  # beside flow.py
+{%- endif %}
+{%- if cookiecutter.monitoring %}
 
 
 class retrain_trigger(FlowMutator):
@@ -129,15 +142,22 @@ class retrain_trigger(FlowMutator):
 
         if event := dict(mutable_flow.configs)["config"]["monitoring"]["retrain_event"]:
             mutable_flow.add_decorator(trigger, deco_kwargs={"event": trigger_event(event)})
+{%- endif %}
 
 
+{% if cookiecutter.monitoring -%}
 @retrain_trigger
+{% endif -%}
+{% if cookiecutter.scale_out -%}
 @cloud_profile
+{% endif -%}
 @project(name="{{ cookiecutter.module_name }}")
 class TrainingFlow(FlowSpec):
     config = Config("config", default="params.yaml", parser=parse_params)
     data_rev = Parameter("data-rev", default="", help="git revision or tag to read the data at (default: workspace)")
+{%- if cookiecutter.scale_out %}
     data_md5 = Parameter("data-md5", default="", help="cloud profile: train on that md5 version in the DVC remote")
+{%- endif %}
     allow_unpinned_data = Parameter(
         "allow-unpinned-data", type=bool, default=False, help="train on data that does not match its .dvc pointer"
     )
@@ -148,11 +168,16 @@ class TrainingFlow(FlowSpec):
 
     @property
     def settings(self) -> Params:
+{%- if cookiecutter.sweep %}
         """params.yaml, validated; in a sweep, with the candidate's values: a train_candidate task's own, then (from
         select on) the winner's, so evaluate, gate and package use the settings the kept network was trained with."""
         params = validate({k: v for k, v in self.config.to_dict().items() if k != CONFIG_FILE})
         candidate = getattr(self, "candidate", None)
         return with_candidate(params, candidate["settings"]) if candidate else params
+{%- else %}
+        """params.yaml, validated."""
+        return validate({k: v for k, v in self.config.to_dict().items() if k != CONFIG_FILE})
+{%- endif %}
 
     @property
     def config_file(self) -> str:
@@ -181,9 +206,13 @@ class TrainingFlow(FlowSpec):
         if cfg.gates.champion.enabled and "champion" not in skipped:
             pin = self.champion_pin = pinned_champion(cfg.packaging.model_name)
             print((pin.get("error") or f"judged against the champion, v{pin['version']}") if pin else "no champion yet")
+{%- if cookiecutter.scale_out %}
         content, self.data = read_data(
             cfg.data.path, self.data_rev, self.allow_unpinned_data, self.config_file, md5=self.data_md5
         )
+{%- else %}
+        content, self.data = read_data(cfg.data.path, self.data_rev, self.allow_unpinned_data, self.config_file)
+{%- endif %}
         tracking.log(self.mlflow_run_id, tags={f"data.{k}": v for k, v in self.data.items()})
         if not self.data["pinned"]:
             print(f"WARNING: training on unpinned data {cfg.data.path} (--allow-unpinned-data)")
@@ -212,9 +241,19 @@ class TrainingFlow(FlowSpec):
         del table  # the splits hold its rows; the encoding needs the memory (the table is no artifact)
         print({name: len(frame) for name, frame in splits.items()})
         self.encode(splits)
+{%- if cookiecutter.sweep and cookiecutter.scale_out %}
         training = cfg.training
         self.training_plan = "sweep" if training.sweep else "nodes" if training.nodes > 1 else "single"
         self.next({"single": self.train, "sweep": self.fan_out, "nodes": self.spread}, condition="training_plan")
+{%- elif cookiecutter.sweep %}
+        self.training_plan = "sweep" if cfg.training.sweep else "single"
+        self.next({"single": self.train, "sweep": self.fan_out}, condition="training_plan")
+{%- elif cookiecutter.scale_out %}
+        self.training_plan = "nodes" if cfg.training.nodes > 1 else "single"
+        self.next({"single": self.train, "nodes": self.spread}, condition="training_plan")
+{%- else %}
+        self.next(self.train)
+{%- endif %}
 
     def encode(self, splits: dict):
         """The encoder fitted on the training split only; every split encoded with it. The test rows are artifacts of
@@ -231,10 +270,17 @@ class TrainingFlow(FlowSpec):
         self.test_split, self.test_arrays = splits.pop("test"), arrays.pop("test")
         self.input_example = self.test_split[model_inputs(self.columns, cfg)].head(3)
         self.splits, self.arrays = splits, arrays
+{%- if cookiecutter.scale_out %}
 
     def fit_network(self, group=None):
         """Seeded (deterministic on CPU) Lightning fit with the settings of this task; keeps the best epoch's weights
         and their hash (`group`: as one rank of a data-parallel training; only rank 0 keeps the weights)."""
+{%- else %}
+
+    def fit_network(self):
+        """Seeded (deterministic on CPU) Lightning fit with the settings of this task; keeps the best epoch's weights
+        and their hash."""
+{%- endif %}
         from {{ cookiecutter.module_name }}.pipeline.tasks import task
         from {{ cookiecutter.module_name }}.pipeline.training import fit, seed_everything, summary, weights_to_bytes
         from {{ cookiecutter.module_name }}.release.packaging import weights_sha256
@@ -242,12 +288,19 @@ class TrainingFlow(FlowSpec):
         cfg = self.settings
         seed_everything(cfg.seed)
         network = task.build_network(task.encoder_from_state(self.encoder_state), cfg.model)
+{%- if cookiecutter.scale_out %}
         self.training = fit(network, self.arrays["train"], self.arrays["validation"], cfg.training, cfg.seed, group)
         print(summary(self.training), flush=True)
         weights = weights_to_bytes(network)
         self.weights_sha256 = weights_sha256(weights)
         if group is None or group.node_rank == 0:
             self.weights = weights
+{%- else %}
+        self.training = fit(network, self.arrays["train"], self.arrays["validation"], cfg.training, cfg.seed)
+        print(summary(self.training), flush=True)
+        self.weights = weights_to_bytes(network)
+        self.weights_sha256 = weights_sha256(self.weights)
+{%- endif %}
 
     @tracked
     @resources(cpu=2, memory=config.training.memory_mb, gpu=config.training.gpus)
@@ -258,6 +311,7 @@ class TrainingFlow(FlowSpec):
         package (or by the step that fails), so this step does not pay for importing MLflow."""
         self.fit_network()
         self.next(self.evaluate)
+{%- if cookiecutter.sweep %}
 
     @step
     def fan_out(self):
@@ -276,6 +330,8 @@ class TrainingFlow(FlowSpec):
         print(f"candidate {self.candidate['number']}: {self.candidate['settings']}", flush=True)
         self.fit_network()
         self.next(self.select)
+{%- endif %}
+{%- if cookiecutter.scale_out %}
 
     @step
     def spread(self):
@@ -312,6 +368,8 @@ class TrainingFlow(FlowSpec):
         agreed = f"{len(self.node_weights)} ranks ended with the same weights ({self.weights_sha256[:12]})"
         print(f"{agreed}; rank 0's go on")
         self.next(self.evaluate)
+{%- endif %}
+{%- if cookiecutter.sweep %}
 
     @timeout(minutes=15)
     @tracked
@@ -335,6 +393,7 @@ class TrainingFlow(FlowSpec):
         self.weights = kept.weights  # only the kept network's weights are loaded
         print(f"kept candidate {self.candidate['number']}: {self.candidate['settings']}")
         self.next(self.evaluate)
+{%- endif %}
 
     @card(type="blank", id="gates")
     @tracked
@@ -476,7 +535,9 @@ class TrainingFlow(FlowSpec):
                 promote=cfg.packaging.promote,
                 build=cfg.packaging.build_bento,
                 gates=gate_outcome(self.verdicts),
+{%- if cookiecutter.monitoring %}
                 require_shadow=cfg.packaging.require_shadow,
+{%- endif %}
                 data_pinned=self.data["pinned"],
             )
         if self.published:
@@ -487,6 +548,7 @@ class TrainingFlow(FlowSpec):
             if held:  # the rule `make promote` applies too (release/promotion.py)
                 reasons = "; ".join(held)
                 print(f"v{self.published['mlflow_model_version']} is candidate only, never champion: {reasons}")
+{%- if cookiecutter.monitoring %}
             elif cfg.packaging.promote and not self.published["champion"]:
                 print(
                     "packaging.require_shadow: v{mlflow_model_version} is candidate; the champion stays until its "
@@ -494,6 +556,7 @@ class TrainingFlow(FlowSpec):
                         **self.published
                     )
                 )
+{%- endif %}
         else:
             print("--publish false: nothing registered or packaged")
         tracking.finish(self.mlflow_run_id)

@@ -6,15 +6,18 @@ POST /classify   {"records": [...]} -> [prediction, ...], lineage in X-Model-Ver
                  pass (serving.adaptive_batching in params.yaml)
 
 make serve [MODEL=candidate]                   # the model behind the registry's champion (or candidate) alias
+{%- if cookiecutter.monitoring %}
 make serve SHADOW=candidate                    # ...with the candidate scoring the same records in shadow
+{%- endif %}
 bentoml serve --arg model_tag=NAME:VERSION     # a given one (a built Bento pins the one it was built with)
 bentoml serve                                  # the latest model in the local BentoML store, whatever the registry says
-
+{% if cookiecutter.monitoring %}
 Every answered request is logged for monitoring, one row per record (prediction_log.py; BentoML's monitoring API,
 by default JSON lines under monitoring/predictions/data/, a request's rows written at once: json_lines_monitor.py),
 unless BentoML's config turns it off: BENTOML_CONFIG_OPTIONS="services.Classifier.monitoring.enabled=false".
 A challenger in shadow (`--arg shadow_tag=NAME:VERSION`; shadow.py) scores each answered request's records in the
 log's writer thread, after the answer has gone: its answers go into the log beside the champion's, never to a client.
+{%- endif %}
 BentoML's main process only reads the model's spec: torch and the weights load in the serving workers.
 """
 
@@ -30,26 +33,38 @@ from bentoml.validators import ContentType  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from {{ cookiecutter.module_name }}.errors import InvalidRecord, UnknownGroup  # noqa: E402
+{%- if cookiecutter.monitoring %}
 from {{ cookiecutter.module_name }}.monitoring.shadow import score_in_shadow  # noqa: E402
+{%- endif %}
 from {{ cookiecutter.module_name }}.release.artifact import Predictor  # noqa: E402
 from {{ cookiecutter.module_name }}.release.http_guard import RequestGuard, install_log_filters, max_body_bytes  # noqa: E402
+{%- if cookiecutter.monitoring %}
 from {{ cookiecutter.module_name }}.release.prediction_log import PredictionLog, columns, field_types  # noqa: E402
+{%- endif %}
 from {{ cookiecutter.module_name }}.release.serving import Prediction, value_chars  # noqa: E402
 
 
 class Arguments(BaseModel):
     model_tag: str = "{{ cookiecutter.module_name }}:latest"
+{%- if cookiecutter.monitoring %}
     shadow_tag: str = ""  # a challenger that scores the same records off the request path (shadow.py)
+{%- endif %}
 
 
 ARGUMENTS = bentoml.use_arguments(Arguments)
 MODEL = bentoml.models.BentoModel(ARGUMENTS.model_tag)
+{%- if cookiecutter.monitoring %}
 SHADOW = bentoml.models.BentoModel(ARGUMENTS.shadow_tag) if ARGUMENTS.shadow_tag else None
 for model in filter(None, (MODEL, SHADOW)):
     if model.stored is None:
         raise SystemExit(f"model {model.tag} is not in the BentoML store: run `python flow.py run` first")
 PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker (Classifier.__init__)
 SHADOW_PREDICTOR = Predictor(SHADOW.stored.path) if SHADOW else None
+{%- else %}
+if MODEL.stored is None:
+    raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
+PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker (Classifier.__init__)
+{%- endif %}
 LABELS = MODEL.stored.info.labels  # lineage written by the flow's package step
 LINEAGE = {
     "model_version": str(MODEL.stored.tag),  # the BentoML model
@@ -61,10 +76,12 @@ Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_b
 SERVING = PREDICTOR.spec.serving  # params.yaml's serving section, as trained
 BATCHING = SERVING.adaptive_batching
 MAX_BODY_BYTES = SERVING.max_body_bytes or max_body_bytes(value_chars(Record), PREDICTOR.max_batch_size)
+{%- if cookiecutter.monitoring %}
 FIELD_TYPES = field_types(Record.model_json_schema())
 PREDICTIONS = bentoml.metrics.Counter(
     name="predictions", documentation="Records answered, by label and model", labelnames=["label", "model_version"]
 )
+{%- endif %}
 
 
 class PredictResponse(BaseModel):
@@ -79,6 +96,7 @@ def score(records: list) -> list[Prediction]:
         return PREDICTOR.predict([record.model_dump() for record in records])
     except (UnknownGroup, InvalidRecord) as err:  # groups the fairness thresholds never saw; a value past float32
         raise bentoml.exceptions.InvalidArgument(str(err)) from None
+{%- if cookiecutter.monitoring %}
 
 
 def log_predictions(records: list[dict], predictions: list[dict]) -> None:
@@ -97,17 +115,22 @@ def log_predictions(records: list[dict], predictions: list[dict]) -> None:
     for label in {str(p["label"]) for p in predictions}:
         count = sum(str(p["label"]) == label for p in predictions)
         PREDICTIONS.labels(label=label, model_version=LINEAGE["model_version"]).inc(count)
+{%- endif %}
 
 
 @bentoml.service(
     resources={"cpu": str(SERVING.threads)},
     traffic={"timeout": 30, "max_concurrency": SERVING.max_concurrency},  # beyond it: HTTP 429, not a queue
+{%- if cookiecutter.monitoring %}
     monitoring={"type": "{{ cookiecutter.module_name }}.release.json_lines_monitor.JsonLinesMonitor"},  # BentoML's config rules
+{%- endif %}
 )
 class Classifier:
     model = MODEL
+{%- if cookiecutter.monitoring %}
     if SHADOW:
         shadow = SHADOW
+{%- endif %}
 
     def __init__(self):
         import logging
@@ -116,8 +139,10 @@ class Classifier:
 
         torch.set_num_threads(SERVING.threads)  # torch's default OpenMP team (one per core) ignores `resources`
         PREDICTOR.load()  # in the worker only: the main process never imports torch nor holds the weights
+{%- if cookiecutter.monitoring %}
         if SHADOW_PREDICTOR is not None:
             SHADOW_PREDICTOR.load()
+{%- endif %}
         install_log_filters()  # client errors in one line, without tracebacks; control characters escaped
         logging.getLogger("bentoml.serve").info("torch intra-op threads: %d", torch.get_num_threads())
 
@@ -135,7 +160,7 @@ class Classifier:
 
 ROUTES = {api.route: set(api.input_spec.model_fields) for api in Classifier.apis.values()}
 # In front of the API: JSON only, bounded bodies, no duplicate or unknown keys, bounded and one-line client errors,
-# lineage headers on every answer; then the prediction log, which sees only what the API answered.
+# lineage headers on every answer{% if cookiecutter.monitoring %}; then the prediction log, which sees only what the API answered{% endif %}.
 Classifier.add_asgi_middleware(
     RequestGuard,
     keys=ROUTES,
@@ -144,4 +169,6 @@ Classifier.add_asgi_middleware(
     headers={"X-Model-Version": LINEAGE["model_version"], "X-MLflow-Run-Id": LINEAGE["mlflow_run_id"]}
     | {"X-MLflow-Model-Version": LINEAGE["mlflow_model_version"]},
 )
+{%- if cookiecutter.monitoring %}
 Classifier.add_asgi_middleware(PredictionLog, routes=set(ROUTES), write=log_predictions)
+{%- endif %}

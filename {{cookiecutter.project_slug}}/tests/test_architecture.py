@@ -27,8 +27,8 @@ HEAVY_LIBRARIES = (
     "dvc",
 )
 # Modules whose job is a heavy library: the network and its training callbacks (torch, Lightning), the fairness
-# thresholds (scikit-learn), the MLflow pyfunc wrapper, the tiny offline models, the text task (transformers), the
-# prediction log's BentoML monitor (imported by the service only).
+# thresholds (scikit-learn), the MLflow pyfunc wrapper, the tiny offline models, the text task (transformers){% if cookiecutter.monitoring %}, the
+# prediction log's BentoML monitor (imported by the service only){% endif %}.
 HEAVY_MODULES = {
     "pipeline.callbacks",
     "pipeline.classifier",
@@ -36,14 +36,17 @@ HEAVY_MODULES = {
     "release.mlflow_model",
     "pipeline.tiny_model",
     "pipeline.tasks.text",
+{%- if cookiecutter.monitoring %}
     "release.json_lines_monitor",
+{%- endif %}
 }
 # The rooms, lowest first: a module imports from its own room and the rooms below it, never from one above. The
 # top-level modules are rooms of their own: errors, logs and config at the bottom, cli (the console entry point) on
-# top. Lineage (git, DVC, the one MLflow client) is used by every stage; the cloud profile ships its git facts; the
-# pipeline trains; gates judge what it trained; release owns the model artifact, packages and serves what passed;
-# monitoring watches what is served and asks for a retrain.
-LAYERS = ("errors", "logs", "config", "lineage", "scale", "pipeline", "gates", "release", "monitoring", "cli")
+# top. Lineage (git, DVC, the one MLflow client) is used by every stage;{% if cookiecutter.scale_out %} the cloud profile ships its git facts;{% endif %} the
+# pipeline trains; gates judge what it trained; release owns the model artifact, packages and serves what passed{% if cookiecutter.monitoring %};
+# monitoring watches what is served and asks for a retrain{% endif %}.
+{%- set rooms = ["errors", "logs", "config", "lineage"] + (["scale"] if cookiecutter.scale_out else []) + ["pipeline", "gates", "release"] + (["monitoring"] if cookiecutter.monitoring else []) + ["cli"] %}
+LAYERS = ({{ rooms | map("tojson") | join(", ") }})
 
 
 def modules() -> dict[str, Path]:

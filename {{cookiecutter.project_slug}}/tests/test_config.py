@@ -27,8 +27,10 @@ def test_committed_params_are_valid(params, demo_frame):
         (("gates", "performance"), {"min": {"auprc": 0.5}}, "gates.performance.min.auprc"),
         (("serving", "threshold"), 1.5, "serving.threshold"),
         (("training", "learning_rte"), 0.1, "training.learning_rte: Extra inputs are not permitted"),
+{%- if cookiecutter.monitoring %}
         (("monitoring", "schedule"), "nightly", "monitoring.schedule: .*hourly, daily, weekly or a cron expression"),
         (("monitoring", "retrain_event"), "retrain now", r"monitoring.retrain_event: .*\[A-Za-z0-9_.-\]"),
+{%- endif %}
     ],
 )
 def test_bad_values_are_named(path, value, message):

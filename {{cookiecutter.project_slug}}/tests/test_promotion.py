@@ -6,7 +6,9 @@ from {{ cookiecutter.module_name }}.release.promotion import (
     bentoml_model,
     blockers,
     missing_alias,
+{%- if cookiecutter.monitoring %}
     shadow_blocker,
+{%- endif %}
 )
 
 PACKAGED = {"gates": "passed", "bentoml.model": "m:abc", "bentoml.bento": "b:def"}
@@ -63,6 +65,8 @@ def test_a_missing_alias_says_how_to_get_one():
     assert str(missing_alias("champion")).startswith("no champion yet: run `python flow.py run`")
     assert str(missing_alias("candidate")).startswith("no candidate yet: run `python flow.py run`")
 
+{%- if cookiecutter.monitoring %}
+
 
 def test_with_require_shadow_only_a_passing_report_against_the_current_champion_counts():
     passed = {"shadow": "passed", "shadow.champion": "3", "shadow.mlflow_run_id": "r1"}
@@ -75,3 +79,4 @@ def test_with_require_shadow_only_a_passing_report_against_the_current_champion_
     ]
     failed = passed | {"shadow": "failed: shadow"}
     assert shadow_blocker("4", failed, "3") == ["shadow report failed: shadow (MLflow run r1)"]
+{%- endif %}

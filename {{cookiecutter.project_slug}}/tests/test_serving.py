@@ -4,7 +4,9 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.module_name }}.config import ModelConfig
+{%- if cookiecutter.monitoring %}
 from {{ cookiecutter.module_name }}.monitoring.shadow import score_in_shadow
+{%- endif %}
 from {{ cookiecutter.module_name }}.pipeline.data import model_inputs, request_example, validate_table
 from {{ cookiecutter.module_name }}.pipeline.tasks.tabular import TabularEncoder, build_network
 from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
@@ -183,6 +185,8 @@ def test_cross_fitted_thresholds_score_every_row_out_of_fold(demo_frame, params,
         empty = splits | {"validation": splits["validation"].head(0)}
         fit_outside_training(None, encoder, {}, empty, validation_only, [])
 
+{%- if cookiecutter.monitoring %}
+
 
 def test_a_challenger_in_shadow_scores_what_its_own_contract_accepts_and_says_why_not_otherwise(model_dir):
     predictor = Predictor(model_dir)
@@ -194,3 +198,4 @@ def test_a_challenger_in_shadow_scores_what_its_own_contract_accepts_and_says_wh
     assert predictions[-2:] == [None, None]
     assert NUMBER in errors[-2] and "a_field_it_never_saw" in errors[-1]
     assert all(len(e) <= 200 for e in errors[-2:])
+{%- endif %}

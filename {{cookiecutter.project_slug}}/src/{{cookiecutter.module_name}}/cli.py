@@ -6,10 +6,14 @@ lineage [--bento|--version] Bento -> model -> MLflow run -> Metaflow run -> comm
 example [--rows N]          write examples/request.json from the data's first rows (after changing data or columns)
 card [--out FILE]           write the gate card of the latest run that reached the gate (the latest run may not have)
 serve [MODEL] [--port N]    bentoml serve the model behind registry alias MODEL (champion, candidate) or version N
+{%- if cookiecutter.monitoring %}
       [--shadow MODEL]      ...with MODEL scoring the same records in shadow (default: params.yaml shadow.model)
 shadow-report [--batch F]   judge the challenger in shadow on the logged traffic (and a labelled batch); exit 1 if not
+{%- endif %}
 promote VERSION             move `champion` to registry version VERSION if it passed every gate; exit 1 if refused
+{%- if cookiecutter.monitoring %}
 retrain BATCH               add a labelled batch's new rows to the data (DVC-pinned) and run the flow on it
+{%- endif %}
 """
 
 import argparse
@@ -77,8 +81,10 @@ def main(argv=None) -> int:
     ex = commands.add_parser("example", help="write a valid request from the data's first rows")
     ex.add_argument("--rows", type=int, default=2)
     ex.add_argument("--out", default="examples/request.json")
+{%- if cookiecutter.monitoring %}
     ret = commands.add_parser("retrain", help="add a labelled batch's new rows to the data and retrain on it")
     ret.add_argument("batch", help="CSV or Parquet with the training table's columns, the target filled in")
+{%- endif %}
     crd = commands.add_parser("card", help="write the gate card of the latest run that reached the gate")
     crd.add_argument("--out", default="gate-card.html")
     add_registry_commands(commands)
@@ -105,8 +111,10 @@ def command(args) -> int:
         same, report = reproduce(args.tag, name, args.against)
         print(report)
         return 0 if same else 1
+{%- if cookiecutter.monitoring %}
     elif args.command == "retrain":
         return retrain(cfg, args.batch)
+{%- endif %}
     elif args.command == "example":
         from .pipeline.data import model_inputs, read_table, request_example, validate_table
 
@@ -123,6 +131,7 @@ def command(args) -> int:
         for link, value in chain(name, bento_name, args.bento, args.version):
             print(f"{link:>22}  {value}")
     return 0
+{%- if cookiecutter.monitoring %}
 
 
 def retrain(cfg, batch: str) -> int:
@@ -139,9 +148,10 @@ def retrain(cfg, batch: str) -> int:
     passed, pathspec = run_flow(PROJECT_ROOT / "flow.py")
     print(f"retrain {pathspec}: " + ("the challenger passed every gate" if passed else "the challenger did not pass"))
     return 0 if passed else 1
+{%- endif %}
 
 
-REGISTRY_COMMANDS = ("serve", "promote", "shadow-report")
+REGISTRY_COMMANDS = ("serve", "promote"{{ ', "shadow-report"' if cookiecutter.monitoring }})
 
 
 def add_registry_commands(commands) -> None:
@@ -150,19 +160,24 @@ def add_registry_commands(commands) -> None:
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=3000)
     srv.add_argument("--print-tag", action="store_true", help="print the BentoML model tag only; do not serve")
+{%- if cookiecutter.monitoring %}
     srv.add_argument("--shadow", default=None, help="candidate, a version, none (default: shadow.model)")
+{%- endif %}
     pro = commands.add_parser("promote", help="move `champion` to a registry version that passed every gate")
     pro.add_argument("version")
+{%- if cookiecutter.monitoring %}
     sha = commands.add_parser("shadow-report", help="judge the challenger that ran in shadow beside the champion")
     sha.add_argument("--challenger", default=None, help="alias or version (default: shadow.model, else candidate)")
     sha.add_argument("--batch", default="", help="a labelled CSV or Parquet batch: both models' gates on it")
+{%- endif %}
 
 
 def registry_command(args) -> int:
-    """`serve`, `promote` and `shadow-report`: the MLflow registry's aliases decide what serves. A refusal exits 1."""
+    """`serve`, `promote`{{ " and `shadow-report`" if cookiecutter.monitoring }}: the MLflow registry's aliases decide what serves. A refusal exits 1."""
     from .release.promotion import PromotionError, promote, serving_tag
 
     cfg = load(PROJECT_ROOT / "params.yaml")
+{%- if cookiecutter.monitoring %}
     name, shadow = cfg.packaging.model_name, args.shadow if args.command == "serve" else None
     try:
         if args.command == "promote":
@@ -177,6 +192,14 @@ def registry_command(args) -> int:
         tag, version = serving_tag(name, args.model)
         shadow = cfg.shadow.model if shadow is None else None if shadow == "none" else shadow
         shadow_tag, shadow_version = serving_tag(name, shadow) if shadow else ("", "")
+{%- else %}
+    name = cfg.packaging.model_name
+    try:
+        if args.command == "promote":
+            print(promote(name, args.version))
+            return 0
+        tag, version = serving_tag(name, args.model)
+{%- endif %}
     except PromotionError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -185,10 +208,15 @@ def registry_command(args) -> int:
         return 0
     bentoml = Path(sys.executable).with_name("bentoml")
     cmd = [str(bentoml) if bentoml.exists() else "bentoml", "serve", "--host", args.host, "--port", str(args.port)]
+{%- if cookiecutter.monitoring %}
     cmd += ["--arg", f"model_tag={tag}"] + (["--arg", f"shadow_tag={shadow_tag}"] if shadow_tag else [])
     print(f"serving {name} {args.model} (registry v{version}): {tag} on http://{args.host}:{args.port}", flush=True)
     if shadow_tag:
         print(f"in shadow: {name} {shadow} (registry v{shadow_version}): {shadow_tag}", flush=True)
+{%- else %}
+    cmd += ["--arg", f"model_tag={tag}"]
+    print(f"serving {name} {args.model} (registry v{version}): {tag} on http://{args.host}:{args.port}", flush=True)
+{%- endif %}
     os.chdir(PROJECT_ROOT)  # bentofile.yaml names the service
     os.execvp(cmd[0], cmd)  # the server gets this process: Ctrl-C and kill reach it
     return 0  # not reached

@@ -1,18 +1,30 @@
 """Load and validate params.yaml once, so a bad key or value fails at start-up with a clear message."""
 
-import itertools
-from pathlib import Path
-from typing import Any, Literal
+{% if cookiecutter.sweep %}import itertools
+{% endif %}from pathlib import Path
+from typing import {{ "Any, " if cookiecutter.sweep }}Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+{%- if cookiecutter.monitoring %}
+    field_validator,
+{%- endif %}
+    model_validator,
+)
 
 from .errors import ProjectError
 
 DEFAULT_FILE = "params.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the one definition: src/<module>/config.py -> the project
+{%- if cookiecutter.monitoring %}
 SCHEDULES = ("hourly", "daily", "weekly")  # Metaflow's @schedule flags
 EVENT_NAME = r"^[A-Za-z0-9_.-]+$"  # what Argo Workflows accepts as a @trigger event name
+{%- endif %}
 
 
 class _Strict(BaseModel):
@@ -63,6 +75,7 @@ class ModelConfig(_Strict):
 
 
 MODES = {"val_loss": "min", "val_accuracy": "max"}  # training.monitor -> which way is better
+{%- if cookiecutter.sweep %}
 MAX_CANDIDATES = 32  # a sweep larger than this is refused: each candidate is a full training
 SWEEPABLE = {  # what a sweep may vary: how the network is built and fitted, not the data, encoder or machine
     "training": ("max_epochs", "batch_size", "learning_rate", "weight_decay", "warmup_ratio", "patience"),
@@ -108,6 +121,7 @@ class SweepConfig(_Strict):
         if self.grid:
             return [dict(zip(self.grid, values, strict=True)) for values in itertools.product(*self.grid.values())]
         return [dict(candidate) for candidate in self.candidates]
+{%- endif %}
 
 
 class TrainingConfig(_Strict):
@@ -123,10 +137,14 @@ class TrainingConfig(_Strict):
     gpus: int = Field(0, ge=0)
     memory_mb: PositiveInt = 4096  # memory requested per training task on a cluster (@resources)
     threads: int | None = Field(None, ge=1)  # CPU threads for training (torch intra-op); None: one per core
+{%- if cookiecutter.sweep %}
     sweep: SweepConfig | None = None  # None: one training with the settings above
+{%- endif %}
+{%- if cookiecutter.scale_out %}
     nodes: PositiveInt = 1  # > 1: data-parallel training (Lightning DDP) across this many gang-scheduled tasks
     master_port: int | None = Field(None, ge=1024, le=65535)  # where nodes > 1 meet; None: derived from the run id
     meet_timeout_s: PositiveInt = 600  # nodes > 1: how long a rank waits for the others (to meet, at each collective)
+{%- endif %}
 
 
 Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
@@ -192,7 +210,9 @@ class PackagingConfig(_Strict):
     model_name: str = Field(pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
     build_bento: bool = True
     promote: bool = True  # move the `champion` alias to a model that passes every gate (else only `candidate`)
+{%- if cookiecutter.monitoring %}
     require_shadow: bool = False  # with a champion: new models are `candidate` until a shadow report passes
+{%- endif %}
 
 
 class AdaptiveBatching(_Strict):
@@ -219,6 +239,7 @@ class ServingConfig(_Strict):
     numeric_range_stds: float | None = Field(1e6, gt=0, le=1e12)  # numbers further than this many training standard
     # deviations from the training mean get HTTP 400 (they would overflow the network); None: 1e30, float32's reach
     adaptive_batching: AdaptiveBatching = AdaptiveBatching()
+{%- if cookiecutter.monitoring %}
 
 
 class MonitoringWindow(_Strict):
@@ -291,6 +312,7 @@ class ShadowConfig(_Strict):
     max_error_rate: float = Field(0.0, ge=0, le=1)  # records it could not score, as a share of those it saw
     min_agreement: float | None = Field(0.8, ge=0, le=1)  # share labelled alike by both; None: reported only
     fairness: bool = True  # its selection-rate spread between groups, bounded as gates.fairness bounds it
+{%- endif %}
 
 
 class Params(_Strict):
@@ -303,8 +325,10 @@ class Params(_Strict):
     mitigation: MitigationConfig = MitigationConfig()
     packaging: PackagingConfig
     serving: ServingConfig = ServingConfig()
+{%- if cookiecutter.monitoring %}
     monitoring: MonitoringConfig = MonitoringConfig()
     shadow: ShadowConfig = ShadowConfig()
+{%- endif %}
 
     @model_validator(mode="after")
     def _fairness_needs_groups(self):
@@ -318,6 +342,7 @@ class Params(_Strict):
         if self.mitigation.method != "none" and self.serving.threshold != 0.5:
             raise ValueError("serving.threshold: mitigation fits its own per-group thresholds; leave it at 0.5")
         return self
+{%- if cookiecutter.sweep and cookiecutter.scale_out %}
 
     @model_validator(mode="after")
     def _one_way_to_scale_training(self):
@@ -327,6 +352,8 @@ class Params(_Strict):
                 "sweep, or remove the sweep to train one network across nodes"
             )
         return self
+{%- endif %}
+{%- if cookiecutter.sweep %}
 
     @model_validator(mode="after")
     def _sweep_candidates_are_valid(self):
@@ -357,6 +384,7 @@ def with_candidate(params: Params, candidate: dict[str, Any] | None) -> Params:
         sections[section][name] = value
     training = TrainingConfig.model_validate(sections["training"])
     return params.model_copy(update={"training": training, "model": ModelConfig.model_validate(sections["model"])})
+{%- endif %}
 
 
 class ConfigError(ProjectError, ValueError):
@@ -381,11 +409,17 @@ def _shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+{% if cookiecutter.sweep -%}
 def _problem(error: dict, within: dict | None = None) -> str:
     """`location: message (got value)`; the value is left out where it is a whole section or missing."""
     where = ".".join(map(str, error["loc"])) or "<top level>"
     if within is not None:  # a sweep candidate's error: name the candidate's key (training.x, model.x)
         where = next((key for key in within if key.endswith(f".{where}")), where)
+{%- else -%}
+def _problem(error: dict) -> str:
+    """`location: message (got value)`; the value is left out where it is a whole section or missing."""
+    where = ".".join(map(str, error["loc"])) or "<top level>"
+{%- endif %}
     got = "" if error["type"] == "missing" or isinstance(error["input"], dict) else f" (got {_shown(error['input'])})"
     return f"  {where}: {error['msg']}{got}"
 

@@ -1,5 +1,6 @@
 """Multi-node data-parallel training (`training.nodes` > 1): where the ranks of a Metaflow `@parallel` step meet, and
-the check that they all ended with the same weights. No Lightning or Metaflow here: training.py and flow.py use it."""
+the Lightning Trainer's arguments for it, and the check that they all ended with the same weights. No Metaflow here:
+training.py and flow.py use it; Lightning is imported only by trainer_arguments, on a rank that trains."""
 
 import hashlib
 from dataclasses import dataclass
@@ -64,3 +65,49 @@ def agreed_weights(shas: dict[int, str]) -> str:
             "trained on other settings, code or data: nothing is evaluated or packaged"
         )
     return next(iter(shas.values()))
+
+
+def trainer_arguments(group: Rendezvous, accelerator: str, timeout_s: int) -> dict:
+    """Trainer arguments for data parallelism across `group.num_nodes` processes, one device each, that meet at the
+    given address (the processes are started by Metaflow's @parallel, not by Lightning). Lightning gives each rank
+    its shard of the training batches (a DistributedSampler) and DDP averages the gradients, so the replicas stay
+    identical."""
+    from datetime import timedelta
+
+    from lightning.fabric.plugins.environments import ClusterEnvironment
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+    from lightning.pytorch.strategies import DDPStrategy
+
+    class Meeting(ClusterEnvironment):
+        """The rendezvous as given: no environment variables to read, and no processes for Lightning to start."""
+
+        creates_processes_externally = True
+        main_address, main_port = group.main_address, group.main_port
+        _rank, _size = group.node_rank, group.num_nodes
+
+        @staticmethod
+        def detect() -> bool:
+            return True
+
+        def world_size(self) -> int:
+            return self._size
+
+        def set_world_size(self, size: int) -> None:
+            self._size = size
+
+        def global_rank(self) -> int:
+            return self._rank
+
+        def set_global_rank(self, rank: int) -> None:
+            self._rank = rank_zero_only.rank = rank
+
+        def local_rank(self) -> int:
+            return 0
+
+        def node_rank(self) -> int:
+            return group.node_rank
+
+    strategy = DDPStrategy(
+        cluster_environment=Meeting(), process_group_backend=backend(accelerator), timeout=timedelta(seconds=timeout_s)
+    )
+    return {"strategy": strategy, "num_nodes": group.num_nodes}

@@ -9,7 +9,9 @@ import warnings
 import numpy as np
 
 from ..config import TrainingConfig
-from .distributed import RanksMissing, Rendezvous
+{%- if cookiecutter.scale_out %}
+from .distributed import RanksMissing, Rendezvous, trainer_arguments
+{%- endif %}
 
 log = logging.getLogger(__name__)
 
@@ -74,60 +76,20 @@ def _callbacks(cfg: TrainingConfig, has_val: bool) -> list:
     return [best, *stopping, Progress(best)]
 
 
-def _ddp(group: Rendezvous, accelerator: str, timeout_s: int) -> dict:
-    """Trainer arguments for data parallelism across `group.num_nodes` processes, one device each, that meet at the
-    given address (the processes are started by Metaflow's @parallel, not by Lightning). Lightning gives each rank
-    its shard of the training batches (a DistributedSampler) and DDP averages the gradients, so the replicas stay
-    identical."""
-    from datetime import timedelta
-
-    from lightning.fabric.plugins.environments import ClusterEnvironment
-    from lightning.fabric.utilities.rank_zero import rank_zero_only
-    from lightning.pytorch.strategies import DDPStrategy
-
-    from .distributed import backend
-
-    class Meeting(ClusterEnvironment):
-        """The rendezvous as given: no environment variables to read, and no processes for Lightning to start."""
-
-        creates_processes_externally = True
-        main_address, main_port = group.main_address, group.main_port
-        _rank, _size = group.node_rank, group.num_nodes
-
-        @staticmethod
-        def detect() -> bool:
-            return True
-
-        def world_size(self) -> int:
-            return self._size
-
-        def set_world_size(self, size: int) -> None:
-            self._size = size
-
-        def global_rank(self) -> int:
-            return self._rank
-
-        def set_global_rank(self, rank: int) -> None:
-            self._rank = rank_zero_only.rank = rank
-
-        def local_rank(self) -> int:
-            return 0
-
-        def node_rank(self) -> int:
-            return group.node_rank
-
-    strategy = DDPStrategy(
-        cluster_environment=Meeting(), process_group_backend=backend(accelerator), timeout=timedelta(seconds=timeout_s)
-    )
-    return {"strategy": strategy, "num_nodes": group.num_nodes}
-
-
+{% if cookiecutter.scale_out -%}
 def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int, group: Rendezvous | None = None):
     """Fit `network` in place on (x, y) arrays and leave it holding the best epoch's weights (by `cfg.monitor` on the
     validation split; the last epoch's without one). Epochs are counted from 1, as the progress lines show them.
     `group`: this process is one rank of a data-parallel training (training.nodes > 1), on its shard of the batches.
     Returns the per-epoch history, the device, precision and CPU threads used, best_epoch, epochs_run,
     stopped_early, best_value and throughput (and `nodes` with a group)."""
+{%- else -%}
+def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int):
+    """Fit `network` in place on (x, y) arrays and leave it holding the best epoch's weights (by `cfg.monitor` on the
+    validation split; the last epoch's without one). Epochs are counted from 1, as the progress lines show them.
+    Returns the per-epoch history, the device, precision and CPU threads used, best_epoch, epochs_run,
+    stopped_early, best_value and throughput."""
+{%- endif %}
     import time
 
     import lightning.pytorch as pl
@@ -149,11 +111,13 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
         if cfg.patience:
             log.info("no validation split: early stopping is off and the last epoch is kept")
     callbacks = _callbacks(cfg, has_val)
+{%- if cookiecutter.scale_out %}
     if group:
         logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # Classifier sums its epoch metrics over the ranks
         where = f"{group.main_address}:{group.main_port}"
         log.info("rank %d of %d nodes, meeting at %s", group.node_rank, group.num_nodes, where)
+{%- endif %}
     trainer = pl.Trainer(
         max_epochs=cfg.max_epochs,
         accelerator=accelerator,
@@ -166,9 +130,12 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
         enable_model_summary=False,
         num_sanity_val_steps=0,
         callbacks=callbacks,
-        **(_ddp(group, accelerator, cfg.meet_timeout_s) if group else {}),
+{%- if cookiecutter.scale_out %}
+        **(trainer_arguments(group, accelerator, cfg.meet_timeout_s) if group else {}),
+{%- endif %}
     )
     start = time.perf_counter()
+{%- if cookiecutter.scale_out %}
     unmet = (torch.distributed.DistStoreError, torch.distributed.DistNetworkError) if group else ()
     try:
         trainer.fit(
@@ -181,11 +148,22 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
             f"rank {group.node_rank} of {group.num_nodes} waited {cfg.meet_timeout_s} s at {where} for the others "
             f"({err}); check that every node started and can reach {where}"
         ) from None
+{%- else %}
+    trainer.fit(
+        Classifier(network, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio),
+        _loader(*train, cfg.batch_size, True, seed, pin),
+        _loader(*validation, cfg.batch_size, False, seed, pin) if has_val else None,
+    )
+{%- endif %}
     seconds = time.perf_counter() - start
     history, best = callbacks[-1].history, callbacks[-1].best
     samples = len(train[1]) * len(history)
     log.info("trained %d samples in %.1f s (%.0f samples/s)", samples, seconds, samples / seconds)
+{%- if cookiecutter.scale_out %}
     return ({"nodes": group.num_nodes} if group else {}) | {
+{%- else %}
+    return {
+{%- endif %}
         "history": history,
         "accelerator": accelerator,
         "precision": precision,

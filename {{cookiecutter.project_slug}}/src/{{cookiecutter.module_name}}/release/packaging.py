@@ -89,6 +89,7 @@ def build_bento(model_tag: str, project_dir: str | Path = ".", model_card: str =
             str(bentofile), build_ctx=str(Path(project_dir).resolve()), args={"model_tag": model_tag}
         )
     return str(bento.tag)
+{%- if cookiecutter.scale_out %}
 
 
 def export_to_store(model_tag: str, bento_tag: str, store: str) -> dict[str, str]:
@@ -104,6 +105,7 @@ def export_to_store(model_tag: str, bento_tag: str, store: str) -> dict[str, str
         urls["bentoml.bento_url"] = f"{store}/bentos/{bento_tag.replace(':', '-')}.bento"
         bentoml.bentos.export_bento(bento_tag, urls["bentoml.bento_url"])
     return urls
+{%- endif %}
 
 
 def gate_outcome(verdicts: list[dict]) -> str:
@@ -128,17 +130,25 @@ def publish_model(
     build: bool,
     extra: dict | None = None,
     gates: str = "passed",
+{%- if cookiecutter.monitoring %}
     require_shadow: bool = False,
+{%- endif %}
     data_pinned: bool = True,
 ) -> dict:
     """Register in MLflow, save to BentoML labelled with the whole lineage, build the Bento, record the BentoML tags on
     the registry version, and only then move the aliases (`candidate`, and `champion` when promoting): a failure at
     any earlier step leaves both aliases where they were. Only called for a model that passed every gate (`gates`:
     the outcome, recorded on the version for `cli promote`). It becomes `champion` only where `cli promote` would
+{%- if cookiecutter.monitoring %}
     allow it (promotion.blockers: no gate skipped, `data_pinned`); else, and with `require_shadow` while there is a
     champion (until its shadow report passes and `cli promote` moves it), it is `candidate` only: `held` says why."""
+{%- else %}
+    allow it (promotion.blockers: no gate skipped, `data_pinned`); else it is `candidate` only: `held` says why."""
+{%- endif %}
     from ..lineage.tracking import client, log, log_text
+{%- if cookiecutter.scale_out %}
     from ..scale.cloud import bento_store
+{%- endif %}
     from .promotion import blockers
 
     run_id = lineage["mlflow_run_id"]
@@ -150,17 +160,24 @@ def publish_model(
     model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
     bento_tag = build_bento(model_tag, PROJECT_ROOT, model_card) if build else ""
     tags = {"bentoml.model": model_tag, "bentoml.bento": bento_tag}
+{%- if cookiecutter.scale_out %}
     if bento_store():
         tags |= export_to_store(model_tag, bento_tag, bento_store())
+{%- endif %}
     log(run_id, tags=tags)
     for key, value in tags.items():  # what `cli serve champion` resolves the alias to
         mlflow_client.set_model_version_tag(name, version, key, value)
     held = blockers(version, {"gates": gates} | tags, {"data.pinned": str(data_pinned)}) if promote else []
+{%- if cookiecutter.monitoring %}
     champion = promote and not held and not (require_shadow and has_champion(name))
+{%- else %}
+    champion = promote and not held
+{%- endif %}
     for alias in ("candidate", "champion") if champion else ("candidate",):  # last: the version is complete
         mlflow_client.set_registered_model_alias(name, alias, version)
     published = {"mlflow_model_version": version, "model_tag": model_tag, "bento_tag": bento_tag}
     return published | {"champion": champion, "held": held}
+{%- if cookiecutter.monitoring %}
 
 
 def has_champion(name: str) -> bool:
@@ -174,3 +191,4 @@ def has_champion(name: str) -> bool:
             return False
         raise
     return True
+{%- endif %}

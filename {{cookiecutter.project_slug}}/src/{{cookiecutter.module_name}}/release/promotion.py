@@ -90,6 +90,7 @@ def serving_tag(name: str, model: str = "champion") -> tuple[str, str]:
     """(BentoML model tag, registry version) that `model` (an alias or a version number) resolves to."""
     version = resolve(name, model)
     return bentoml_model(version.version, version.tags), str(version.version)
+{%- if cookiecutter.monitoring %}
 
 
 def shadow_blocker(version: str, tags: dict, champion: str) -> list[str]:
@@ -105,6 +106,12 @@ def shadow_blocker(version: str, tags: dict, champion: str) -> list[str]:
 def promote(name: str, version: str, require_shadow: bool = False) -> str:
     """Move `champion` to `version` if it passed every gate (and, with `require_shadow`, a shadow report against the
     current champion); raise PromotionError naming each blocker otherwise."""
+{%- else %}
+
+
+def promote(name: str, version: str) -> str:
+    """Move `champion` to `version` if it passed every gate; raise PromotionError naming each blocker otherwise."""
+{%- endif %}
     from ..lineage.tracking import client
 
     if not str(version).isdigit():
@@ -116,8 +123,10 @@ def promote(name: str, version: str, require_shadow: bool = False) -> str:
     except PromotionError:
         champion = ""
     found = blockers(target.version, target.tags, run_tags)
+{%- if cookiecutter.monitoring %}
     if require_shadow and champion and champion != str(target.version):
         found += shadow_blocker(str(target.version), target.tags, champion)
+{%- endif %}
     if found:
         lines = "\n".join(f"  {line}" for line in found)
         raise PromotionError(f"{name} {label(target.version)} may not become champion:\n{lines}")
