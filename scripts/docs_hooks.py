@@ -32,7 +32,9 @@ def options_table(spec: dict, defaults: dict) -> str:
         prompt = prompts.get(name, "")
         labels = prompt if isinstance(prompt, dict) else {}
         question = labels.get("__prompt__", "") if labels else prompt
-        if isinstance(default, list):
+        if isinstance(default, bool):  # a yes/no capability: its files are generated only with yes
+            values = f"`yes` / `no`; default: `{'yes' if defaults[name] else 'no'}`"
+        elif isinstance(default, list):
             values = "<br>".join(
                 f"`{choice}`" + (f": {cell(labels[choice])}" if choice in labels else "") for choice in default
             )

@@ -68,6 +68,11 @@ def project_env(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in NOT_INHERITED} | extra
 
 
+# Every capability on: the shared trained project and the modules that exercise monitoring, scale-out, the sweep or
+# the benchmarks bake with these; a module that tests the lean core bakes with the defaults (all off).
+FULL = {"monitoring": True, "scale_out": True, "sweep": True, "benchmarks": True}
+
+
 def bake(output_dir: Path, **answers) -> Path:
     """Generate a project (no prompts) and return its directory."""
     return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)))
@@ -162,12 +167,13 @@ PRISTINE: dict[Path, Path] = {}  # trained project -> a copy of its root taken r
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory):
-    """The default project, baked once, its flow run once on smaller demo data pinned with DVC. Tests may add runs to
-    it (so it is shared in one worker's order); a module that needs it exactly as trained takes `copy_trained`."""
+    """The default project with every capability on (FULL), baked once, its flow run once on smaller demo data pinned
+    with DVC. Tests may add runs to it (so it is shared in one worker's order); a module that needs it exactly as
+    trained takes `copy_trained`."""
     import shutil
 
     root = tmp_path_factory.mktemp("trained")
-    project = pin_demo_data(bake(root), 2000)
+    project = pin_demo_data(bake(root, **FULL), 2000)
     home = root / "bentoml"
     flow = run([sys.executable, "flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(home))
     assert flow.returncode == 0, flow.stdout + flow.stderr

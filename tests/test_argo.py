@@ -15,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from .conftest import bake, run
+from .conftest import FULL, bake, run
 from .kube_api import RecordingKubeApi
 from .moto_s3 import MotoS3
 
@@ -48,7 +48,7 @@ def s3(tmp_path_factory):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A GPU project with a sweep, the retraining event and a monitoring schedule; params-no-event.yaml without them."""
-    project = bake(tmp_path_factory.mktemp("argo"), compute="gpu")
+    project = bake(tmp_path_factory.mktemp("argo"), compute="gpu", **FULL)
     params = yaml.safe_load((project / "params.yaml").read_text())
     (project / "params-no-event.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     sweep = {"grid": {"training.learning_rate": [0.003, 0.01]}}

@@ -2,6 +2,7 @@
 tests."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,34 +15,48 @@ import yaml
 from .conftest import bake, run
 
 # task x compute crossed (they interact: GPU settings differ per task); licence and CI cycled so every
-# value is generated at least once; custom names on both tasks.
+# value is generated at least once; custom names on both tasks. The capabilities (yes/no each): every one both ways
+# on each task, all of them on (FULL) and all off (the default, lean core) on the tabular task.
 TAB, TEXT = "tabular_classification", "text_classification"
+CAPABILITIES = ("monitoring", "scale_out", "sweep", "benchmarks")
 
 
-def answers(task, compute, license, ci, python, **extra):
-    return {"task": task, "compute": compute, "license": license, "ci": ci, "python_version": python, **extra}
+def answers(task, compute, license, ci, python, on=(), **extra):
+    chosen = {name: name in on for name in CAPABILITIES}
+    return {"task": task, "compute": compute, "license": license, "ci": ci, "python_version": python, **chosen, **extra}
 
 
 MATRIX = [
-    answers(TAB, "cpu", "MIT", "github-actions", "3.11"),
-    answers(TAB, "gpu", "Apache-2.0", "none", "3.11"),
+    answers(TAB, "cpu", "MIT", "github-actions", "3.11", on=CAPABILITIES),
+    answers(TAB, "gpu", "Apache-2.0", "none", "3.11", project_name="Tabular core"),
     answers(
         TEXT,
         "cpu",
         "BSD-3-Clause",
         "none",
         "3.11",
+        on=("monitoring", "sweep"),
         project_name="Churn Risk",
         target_column="churned",
         sensitive_features="gender, age_band",
     ),
-    answers(TEXT, "gpu", "Proprietary", "github-actions", "3.11", project_name="Loan Default", module_name="loans"),
+    answers(
+        TEXT,
+        "gpu",
+        "Proprietary",
+        "github-actions",
+        "3.11",
+        on=("scale_out", "benchmarks"),
+        project_name="Loan Default",
+        module_name="loans",
+    ),
     answers(
         TAB,
         "cpu",
         "BSD-3-Clause",
         "none",
         "3.11",
+        on=("monitoring",),
         project_name="Credit Limits",
         target_column="income",  # answers that name demo columns: the shipped request must drop them
         sensitive_features="gender, age",
@@ -50,7 +65,8 @@ MATRIX = [
 
 
 def _ids(answers):
-    return "-".join(answers[k] for k in ("task", "compute", "license", "ci"))
+    on = "+".join(name for name in CAPABILITIES if answers[name]) or "core"
+    return "-".join(answers[k] for k in ("task", "compute", "license", "ci")) + "-" + on
 
 
 @pytest.fixture(scope="module", params=MATRIX, ids=_ids)
@@ -174,15 +190,88 @@ def test_make_hooks_refuses_commits_of_stores_and_dvc_tracked_data(baked, tmp_pa
 
 
 # Once per task, on the bakes whose answers differ most from the demo: the text one here; the tabular one
-# (CREDIT_LIMITS) in test_install.py, in the fresh venv installed from the bake's own lock.
-UNIT_SUITE_ON = {"Churn Risk"}
+# (CREDIT_LIMITS, every capability on) in test_install.py, in the fresh venv installed from the bake's own lock; and
+# the lean core (every capability off), whose suite must not need a pruned module.
+UNIT_SUITE_ON = {"Churn Risk", "Tabular core"}
 CREDIT_LIMITS = next(a for a in MATRIX if a.get("project_name") == "Credit Limits")
 
 
 def test_generated_unit_tests_pass(baked):
     answers, project = baked
     if answers.get("project_name") not in UNIT_SUITE_ON:
-        pytest.skip("the generated unit suite runs once per task: Churn Risk here, Credit Limits in test_install.py")
+        pytest.skip("the generated unit suite runs on Churn Risk and the core bake here, Credit Limits in test_install")
     done = run([sys.executable, "-m", "pytest", "-q", "-m", "not e2e", "-p", "no:cacheprovider"], project)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+def _capability_files(module: str) -> dict[str, list[str]]:
+    """What each capability brings as whole files (the post-gen hook removes them when its answer is no)."""
+    package = f"src/{module}"
+    return {
+        "monitoring": ["monitor_flow.py", f"{package}/monitoring", f"{package}/release/prediction_log.py"],
+        "scale_out": [f"{package}/scale", f"{package}/pipeline/distributed.py", "tests/test_cloud.py"],
+        "sweep": [f"{package}/pipeline/sweep.py", "tests/test_sweep.py"],
+        "benchmarks": ["benchmarks/flow_cost.py", "benchmarks/serving.py"],
+    }
+
+
+def test_each_capability_is_generated_only_when_answered_yes(baked):
+    answers, project = baked
+    module = answers.get("module_name", project.name.replace("-", "_"))
+    for name, paths in _capability_files(module).items():
+        wanted = answers[name] and not (name == "benchmarks" and answers["task"] == TEXT)  # they measure tabular
+        for path in paths:
+            assert (project / path).exists() == wanted, (name, path)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert ("monitoring" in params and "shadow" in params) == answers["monitoring"]
+    assert ("require_shadow" in params["packaging"]) == answers["monitoring"]
+    assert ("sweep" in params["training"]) == answers["sweep"]
+    assert ("nodes" in params["training"]) == answers["scale_out"]
+    flow = (project / "flow.py").read_text()
+    assert ("def train_candidate" in flow) == answers["sweep"] and ("def train_node" in flow) == answers["scale_out"]
+    assert ("@cloud_profile" in flow) == answers["scale_out"] and ("@retrain_trigger" in flow) == answers["monitoring"]
+    assert ("shadow" in (project / "service.py").read_text()) == answers["monitoring"]
+
+
+def _make_targets(project: Path) -> list[str]:
+    listed = subprocess.run(["make", "help"], cwd=project, capture_output=True, text=True, check=True).stdout
+    return [line.split()[1] for line in listed.splitlines() if line.strip().startswith("make ")]
+
+
+def test_every_make_target_names_files_that_exist(baked):
+    """No dead target: each command `make help` lists runs scripts and modules that this bake has (checked on make's
+    dry run), and the README names only targets that exist."""
+    answers, project = baked
+    module = answers.get("module_name", project.name.replace("-", "_"))
+    targets = _make_targets(project)
+    assert {"run", "serve", "predict", "snapshot", "reproduce", "lineage", "test"} <= set(targets)
+    for target in targets:
+        dry = subprocess.run(
+            ["make", "-n", target, "PYTHON=python", "VERSION=1", "TAG=v1", "BATCH=b.csv"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert dry.returncode == 0, (target, dry.stderr)
+        words = dry.stdout.replace(";", " ").split()
+        scripts = [w for w in words if w.endswith(".py")]
+        modules = [after for before, after in zip(words, words[1:], strict=False) if before == "-m"]
+        ours = [m for m in modules if m.startswith(module + ".")]
+        for script in scripts:
+            assert (project / script).is_file(), (target, script)
+        for name in ours:
+            path = project / "src" / name.replace(".", "/")
+            assert path.with_suffix(".py").is_file() or (path / "__init__.py").is_file(), (target, name)
+    readme = (project / "README.md").read_text()
+    named = set(re.findall(r"(?:^|`)make ([a-z][a-z-]+)", readme, re.MULTILINE))  # commands, not prose
+    assert named and named <= set(targets), sorted(named - set(targets))
+    assert ("monitor_flow.py" in readme) == answers["monitoring"]
+    assert ("make up" in readme) == answers["scale_out"] and ("training.sweep" in readme) == answers["sweep"]
+
+
+def test_the_generated_tests_import_only_what_the_bake_has(baked):
+    """Every generated test module imports (collection would fail on a pruned module)."""
+    _, project = baked
+    done = run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"], project)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from .conftest import TEMPLATE, bake, project_env
+from .conftest import FULL, TEMPLATE, bake, project_env
 from .test_bake import CREDIT_LIMITS
 
 LOCKS = sorted(p.name for p in (TEMPLATE / "{{cookiecutter.project_slug}}" / "locks").glob("*.txt"))
@@ -20,7 +20,7 @@ LOCKS = sorted(p.name for p in (TEMPLATE / "{{cookiecutter.project_slug}}" / "lo
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_a_baked_project_installs_from_its_own_lock_and_passes_its_unit_tests(tmp_path):
-    project = bake(tmp_path / "bake", **CREDIT_LIMITS)
+    project = bake(tmp_path / "bake", **CREDIT_LIMITS | FULL)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")

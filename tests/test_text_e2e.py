@@ -24,7 +24,7 @@ SENTIMENTS = {"negative", "neutral", "positive"}
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("text")
-    project = bake(root, task="text_classification", compute="gpu", project_name="Review Sentiment")
+    project = bake(root, task="text_classification", compute="gpu", project_name="Review Sentiment", monitoring=True)
     demo = [sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", "1500", "--classes", "3", "--out", DATA]
     assert run(demo, project).returncode == 0
     tiny = run(

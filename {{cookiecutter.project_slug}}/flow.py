@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from metaflow import (  # noqa: E402
     Config,
-{%- if cookiecutter.scale_out or cookiecutter.monitoring %}
+{%- if cookiecutter.scale_out %}
     FlowMutator,
 {%- endif %}
     FlowSpec,
@@ -128,7 +128,7 @@ class cloud_profile(FlowMutator):
 
         return [(path, name, ContentType.USER_CONTENT) for path, name in package_files()]  # beside flow.py
 {%- endif %}
-{%- if cookiecutter.monitoring %}
+{%- if cookiecutter.monitoring and cookiecutter.scale_out %}
 
 
 class retrain_trigger(FlowMutator):
@@ -145,7 +145,7 @@ class retrain_trigger(FlowMutator):
 {%- endif %}
 
 
-{% if cookiecutter.monitoring -%}
+{% if cookiecutter.monitoring and cookiecutter.scale_out -%}
 @retrain_trigger
 {% endif -%}
 {% if cookiecutter.scale_out -%}

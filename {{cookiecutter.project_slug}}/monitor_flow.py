@@ -6,7 +6,9 @@
     python monitor_flow.py run --last-records 1000    # another window (also --last-hours H)
     python monitor_flow.py run --model-version TAG    # the rows a given BentoML model answered (default: the newest)
     python monitor_flow.py run --report-only true     # exit 0 even when the verdict is drift or degraded
+{%- if cookiecutter.scale_out %}
     python monitor_flow.py run --retrain-data-md5 MD5 # on Argo: the data version a triggered retraining trains on
+{%- endif %}
 
 The reference is the judged model's own training split, found through its lineage (monitoring/reference.py). Every
 check (drift per feature and on the predictions, data quality, schema) is reported with its value, threshold and
@@ -14,7 +16,7 @@ status. A batch with labels is also judged by the training flow's performance an
 `degraded`). The verdict (ok / warn / drift / degraded) goes to a card (`python monitor_flow.py card get judge
 verdict.html`), to monitoring/reports/<run id>/ (verdict.html, evidently.html, verdict.json) and to an MLflow run in the
 experiment `<model name>-monitoring`. A drift or degraded verdict ends the run with a non-zero exit after everything is
-written; on Argo Workflows, with monitoring.retrain_event set, it first publishes that event (retrain_event.py).
+written{% if cookiecutter.scale_out %}; on Argo Workflows, with monitoring.retrain_event set, it first publishes that event (retrain_event.py){% endif %}.
 """
 
 import sys
@@ -24,13 +26,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from metaflow import (  # noqa: E402
     Config,
+{%- if cookiecutter.scale_out %}
     FlowMutator,
+{%- endif %}
     FlowSpec,
     Parameter,
     card,
     current,
     project,
+{%- if cookiecutter.scale_out %}
     schedule,
+{%- endif %}
     step,
     user_step_decorator,
 )
@@ -64,6 +70,7 @@ def expected(step_name, flow, inputs):
         yield
     except ProjectError as err:
         raise Stopped(err) from None
+{%- if cookiecutter.scale_out %}
 
 
 class scheduled(FlowMutator):
@@ -75,9 +82,12 @@ class scheduled(FlowMutator):
 
         if when := dict(mutable_flow.configs)["config"]["monitoring"]["schedule"]:
             mutable_flow.add_decorator(schedule, deco_kwargs=schedule_arguments(when))
+{%- endif %}
 
 
+{% if cookiecutter.scale_out -%}
 @scheduled
+{% endif -%}
 @project(name="{{ cookiecutter.module_name }}")
 class MonitorFlow(FlowSpec):
     config = Config("config", default="params.yaml", parser=parse_params)
@@ -88,9 +98,11 @@ class MonitorFlow(FlowSpec):
     last_records = Parameter("last-records", type=int, default=0, help="window: the newest N rows (0: params.yaml)")
     last_hours = Parameter("last-hours", type=float, default=0.0, help="window: the last H hours (0: params.yaml)")
     report_only = Parameter("report-only", type=bool, default=False, help="exit 0 even on drift or degraded")
+{%- if cookiecutter.scale_out %}
     retrain_data_md5 = Parameter(
         "retrain-data-md5", default="", help="the new data version (md5, in the DVC remote) a retraining run trains on"
     )
+{%- endif %}
 
     @property
     def settings(self) -> Params:
@@ -183,6 +195,7 @@ class MonitorFlow(FlowSpec):
     @expected
     @step
     def end(self):
+{%- if cookiecutter.scale_out %}
         """On Argo Workflows, a drift or degraded verdict first publishes monitoring.retrain_event; then it fails the
         run (non-zero exit), unless --report-only true."""
         from {{ cookiecutter.module_name }}.monitoring import retrain_event
@@ -196,6 +209,12 @@ class MonitorFlow(FlowSpec):
         event = self.settings.monitoring.retrain_event
         if said := retrain_event.request_retraining(event, facts, retrain_event.on_argo()):
             print(said)
+{%- else %}
+        """A drift or degraded verdict fails the run (non-zero exit), unless --report-only true."""
+        from {{ cookiecutter.module_name }}.monitoring.performance import failed_gates
+        from {{ cookiecutter.module_name }}.monitoring.report import enforce
+{%- endif %}
+
         degraded = failed_gates(self.gate_checks)
         print(enforce(self.verdict, self.drifted, self.report_dir, self.report_only, degraded))
 

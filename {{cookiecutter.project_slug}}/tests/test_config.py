@@ -27,7 +27,7 @@ def test_committed_params_are_valid(params, demo_frame):
         (("gates", "performance"), {"min": {"auprc": 0.5}}, "gates.performance.min.auprc"),
         (("serving", "threshold"), 1.5, "serving.threshold"),
         (("training", "learning_rte"), 0.1, "training.learning_rte: Extra inputs are not permitted"),
-{%- if cookiecutter.monitoring %}
+{%- if cookiecutter.monitoring and cookiecutter.scale_out %}
         (("monitoring", "schedule"), "nightly", "monitoring.schedule: .*hourly, daily, weekly or a cron expression"),
         (("monitoring", "retrain_event"), "retrain now", r"monitoring.retrain_event: .*\[A-Za-z0-9_.-\]"),
 {%- endif %}

@@ -11,7 +11,7 @@ from pydantic import (
     Field,
     PositiveInt,
     ValidationError,
-{%- if cookiecutter.monitoring %}
+{%- if cookiecutter.monitoring and cookiecutter.scale_out %}
     field_validator,
 {%- endif %}
     model_validator,
@@ -21,7 +21,7 @@ from .errors import ProjectError
 
 DEFAULT_FILE = "params.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the one definition: src/<module>/config.py -> the project
-{%- if cookiecutter.monitoring %}
+{%- if cookiecutter.monitoring and cookiecutter.scale_out %}
 SCHEDULES = ("hourly", "daily", "weekly")  # Metaflow's @schedule flags
 EVENT_NAME = r"^[A-Za-z0-9_.-]+$"  # what Argo Workflows accepts as a @trigger event name
 {%- endif %}
@@ -291,6 +291,7 @@ class MonitoringConfig(_Strict):
     drift: DriftThresholds = DriftThresholds()
     quality: QualityThresholds = QualityThresholds()
     experiment: str | None = None  # MLflow experiment of the monitoring runs; None: <packaging.model_name>-monitoring
+{%- if cookiecutter.scale_out %}
     # on Argo Workflows: when MonitorFlow runs; the event asking TrainingFlow to retrain (retrain_event.py)
     schedule: str | None = None  # hourly | daily | weekly | a cron expression (5 fields, UTC); None: started by hand
     retrain_event: str | None = Field(None, pattern=EVENT_NAME)  # None: a drift verdict starts nothing
@@ -301,6 +302,7 @@ class MonitoringConfig(_Strict):
         if value is None or value in SCHEDULES or len(value.split()) == 5:
             return value
         raise ValueError(f"expected one of {', '.join(SCHEDULES)} or a cron expression of 5 fields (minute hour ...)")
+{%- endif %}
 
 
 class ShadowConfig(_Strict):

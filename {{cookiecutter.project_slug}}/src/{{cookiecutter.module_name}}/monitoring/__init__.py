@@ -7,5 +7,5 @@ checks.py      drift (Evidently), prediction drift and data quality: one Check p
 performance.py labelled rows judged by the training flow's own performance and fairness gates
 report.py      the verdict (ok / warn / drift / degraded), the card, the HTML report and the MLflow monitoring run
 shadow.py      a challenger scoring the champion's traffic off the request path; shadow_report.py judges it
-retrain.py     a labelled batch as a new DVC version, and a training run on it; retrain_event.py: the Argo trigger
+retrain.py     a labelled batch as a new DVC version, and a training run on it{% if cookiecutter.scale_out %}; retrain_event.py: the Argo trigger{% endif %}
 """
