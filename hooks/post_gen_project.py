@@ -18,7 +18,11 @@ MONITORING = {{ cookiecutter.monitoring }}
 SCALE_OUT = {{ cookiecutter.scale_out }}
 SWEEP = {{ cookiecutter.sweep }}
 BENCHMARKS = {{ cookiecutter.benchmarks }}
+MITIGATION = {{ cookiecutter.mitigation }}
 UNUSED = {
+    # mitigation: fairlearn's ThresholdOptimizer after training
+    f"{PACKAGE}/gates/mitigation.py": not MITIGATION,
+    "tests/test_mitigation.py": not MITIGATION,
     # monitoring: the prediction log, the monitor flow, shadow evaluation and retraining
     "monitor_flow.py": not MONITORING,
     f"{PACKAGE}/monitoring": not MONITORING,

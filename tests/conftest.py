@@ -68,9 +68,9 @@ def project_env(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in NOT_INHERITED} | extra
 
 
-# Every capability on: the shared trained project and the modules that exercise monitoring, scale-out, the sweep or
-# the benchmarks bake with these; a module that tests the lean core bakes with the defaults (all off).
-FULL = {"monitoring": True, "scale_out": True, "sweep": True, "benchmarks": True}
+# Every capability on: the shared trained project and the modules that exercise mitigation, monitoring, scale-out,
+# the sweep or the benchmarks bake with these; a module that tests the lean core bakes with the defaults (all off).
+FULL = {"mitigation": True, "monitoring": True, "scale_out": True, "sweep": True, "benchmarks": True}
 
 
 def bake(output_dir: Path, **answers) -> Path:

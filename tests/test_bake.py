@@ -18,7 +18,7 @@ from .conftest import bake, run
 # value is generated at least once; custom names on both tasks. The capabilities (yes/no each): every one both ways
 # on each task, all of them on (FULL) and all off (the default, lean core) on the tabular task.
 TAB, TEXT = "tabular_classification", "text_classification"
-CAPABILITIES = ("monitoring", "scale_out", "sweep", "benchmarks")
+CAPABILITIES = ("mitigation", "monitoring", "scale_out", "sweep", "benchmarks")
 
 
 def answers(task, compute, license, ci, python, on=(), **extra):
@@ -35,7 +35,7 @@ MATRIX = [
         "BSD-3-Clause",
         "none",
         "3.11",
-        on=("monitoring", "sweep"),
+        on=("mitigation", "monitoring", "sweep"),
         project_name="Churn Risk",
         target_column="churned",
         sensitive_features="gender, age_band",
@@ -213,6 +213,7 @@ def _capability_files(module: str) -> dict[str, list[str]]:
         "scale_out": [f"{package}/scale", f"{package}/pipeline/distributed.py", "tests/test_cloud.py"],
         "sweep": [f"{package}/pipeline/sweep.py", "tests/test_sweep.py"],
         "benchmarks": ["benchmarks/flow_cost.py", "benchmarks/serving.py"],
+        "mitigation": [f"{package}/gates/mitigation.py", "tests/test_mitigation.py"],
     }
 
 
@@ -227,7 +228,7 @@ def test_each_capability_is_generated_only_when_answered_yes(baked):
     assert ("monitoring" in params and "shadow" in params) == answers["monitoring"]
     assert ("require_shadow" in params["packaging"]) == answers["monitoring"]
     assert ("sweep" in params["training"]) == answers["sweep"]
-    assert ("nodes" in params["training"]) == answers["scale_out"]
+    assert ("nodes" in params["training"]) == answers["scale_out"] and ("mitigation" in params) == answers["mitigation"]
     flow = (project / "flow.py").read_text()
     assert ("def train_candidate" in flow) == answers["sweep"] and ("def train_node" in flow) == answers["scale_out"]
     assert ("@cloud_profile" in flow) == answers["scale_out"] and ("@retrain_trigger" in flow) == answers["monitoring"]

@@ -228,11 +228,13 @@ class TrainingFlow(FlowSpec):
         table = read_table(cfg.data.path, content, self.config_file)
         del content  # the file's bytes, parsed
         self.columns = validate_table(table, cfg.data, self.config_file)
+{%- if cookiecutter.mitigation %}
         if cfg.mitigation.method != "none":
             from {{ cookiecutter.module_name }}.gates.mitigation import require_binary
             from {{ cookiecutter.module_name }}.pipeline.data import classes_of
 
             require_binary(classes_of(table[cfg.data.target]))
+{%- endif %}
         self.rows = len(table)  # for the model card
         print(f"loaded {self.rows} rows (md5 {self.data['md5']}, {self.data['rev']})")
         # Split and encode here, not in steps of their own: they are cheap, deterministic functions of the table, and a
@@ -399,9 +401,14 @@ class TrainingFlow(FlowSpec):
     @tracked
     @step
     def evaluate(self):
+{%- if cookiecutter.mitigation %}
         """Score the trained network on the held-out test split (through fairness thresholds fitted on scores of rows
         the scoring network did not train on, when mitigation is on) and the champion pinned in start beside it on
-        the test rows it never trained on either; judge performance, fairness and the champion and report every check
+        the test rows it never trained on either;
+{%- else %}
+        """Score the trained network on the held-out test split and the champion pinned in start beside it on the test
+        rows it never trained on either;
+{%- endif %} judge performance, fairness and the champion and report every check
         (card + MLflow). Scoring and judging share a process: the verdict needs the scores and nothing else. Enforced in
         package, so a failed gate still leaves its card and its record."""
         self.score()
@@ -425,6 +432,7 @@ class TrainingFlow(FlowSpec):
         network = load_weights(task.build_network(encoder, cfg.model, pretrained=False), self.weights)
         (x_test, y_test), test = self.test_arrays, self.test_split
         proba = predict_proba(network, x_test)
+{%- if cookiecutter.mitigation %}
         labels, self.thresholds, self.unmitigated = decide(proba, cfg.serving.threshold), None, None
         if cfg.mitigation.method != "none":
             from {{ cookiecutter.module_name }}.gates.mitigation import Thresholds, fit_outside_training
@@ -436,6 +444,9 @@ class TrainingFlow(FlowSpec):
             inputs = model_inputs(self.columns, cfg)
             self.thresholds = fit_outside_training(network, encoder, self.arrays, self.splits, cfg, inputs)
             labels = Thresholds(self.thresholds).decide(proba, test)
+{%- else %}
+        labels = decide(proba, cfg.serving.threshold)
+{%- endif %}
         self.classes = encoder.classes
         self.metrics = classification_metrics(y_test, proba, labels)
         self.class_metrics = per_class_metrics(y_test, labels, self.classes)
@@ -465,8 +476,12 @@ class TrainingFlow(FlowSpec):
             )
 
         tables = tables_of(self.predictions)
+{%- if cookiecutter.mitigation %}
         before = tables_of(self.unmitigated) if self.unmitigated else None  # shown beside the verdict
         verdicts = run_gates(self.metrics, tables, self.champion, cfg.gates, parse_skip(self.skip_gates), before)
+{%- else %}
+        verdicts = run_gates(self.metrics, tables, self.champion, cfg.gates, parse_skip(self.skip_gates))
+{%- endif %}
         self.verdicts = [v.as_dict() for v in verdicts]
         self.group_tables = tables
         print("\n".join(v.summary() for v in verdicts))
@@ -491,6 +506,7 @@ class TrainingFlow(FlowSpec):
         tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256, self.encoder_state)
         tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report, self.class_metrics)
         enforce(self.verdicts)
+{%- if cookiecutter.mitigation %}
         mitigation = {}
         if self.thresholds:  # the sensitive features are inputs too, limited to the groups the thresholds know
             from {{ cookiecutter.module_name }}.gates.mitigation import model_spec
@@ -503,6 +519,9 @@ class TrainingFlow(FlowSpec):
             serving=cfg.serving,
             mitigation=mitigation or None,
         )
+{%- else %}
+        spec = ModelSpec(task=task.NAME, encoder=self.encoder_state, network=cfg.model, serving=cfg.serving)
+{%- endif %}
         decision = {"classes": self.classes, "threshold": cfg.serving.threshold}
         card_text = reports.model_card(
             description,
@@ -511,7 +530,9 @@ class TrainingFlow(FlowSpec):
             self.metrics,
             self.group_tables,
             self.verdicts,
+{%- if cookiecutter.mitigation %}
             mitigation,
+{%- endif %}
             decision,
             self.class_metrics,
             self.training,
@@ -522,7 +543,9 @@ class TrainingFlow(FlowSpec):
                 cfg.packaging.model_name,
                 weights=self.weights,
                 spec=spec,
+{%- if cookiecutter.mitigation %}
                 extra=self.thresholds,
+{%- endif %}
                 example=self.input_example,
                 lineage={
                     "mlflow_run_id": self.mlflow_run_id,

@@ -31,8 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 import bentoml  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
-
+{% if cookiecutter.mitigation %}
 from {{ cookiecutter.module_name }}.errors import InvalidRecord, UnknownGroup  # noqa: E402
+{%- else %}
+from {{ cookiecutter.module_name }}.errors import InvalidRecord  # noqa: E402
+{%- endif %}
 {%- if cookiecutter.monitoring %}
 from {{ cookiecutter.module_name }}.monitoring.shadow import score_in_shadow  # noqa: E402
 {%- endif %}
@@ -71,7 +74,7 @@ LINEAGE = {
     "mlflow_run_id": LABELS.get("mlflow_run_id", ""),
     "mlflow_model_version": LABELS.get("mlflow_model_version", ""),  # in the MLflow registry
 }
-Record = PREDICTOR.record  # with fairness mitigation, the sensitive features are fields too
+Record = PREDICTOR.record{% if cookiecutter.mitigation %}  # with fairness mitigation, the sensitive features are fields too{% endif %}
 Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_batch_size)]
 SERVING = PREDICTOR.spec.serving  # params.yaml's serving section, as trained
 BATCHING = SERVING.adaptive_batching
@@ -94,7 +97,11 @@ class PredictResponse(BaseModel):
 def score(records: list) -> list[Prediction]:
     try:
         return PREDICTOR.predict([record.model_dump() for record in records])
+{%- if cookiecutter.mitigation %}
     except (UnknownGroup, InvalidRecord) as err:  # groups the fairness thresholds never saw; a value past float32
+{%- else %}
+    except InvalidRecord as err:  # a value past float32
+{%- endif %}
         raise bentoml.exceptions.InvalidArgument(str(err)) from None
 {%- if cookiecutter.monitoring %}
 

@@ -61,8 +61,10 @@ def main(argv=None) -> dict:
 
     clock = Clock()  # start
     cfg = load(args.config)
+{%- if cookiecutter.sweep %}
     if cfg.training.sweep:
         sys.exit("plain_run.py trains one network: compare it with a flow run without training.sweep")
+{%- endif %}
     git = git_facts()
     run_id = tracking.open_run(cfg.model_dump(), cfg.packaging.model_name, "PlainRun", "plain", git)
     content, data = read_data(cfg.data.path, "", False, args.config)
@@ -85,6 +87,7 @@ def main(argv=None) -> dict:
     clock.step("evaluate")
     (x_test, y_test), test = arrays["test"], splits["test"]
     proba = predict_proba(network, x_test)
+{%- if cookiecutter.mitigation %}
     labels, thresholds, unmitigated = decide(proba, cfg.serving.threshold), None, None
     if cfg.mitigation.method != "none":
         from {{ cookiecutter.module_name }}.gates.mitigation import Thresholds, fit_outside_training
@@ -92,6 +95,9 @@ def main(argv=None) -> dict:
         unmitigated = {"y_pred": labels, "proba": proba}
         thresholds = fit_outside_training(network, encoder, arrays, splits, cfg, model_inputs(columns, cfg))
         labels = Thresholds(thresholds).decide(proba, test)
+{%- else %}
+    labels = decide(proba, cfg.serving.threshold)
+{%- endif %}
     metrics = classification_metrics(y_test, proba, labels)
     class_metrics = per_class_metrics(y_test, labels, encoder.classes)
     predictions = {"y_true": y_test, "y_pred": labels, "proba": proba}
@@ -107,7 +113,11 @@ def main(argv=None) -> dict:
         return group_tables(y_test, p["y_pred"], p["proba"], sensitive, primary, fairness.intersections, classes)
 
     tables = tables_of({"y_pred": labels, "proba": proba})
+{%- if cookiecutter.mitigation %}
     verdicts = run_gates(metrics, tables, champion, cfg.gates, set(), tables_of(unmitigated) if unmitigated else None)
+{%- else %}
+    verdicts = run_gates(metrics, tables, champion, cfg.gates, set())
+{%- endif %}
     verdicts = [v.as_dict() for v in verdicts]
     figures = reports.charts(tables, cfg.gates.primary_metric, cfg.gates.fairness)
     report = {"report.html": reports.html_report(verdicts, tables, figures)} | figures
@@ -115,6 +125,7 @@ def main(argv=None) -> dict:
     tracking.log_training(run_id, training, weights_sha256(weights), encoder.state())
     tracking.record_evaluation(run_id, metrics, verdicts, report, class_metrics)
     enforce(verdicts)
+{%- if cookiecutter.mitigation %}
     mitigation = {}
     if thresholds:
         from {{ cookiecutter.module_name }}.gates.mitigation import model_spec
@@ -127,12 +138,21 @@ def main(argv=None) -> dict:
     card_text = reports.model_card(
         description, data, rows, metrics, tables, verdicts, mitigation, decision, class_metrics, training
     )
+{%- else %}
+    spec = ModelSpec(task=task.NAME, encoder=encoder.state(), network=cfg.model, serving=cfg.serving)
+    decision = {"classes": encoder.classes, "threshold": cfg.serving.threshold}
+    card_text = reports.model_card(
+        description, data, rows, metrics, tables, verdicts, decision, class_metrics, training
+    )
+{%- endif %}
     if args.publish == "true":
         published = publish_model(
             cfg.packaging.model_name,
             weights=weights,
             spec=spec,
+{%- if cookiecutter.mitigation %}
             extra=thresholds,
+{%- endif %}
             example=test[model_inputs(columns, cfg)].head(3),
             lineage={"mlflow_run_id": run_id, "metaflow_pathspec": "", "git_commit": git["commit"]}
             | {"data_md5": data["md5"]},

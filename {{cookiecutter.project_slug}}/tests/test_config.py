@@ -58,6 +58,8 @@ def test_no_sensitive_feature_needs_fairness_turned_off_on_purpose():
     raw["gates"]["fairness"]["enabled"] = False
     assert parse(yaml.safe_dump(raw))["gates"]["fairness"]["enabled"] is False
 
+{%- if cookiecutter.mitigation %}
+
 
 def test_mitigation_keeps_the_default_threshold():
     raw = _raw()
@@ -65,6 +67,7 @@ def test_mitigation_keeps_the_default_threshold():
     raw["serving"] = {"threshold": 0.3}
     with pytest.raises(ConfigError, match="mitigation fits its own per-group thresholds"):
         parse(yaml.safe_dump(raw))
+{%- endif %}
 
 
 def test_errors_name_the_file_and_echo_a_short_value():

@@ -41,7 +41,7 @@ def test_model_card_has_every_section():
     training = {"best_epoch": 4, "epochs_run": 7, "monitor": "val_loss", "best_value": 0.31, "stopped_early": True}
     training |= {"accelerator": "cpu", "precision": "32-true"}
     card = reports.model_card(
-        "Scores loan applications.", DATA, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, {}, BINARY, training=training
+        "Scores loan applications.", DATA, 800, {"roc_auc": 0.9}, TABLES, VERDICTS, {{ "{}, " if cookiecutter.mitigation }}BINARY, training=training
     )
     for heading in (
         "## Intended use",
@@ -60,13 +60,15 @@ def test_model_card_has_every_section():
 def test_model_card_of_a_multiclass_model_lists_every_class():
     per_class = {c: {"precision": 0.5, "recall": 0.6, "f1": 0.55, "support": 10} for c in ("a", "b", "c")}
     decision = {"classes": ["a", "b", "c"], "threshold": 0.5}
-    card = reports.model_card("Scores.", DATA, 90, {"f1": 0.55}, TABLES, VERDICTS, {}, decision, per_class)
+    card = reports.model_card("Scores.", DATA, 90, {"f1": 0.55}, TABLES, VERDICTS, {{ "{}, " if cookiecutter.mitigation }}decision, per_class)
     assert "3 classes (`a`, `b`, `c`)" in card and "### Per class" in card and "| c | 0.5 | 0.6 |" in card
 
 
 def test_model_card_says_fairness_was_not_assessed():
-    card = reports.model_card("Scores.", DATA, 90, {"f1": 0.55}, {}, VERDICTS, {}, BINARY)
+    card = reports.model_card("Scores.", DATA, 90, {"f1": 0.55}, {}, VERDICTS, {{ "{}, " if cookiecutter.mitigation }}BINARY)
     assert "Fairness was not assessed" in card
+
+{%- if cookiecutter.mitigation %}
 
 
 def test_model_card_says_when_decisions_are_mitigated():
@@ -78,3 +80,4 @@ def test_model_card_says_when_decisions_are_mitigated():
     assert "thresholds.json" in card and "same decision alone or in a batch" in card
     card = reports.model_card("S.", DATA, 800, {}, TABLES, VERDICTS, mitigation | {"fit_on": "validation"}, BINARY)
     assert "fitted on the validation split's scores: rows the network did not train on" in card
+{%- endif %}

@@ -7,7 +7,7 @@ from {{ cookiecutter.module_name }}.config import ModelConfig
 {%- if cookiecutter.monitoring %}
 from {{ cookiecutter.module_name }}.monitoring.shadow import score_in_shadow
 {%- endif %}
-from {{ cookiecutter.module_name }}.pipeline.data import model_inputs, request_example, validate_table
+from {{ cookiecutter.module_name }}.pipeline.data import {{ "model_inputs, " if cookiecutter.mitigation }}request_example, validate_table
 from {{ cookiecutter.module_name }}.pipeline.tasks.tabular import TabularEncoder, build_network
 from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
 from {{ cookiecutter.module_name }}.release.artifact import SPEC, ModelSpec, Predictor, write_model_dir
@@ -124,6 +124,8 @@ def test_example_written_from_the_data_is_a_valid_request(model_dir, demo_frame,
     assert any(v is None for r in body["records"] for v in r.values())  # missing values come out as null
     assert len(predictor.predict([predictor.record(**r).model_dump() for r in body["records"]])) == 100
 
+{%- if cookiecutter.mitigation %}
+
 
 def test_with_mitigation_the_sensitive_features_are_inputs_too(demo_frame, params):
     columns = validate_table(demo_frame, params.data)
@@ -185,6 +187,7 @@ def test_cross_fitted_thresholds_score_every_row_out_of_fold(demo_frame, params,
         empty = splits | {"validation": splits["validation"].head(0)}
         fit_outside_training(None, encoder, {}, empty, validation_only, [])
 
+{%- endif %}
 {%- if cookiecutter.monitoring %}
 
 

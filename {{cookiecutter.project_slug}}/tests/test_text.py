@@ -155,6 +155,8 @@ def test_tiny_model_builder_is_seeded(tmp_path, demo_frame):
     first, again = build(texts, tmp_path / "a"), build(texts, tmp_path / "b")
     assert dir_md5(first) == dir_md5(again) and dir_md5(first) != dir_md5(build(texts, tmp_path / "c", seed=1))
 
+{%- if cookiecutter.mitigation %}
+
 
 def test_cross_fitting_scores_every_text_out_of_fold(demo_frame, encoder, settings):
     """Fairness thresholds' cross-fitting on text inputs (token ids + mask): one score per row, from a network that
@@ -172,3 +174,4 @@ def test_cross_fitting_scores_every_text_out_of_fold(demo_frame, encoder, settin
     )
     scores, y = out_of_fold_scores(encoder, rows, cfg)
     assert scores.shape == y.shape == (60,) and ((scores > 0) & (scores < 1)).all()
+{%- endif %}

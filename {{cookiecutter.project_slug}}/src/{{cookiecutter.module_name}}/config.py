@@ -175,6 +175,7 @@ class FairnessGate(_Strict):
     classes: list[str | int | bool] | None = None  # multi-class: the classes judged (None: every class)
 
 
+{% if cookiecutter.mitigation -%}
 class MitigationConfig(_Strict):
     """Optional fairlearn ThresholdOptimizer: per-group thresholds on the model's score, fitted on scores of rows the
     scoring network did not train on (never the test split) and re-checked by the fairness gate. The sensitive
@@ -194,6 +195,7 @@ class MitigationConfig(_Strict):
     folds: int = Field(5, ge=2, le=20)  # cross_fit: networks trained on all but one fold of train + validation
 
 
+{% endif -%}
 class ChampionGate(_Strict):
     enabled: bool = True
     tolerance: float = Field(0.01, ge=0)
@@ -324,7 +326,9 @@ class Params(_Strict):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     gates: GatesConfig = GatesConfig()
+{%- if cookiecutter.mitigation %}
     mitigation: MitigationConfig = MitigationConfig()
+{%- endif %}
     packaging: PackagingConfig
     serving: ServingConfig = ServingConfig()
 {%- if cookiecutter.monitoring %}
@@ -339,10 +343,12 @@ class Params(_Strict):
                 "data.sensitive_features is empty: name the sensitive columns of your data, or set "
                 "gates.fairness.enabled: false to train without a fairness assessment"
             )
+{%- if cookiecutter.mitigation %}
         if self.mitigation.method != "none" and not (self.gates.fairness.enabled and self.data.sensitive_features):
             raise ValueError("mitigation needs data.sensitive_features and gates.fairness.enabled: true")
         if self.mitigation.method != "none" and self.serving.threshold != 0.5:
             raise ValueError("serving.threshold: mitigation fits its own per-group thresholds; leave it at 0.5")
+{%- endif %}
         return self
 {%- if cookiecutter.sweep and cookiecutter.scale_out %}
 

@@ -30,12 +30,14 @@ class ModelFormatError(ProjectError):
     headline = "Unreadable model"
 
 
+{% if cookiecutter.mitigation -%}
 class UnknownGroup(ProjectError, ValueError):
     """A record's sensitive groups were not seen when the fairness thresholds were fitted (HTTP 400)."""
 
     headline = "Unknown group"
 
 
+{% endif -%}
 class InvalidRecord(ProjectError, ValueError):
     """A record the model cannot score (a value whose encoding is not finite); the message names the field."""
 

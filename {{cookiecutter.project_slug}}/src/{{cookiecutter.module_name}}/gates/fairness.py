@@ -106,18 +106,26 @@ def spread(values: pd.Series) -> float | None:
     return float(values.max() - values.min()) if len(values) >= 2 else None
 
 
+{% if cookiecutter.mitigation -%}
 def fairness_gate(
     tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str, before: dict | None = None
 ) -> Verdict:
+{%- else -%}
+def fairness_gate(tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str) -> Verdict:
+{%- endif %}
     """Checks per table on the groups large enough to judge: selection rates on groups of `min_group_size` rows,
     true positive rates on groups with `min_group_positives` positives, false positive rates on groups with
     `min_group_negatives` negatives. A check with too few such groups is "not judged", never passed.
-    `before`: the tables of the network's own decisions when mitigated, shown as notes beside the verdict."""
+{%- if cookiecutter.mitigation %}
+    `before`: the tables of the network's own decisions when mitigated, shown as notes beside the verdict.
+{%- endif %}"""
     if not cfg.enabled:
         return Verdict("fairness", [], ["not assessed: gates.fairness.enabled is false"], disabled=True)
     checks, notes = [], []
+{%- if cookiecutter.mitigation %}
     if before is not None:
         notes += [f"before mitigation: {c.describe()}" for c in fairness_gate(before, cfg, primary).checks]
+{%- endif %}
     for name, table in tables.items():
         if cfg.classes is not None and class_of(name) not in {str(c) for c in cfg.classes}:
             notes.append(f"[{name}] reported, not judged (not in gates.fairness.classes)")

@@ -43,6 +43,7 @@ def champion_gate(metrics: dict[str, float], champion: dict | None, primary: str
 GATES = ("performance", "fairness", "champion")
 
 
+{% if cookiecutter.mitigation -%}
 def run_gates(
     metrics: dict, tables: dict, champion: dict | None, cfg, skip: set[str], before: dict | None = None
 ) -> list[Verdict]:
@@ -51,6 +52,13 @@ def run_gates(
     judges = {
         "performance": lambda: performance_gate(metrics, cfg.performance),
         "fairness": lambda: fairness_gate(tables, cfg.fairness, cfg.primary_metric, before),
+{%- else -%}
+def run_gates(metrics: dict, tables: dict, champion: dict | None, cfg, skip: set[str]) -> list[Verdict]:
+    """Every gate in order; a skipped gate is recorded as skipped, never silently absent."""
+    judges = {
+        "performance": lambda: performance_gate(metrics, cfg.performance),
+        "fairness": lambda: fairness_gate(tables, cfg.fairness, cfg.primary_metric),
+{%- endif %}
         "champion": lambda: (
             champion_gate(metrics, champion, cfg.primary_metric, cfg.champion.tolerance)
             if cfg.champion.enabled

@@ -102,6 +102,7 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
     return ["| " + " | ".join(r) + " |" for r in [header, ["---"] * len(header), *rows]]
 
 
+{% if cookiecutter.mitigation -%}
 def _fitted_on(mitigation: dict) -> str:
     """Whose scores fitted the fairness thresholds, in words (mitigation.fit_on)."""
     if mitigation["fit_on"] == "validation":
@@ -112,6 +113,7 @@ def _fitted_on(mitigation: dict) -> str:
     )
 
 
+{% endif -%}
 def model_card(
     description: str,
     data: dict,
@@ -119,12 +121,14 @@ def model_card(
     metrics: dict,
     tables: dict,
     verdicts: list[dict],
+{%- if cookiecutter.mitigation %}
     mitigation: dict,
+{%- endif %}
     decision: dict,
     class_metrics: dict | None = None,
     training: dict | None = None,
 ) -> str:
-    """Markdown shipped inside the model (BentoML store, Bento, MLflow). `mitigation`: spec's section, {} if off;
+    """Markdown shipped inside the model (BentoML store, Bento, MLflow).{% if cookiecutter.mitigation %} `mitigation`: spec's section, {} if off;{% endif %}
     `decision`: classes, positive class and threshold; `training`: what `training.fit` reported."""
     classes = decision["classes"]
     if len(classes) == 2:
@@ -166,6 +170,7 @@ def model_card(
             "feature was named), so nothing here says how it treats any group of people.",
             "",
         ]
+{%- if cookiecutter.mitigation %}
     if mitigation:
         lines += [
             f"Decisions go through per-group thresholds on the network's score from fairlearn's ThresholdOptimizer "
@@ -176,6 +181,7 @@ def model_card(
             "The tables below are after mitigation; the gate notes show the checks before it.",
             "",
         ]
+{%- endif %}
     for feature, table in tables.items():
         lines += [f"### {feature}", "", *_markdown_table(display_table(table)), ""]
     lines += [

@@ -154,10 +154,15 @@ def encode_labels(classes: list, values: pd.Series) -> np.ndarray:
 
 
 def model_inputs(columns: Columns, cfg) -> list[str]:
+{%- if cookiecutter.mitigation %}
     """The served model's input fields: the features, plus the sensitive features when fairness thresholds (fitted
     per group) decide the labels."""
     groups = cfg.data.sensitive_features if cfg.mitigation.method != "none" else []
     return columns.features + [c for c in groups if c not in columns.features]
+{%- else %}
+    """The served model's input fields: the features (`cfg`: the fairness mitigation option adds the groups)."""
+    return list(columns.features)
+{%- endif %}
 
 
 def request_example(df: pd.DataFrame, columns: Columns, inputs: list[str], rows: int = 2) -> dict:

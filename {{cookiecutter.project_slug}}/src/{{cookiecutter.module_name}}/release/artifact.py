@@ -2,8 +2,12 @@
 Predictor that serves it. The BentoML store, the Bento, the MLflow model and the champion comparison all read it here.
 
     weights.pt        the network's state_dict (torch.save; loaded with weights_only=True)
+{%- if cookiecutter.mitigation %}
     model.json        ModelSpec: spec_version, task, encoder state, network config, serving settings, mitigation
     thresholds.json   with fairness mitigation: the per-group threshold table (mitigation.py)
+{%- else %}
+    model.json        ModelSpec: spec_version, task, encoder state, network config, serving settings
+{%- endif %}
     MODEL_CARD.md     the model card
 
 Everything but the tensors is JSON: nothing is pickled. A spec_version this code cannot read stops with a message that
@@ -33,6 +37,7 @@ class NonFiniteOutput(RuntimeError):
     encoder, never a client error (HTTP 500); the service never turns it into a label."""
 
 
+{% if cookiecutter.mitigation -%}
 class Mitigation(BaseModel):
     """How the fairness thresholds were made, and the groups they know (the service accepts only those)."""
 
@@ -46,6 +51,7 @@ class Mitigation(BaseModel):
     folds: int | None = None  # cross_fit: how many
 
 
+{% endif -%}
 class ModelSpec(BaseModel):
     """model.json: everything but the weights that serving needs to rebuild and apply the model."""
 
@@ -56,7 +62,9 @@ class ModelSpec(BaseModel):
     encoder: dict  # the fitted encoder's state (tasks.<task>.encoder_from_state)
     network: ModelConfig
     serving: ServingConfig
+{%- if cookiecutter.mitigation %}
     mitigation: Mitigation | None = None
+{%- endif %}
 
 
 def write_model_dir(
@@ -64,8 +72,13 @@ def write_model_dir(
 ) -> Path:
     """Write a model directory (the BentoML store's, the MLflow model's); `thresholds`: mitigation's table."""
     spec = ModelSpec.model_validate(spec.model_dump() if isinstance(spec, ModelSpec) else spec)  # re-validated
+{%- if cookiecutter.mitigation %}
     if bool(spec.mitigation) != bool(thresholds):
         raise ValueError("a spec with a mitigation section needs its thresholds table, and only then")
+{%- else %}
+    if thresholds:
+        raise ValueError("a thresholds table needs the fairness mitigation option (this project has none)")
+{%- endif %}
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     (path / WEIGHTS).write_bytes(weights)
@@ -104,7 +117,7 @@ class Predictor:
     """The packaged network and its encoder, loaded from a model directory (BentoML store, Bento or MLflow).
 
     Reading the spec is cheap and needs no torch: the request contract (`record`) comes from it alone. The network
-    (torch) and the fairness thresholds (scikit-learn) load on first use, so a process that only routes requests
+    (torch){% if cookiecutter.mitigation %} and the fairness thresholds (scikit-learn){% endif %} load on first use, so a process that only routes requests
     (BentoML's main process) never imports them; a serving worker loads them at start-up (`load`)."""
 
     def __init__(self, model_dir: str | Path):
@@ -116,8 +129,10 @@ class Predictor:
         self.serving = self.spec.serving.model_dump()
         self.max_batch_size = self.spec.serving.max_batch_size
         self.threshold = self.spec.serving.threshold  # binary decision threshold
+{%- if cookiecutter.mitigation %}
         mitigation = self.spec.mitigation
         self.groups = mitigation.groups if mitigation else None  # sensitive feature -> groups seen, when mitigated
+{%- endif %}
 
     @cached_property
     def network(self):
@@ -125,6 +140,7 @@ class Predictor:
 
         network = task.build_network(self.encoder, self.spec.network, pretrained=False)
         return load_weights(network, (self.model_dir / WEIGHTS).read_bytes())
+{%- if cookiecutter.mitigation %}
 
     @cached_property
     def thresholds(self):
@@ -144,6 +160,17 @@ class Predictor:
     @property
     def record(self):
         return record_model(self.encoder, self.serving, self.groups)
+{%- else %}
+
+    def load(self) -> "Predictor":
+        """Load the network now (a serving worker, before its first request)."""
+        _ = self.network
+        return self
+
+    @property
+    def record(self):
+        return record_model(self.encoder, self.serving)
+{%- endif %}
 
     def predict_proba(self, rows: pd.DataFrame | list[dict]):
         """Class probabilities (columns in `encoder.classes` order) for raw feature rows: a DataFrame, or request
@@ -171,6 +198,7 @@ class Predictor:
         return proba
 
     def decide(self, rows: pd.DataFrame | list[dict]):
+{%- if cookiecutter.mitigation %}
         """(class ids, probabilities) for a DataFrame or request records: decided as in evaluation
         (`serving.threshold` for a binary target), or by the fairness thresholds when mitigated."""
         from ..pipeline.evaluation import decide
@@ -180,6 +208,14 @@ class Predictor:
             return decide(proba, self.threshold), proba
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
         return self.thresholds.decide(proba, frame), proba
+{%- else %}
+        """(class ids, probabilities) for a DataFrame or request records: decided as in evaluation
+        (`serving.threshold` for a binary target)."""
+        from ..pipeline.evaluation import decide
+
+        proba = self.predict_proba(rows)
+        return decide(proba, self.threshold), proba
+{%- endif %}
 
     def predict(self, records: list[dict]) -> list[Prediction]:
         labels, proba = self.decide(records)

@@ -1,9 +1,9 @@
 """The service's vocabulary, without BentoML: the request record derived from the encoder, and the prediction.
 artifact.Predictor answers with these."""
 
-from typing import Literal
+{% if cookiecutter.mitigation %}from typing import Literal
 
-import pandas as pd
+{% endif %}import pandas as pd
 from pydantic import BaseModel, ConfigDict, create_model
 
 from ..pipeline.tasks import task
@@ -11,7 +11,7 @@ from ..pipeline.tasks import task
 
 class Prediction(BaseModel):
     label: str | int | float | bool
-    probability: float  # the network's, for this label (below 0.5 with a lower threshold or fairness thresholds)
+    probability: float  # the network's, for this label (below 0.5 with a lower threshold{{ " or fairness thresholds" if cookiecutter.mitigation }})
     probabilities: dict[str, float]  # every class's, keyed by the class as text
 
 
@@ -20,11 +20,17 @@ def predictions_frame(predictions: list[Prediction]) -> pd.DataFrame:
     return pd.json_normalize([p.model_dump() for p in predictions])
 
 
+{% if cookiecutter.mitigation -%}
 def record_model(encoder, serving: dict, groups: dict[str, list[str]] | None = None) -> type[BaseModel]:
     """The request record: one typed field per model input, derived from the training data; unknown fields refused.
     `groups`: with fairness mitigation, each sensitive feature is an input too, limited to the groups seen."""
     fields = task.record_fields(encoder, serving)
     fields |= {name: (Literal[tuple(values)], ...) for name, values in (groups or {}).items()}
+{%- else -%}
+def record_model(encoder, serving: dict) -> type[BaseModel]:
+    """The request record: one typed field per model input, derived from the training data; unknown fields refused."""
+    fields = task.record_fields(encoder, serving)
+{%- endif %}
     return create_model("Record", __config__=ConfigDict(extra="forbid"), **fields)
 
 
