@@ -4,7 +4,8 @@ import subprocess
 import pytest
 
 from {{ cookiecutter.module_name }}.errors import DataError
-from {{ cookiecutter.module_name }}.lineage.lineage import DataNotPinned, git_facts, md5, read_data, verify_pinned
+from {{ cookiecutter.module_name }}.lineage.git import git_facts
+from {{ cookiecutter.module_name }}.lineage.lineage import DataNotPinned, md5, read_data, verify_pinned
 from {{ cookiecutter.module_name }}.lineage.tracking import flatten
 from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
 from {{ cookiecutter.module_name }}.release.packaging import weights_sha256
