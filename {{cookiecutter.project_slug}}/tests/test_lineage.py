@@ -119,7 +119,7 @@ def test_a_local_base_model_must_be_under_dvc(tmp_path):
     model.mkdir()
     (reason,) = canonical_reasons(clean, pinned, "params.yaml", "", False, str(model))
     assert reason.startswith(f"base model {model} is a local directory DVC does not track")
-    (tmp_path / "tiny.dvc").write_text("outs: []\n")
+    (tmp_path / "tiny.dvc").write_text(f"outs:\n- md5: {'a' * 32}.dir\n  nfiles: 3\n  path: tiny\n")  # as `dvc add`
     assert canonical_reasons(clean, pinned, "params.yaml", "", False, str(model)) == []
     assert canonical_reasons(clean, pinned, "params.yaml", "", False, "org/hub-model") == []  # a hub id
 

@@ -229,7 +229,8 @@ def read_version(data_path: str, md5: str, rev: str, commit: str) -> tuple[bytes
         return cached, "dvc cache"
     at = rev if rev != "workspace" else commit
     if not at:
-        raise DataNotPinned(f"md5 {md5} of {data_path}: not in the workspace or the DVC cache, and no commit known")
+        where = "not in the workspace or the DVC cache, and no commit is known"
+        raise DataNotPinned(f"md5 {md5} of {data_path}: {where}")
     pin = pointer(data_path, at)
     if pin is not None and pin.md5 != md5:
         raise DataNotPinned(

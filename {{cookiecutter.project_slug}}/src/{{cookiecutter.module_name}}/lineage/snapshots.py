@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import PROJECT_ROOT
 from .git import GitError, git, git_facts
-from .lineage import committed_pins
+from .lineage import committed_pins, pointer
 
 
 class SnapshotError(RuntimeError):
@@ -53,7 +53,7 @@ def canonical_reasons(
     data as the commit names it, the default config file, every gate judged, code that is all in the commit, and a
     local base model (text) that DVC tracks, so the fresh clone `reproduce` makes has it too."""
     reasons = []
-    if base_model and Path(base_model).exists() and not Path(f"{base_model}.dvc").is_file():
+    if base_model and Path(base_model).exists() and pointer(base_model) is None:
         reasons.append(f"base model {base_model} is a local directory DVC does not track (`dvc add {base_model}`)")
     if data.get("rev") == "remote":
         reasons.append(f"data at --data-md5 {data['md5']}, not the version the commit's pointer pins")
