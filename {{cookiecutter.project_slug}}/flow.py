@@ -191,7 +191,8 @@ class TrainingFlow(FlowSpec):
         encode it."""
         from {{ cookiecutter.module_name }}.gates.judge import parse_skip
         from {{ cookiecutter.module_name }}.lineage import tracking
-        from {{ cookiecutter.module_name }}.lineage.lineage import git_facts, read_data
+        from {{ cookiecutter.module_name }}.lineage.git import git_facts
+        from {{ cookiecutter.module_name }}.lineage.lineage import read_data
         from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
         from {{ cookiecutter.module_name }}.pipeline.data import read_table, split, validate_table
         from {{ cookiecutter.module_name }}.release.champion import pinned_champion

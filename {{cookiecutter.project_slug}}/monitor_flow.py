@@ -137,7 +137,7 @@ class MonitorFlow(FlowSpec):
         truth = performance.labelled(rows, self.lineage.target) if self.batch else rows.iloc[0:0]
         self.gate_checks, self.labelled_rows = [], len(truth)  # labelled rows: judged by the training gates too
         if self.labelled_rows:
-            verdicts, metrics = performance.judge(predictor, truth, self.inputs, self.lineage.target, cfg)
+            verdicts, metrics = performance.labelled_gates(predictor, truth, self.inputs, self.lineage.target, cfg)
             self.gate_checks = performance.as_checks(verdicts, len(truth))
             print(f"{len(truth)} labelled rows:", {k: round(v, 4) for k, v in metrics.items()})
         if cfg.data.text_column:  # texts are judged through their statistics (length, unknown tokens)
@@ -180,7 +180,7 @@ class MonitorFlow(FlowSpec):
             "labelled rows judged by the gates": self.labelled_rows,
         }
         print(report.summary(found, self.verdict))
-        report.fill_card(current.card["verdict"], found, self.verdict, facts)
+        report.monitor_card(current.card["verdict"], found, self.verdict, facts)
         directory = Path("monitoring") / "reports" / current.run_id
         files = report.write_reports(directory, found, self.verdict, facts, snapshot)
         self.report_dir = str(directory)
@@ -200,7 +200,7 @@ class MonitorFlow(FlowSpec):
         run (non-zero exit), unless --report-only true."""
         from {{ cookiecutter.module_name }}.monitoring import retrain_event
         from {{ cookiecutter.module_name }}.monitoring.performance import failed_gates
-        from {{ cookiecutter.module_name }}.monitoring.report import enforce
+        from {{ cookiecutter.module_name }}.monitoring.report import fail_on_verdict
 
         pathspec = f"{current.flow_name}/{current.run_id}"
         facts = retrain_event.payload(
@@ -216,7 +216,7 @@ class MonitorFlow(FlowSpec):
 {%- endif %}
 
         degraded = failed_gates(self.gate_checks)
-        print(enforce(self.verdict, self.drifted, self.report_dir, self.report_only, degraded))
+        print(fail_on_verdict(self.verdict, self.drifted, self.report_dir, self.report_only, degraded))
 
 
 def window_columns() -> list[str]:

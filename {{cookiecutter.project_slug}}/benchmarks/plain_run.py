@@ -41,7 +41,8 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }}.gates.fairness import group_tables
     from {{ cookiecutter.module_name }}.gates.judge import enforce, run_gates
     from {{ cookiecutter.module_name }}.lineage import tracking
-    from {{ cookiecutter.module_name }}.lineage.lineage import git_facts, read_data
+    from {{ cookiecutter.module_name }}.lineage.git import git_facts
+    from {{ cookiecutter.module_name }}.lineage.lineage import read_data
     from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
     from {{ cookiecutter.module_name }}.logs import configure
     from {{ cookiecutter.module_name }}.pipeline.data import model_inputs, read_table, split, validate_table

@@ -1,5 +1,5 @@
-"""The model directory has one owner (artifact.py): its spec is versioned, old versions load or stop with a message
-that names the version and the fix, and nothing in it is pickled (the import graph is test_architecture.py's)."""
+"""The model directory has one owner (artifact.py): its spec is versioned, any other version stops with a message that
+names the version and the fix, and nothing in it is pickled (the import graph is test_architecture.py's)."""
 
 import ast
 import json
@@ -40,24 +40,18 @@ def test_a_mitigation_section_needs_its_thresholds_table(tmp_path):
 {%- endif %}
 
 
-def test_a_version_1_spec_without_mitigation_still_loads(tmp_path):
-    """Written before spec_version existed: no version key, `mitigation: {}`, serving without a threshold."""
-    old = spec(mitigation={}, serving={"max_batch_size": 10, "max_text_chars": 100})
-    del old["spec_version"]
-    loaded = read_spec(written(tmp_path, old))
-    assert loaded.spec_version == 1 and loaded.mitigation is None and loaded.serving.threshold == 0.5
-
-
-def test_a_version_1_spec_with_pickled_thresholds_names_the_version_and_the_fix(tmp_path):
+def test_a_spec_of_another_version_names_the_version_and_the_fix(tmp_path):
+    """A new project only ever writes spec_version 2: one without a version, or an older one, is refused."""
     old = spec(mitigation={"method": "threshold_optimizer", "groups": {"sex": ["f", "m"]}, "seed": 1})
     del old["spec_version"]
-    (tmp_path / "thresholds.pkl").write_bytes(b"not loaded")
     with pytest.raises(ModelFormatError) as raised:
         read_spec(written(tmp_path, old))
     message = str(raised.value)
-    assert "model written by template spec_version 1" in message and "thresholds.pkl" in message
+    assert f"spec_version None; this project reads {SPEC_VERSION}" in message
     assert "re-train it (`python flow.py run`)" in message and "--skip-gates champion" in message
     assert isinstance(raised.value, ProjectError)
+    with pytest.raises(ModelFormatError, match=f"spec_version 1; this project reads {SPEC_VERSION}"):
+        read_spec(written(tmp_path, spec(spec_version=1)))
 
 
 def test_a_newer_or_malformed_spec_names_its_version(tmp_path):

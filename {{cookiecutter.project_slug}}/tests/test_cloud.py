@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from {{ cookiecutter.module_name }}.config import PROJECT_ROOT
-from {{ cookiecutter.module_name }}.lineage.lineage import LAUNCH_GIT, DataNotPinned, git_facts, read_data
+from {{ cookiecutter.module_name }}.lineage.git import LAUNCH_GIT, git_facts
+from {{ cookiecutter.module_name }}.lineage.lineage import DataNotPinned, read_data
 from {{ cookiecutter.module_name }}.scale import cloud
 from {{ cookiecutter.module_name }}.scale.stack import profile
 
@@ -82,7 +83,7 @@ def test_under_the_profile_a_models_training_data_is_read_from_the_remote_by_its
     data = TrainingData("run", DATA, "workspace", pinned, "c" * 40, 42, "y", SplitConfig())
     content, source = training_bytes(data, "champion v1")
     assert hashlib.md5(content).hexdigest() == pinned and source.startswith("dvc remote ")
-    with pytest.raises(LineageError, match="training data of champion v1 cannot be read from"):
+    with pytest.raises(LineageError, match="training data of champion v1: .* cannot be read from the DVC remote"):
         training_bytes(TrainingData("run", DATA, "workspace", "0" * 32, "", 42, "y", SplitConfig()), "champion v1")
 
 

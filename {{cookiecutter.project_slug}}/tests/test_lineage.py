@@ -1,10 +1,12 @@
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from {{ cookiecutter.module_name }}.errors import DataError
-from {{ cookiecutter.module_name }}.lineage.lineage import DataNotPinned, git_facts, md5, read_data, verify_pinned
+from {{ cookiecutter.module_name }}.lineage.git import git_facts
+from {{ cookiecutter.module_name }}.lineage.lineage import DataNotPinned, md5, read_data, verify_pinned
 from {{ cookiecutter.module_name }}.lineage.tracking import flatten
 from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
 from {{ cookiecutter.module_name }}.release.packaging import weights_sha256
@@ -118,7 +120,7 @@ def test_a_local_base_model_must_be_under_dvc(tmp_path):
     model.mkdir()
     (reason,) = canonical_reasons(clean, pinned, "params.yaml", "", False, str(model))
     assert reason.startswith(f"base model {model} is a local directory DVC does not track")
-    (tmp_path / "tiny.dvc").write_text("outs: []\n")
+    (tmp_path / "tiny.dvc").write_text(f"outs:\n- md5: {'a' * 32}.dir\n  nfiles: 3\n  path: tiny\n")  # as `dvc add`
     assert canonical_reasons(clean, pinned, "params.yaml", "", False, str(model)) == []
     assert canonical_reasons(clean, pinned, "params.yaml", "", False, "org/hub-model") == []  # a hub id
 
@@ -197,3 +199,69 @@ def test_a_snapshot_stands_for_the_run_its_record_names_not_for_every_run_of_its
     git("tag", "-a", "v2", "-m", 'snapshot v2\n\n{"mlflow_run_id": "r1", "commit": "c2", "run_commit": "c1"}')
     assert snapshots_of("r1", root=tmp_path) == ["v1", "v2"]
     assert snapshots_of("r2", root=tmp_path) == []
+
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "{{ cookiecutter.module_name }}"
+
+
+def test_git_and_dvc_pointers_each_have_one_owner():
+    """Only lineage/git.py runs git, and only lineage/lineage.py parses a .dvc pointer's `outs`."""
+    for path in PACKAGE.rglob("*.py"):
+        text, name = path.read_text(), path.relative_to(PACKAGE).as_posix()
+        if name != "lineage/git.py":
+            assert '["git"' not in text and '("git"' not in text, f"{name} runs git itself"
+        if name != "lineage/lineage.py":
+            assert '["outs"]' not in text, f"{name} parses a .dvc pointer itself"
+
+
+def test_git_fails_in_one_line_and_a_directory_without_git_is_a_question_not_an_error(tmp_path):
+    from {{ cookiecutter.module_name }}.errors import ProjectError
+    from {{ cookiecutter.module_name }}.lineage.git import GitError, git, in_checkout
+
+    assert not in_checkout(tmp_path)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    assert in_checkout(tmp_path)
+    with pytest.raises(GitError) as raised:
+        git("show", "no-such-rev:data.csv.dvc", cwd=tmp_path)
+    message = str(raised.value)
+    assert message.startswith("`git show no-such-rev:data.csv.dvc` failed: ") and "\n" not in message
+    assert isinstance(raised.value, ProjectError)
+
+
+def test_a_data_version_is_read_from_the_workspace_the_dvc_cache_or_its_commit(tmp_path, monkeypatch):
+    """What a model trained on, by md5: the workspace file when it is that version; else the project's DVC cache (a
+    version `dvc add` pinned that no commit holds yet); else DVC at the training commit (its remote once the cache is
+    gone); a commit that pins another version is refused, naming both md5s."""
+    import hashlib
+    import shutil
+    import sys
+
+    from {{ cookiecutter.module_name }}.lineage.lineage import read_version
+
+    def run(*cmd):
+        who = {f"GIT_{role}_{field}": "t" for role in ("AUTHOR", "COMMITTER") for field in ("NAME", "EMAIL")}
+        env = os.environ | who | {"DVC_NO_ANALYTICS": "1"}
+        return subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+    dvc = (sys.executable, "-m", "dvc")
+    run("git", "init", "-q")
+    run(*dvc, "init", "-q")
+    run(*dvc, "remote", "add", "-d", "local", str(tmp_path / "remote"))
+    (tmp_path / "data").mkdir()
+    old, new = b"a,y\n1,0\n", b"a,y\n1,0\n2,1\n"
+    (tmp_path / "data" / "d.csv").write_bytes(old)
+    run(*dvc, "add", "-q", "data/d.csv")
+    run(*dvc, "push", "-q")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "old data")
+    commit = run("git", "rev-parse", "HEAD")
+    (tmp_path / "data" / "d.csv").write_bytes(new)
+    run(*dvc, "add", "-q", "data/d.csv")  # pinned, not committed
+    monkeypatch.chdir(tmp_path)
+    old_md5, new_md5 = hashlib.md5(old).hexdigest(), hashlib.md5(new).hexdigest()
+    assert read_version("data/d.csv", new_md5, "workspace", commit) == (new, "workspace")
+    assert read_version("data/d.csv", old_md5, "workspace", commit) == (old, "dvc cache")
+    shutil.rmtree(tmp_path / ".dvc" / "cache")
+    assert read_version("data/d.csv", old_md5, "workspace", commit) == (old, f"dvc@{commit[:12]}")
+    with pytest.raises(DataNotPinned, match=f"pins md5 {old_md5}, not md5 {'0' * 32}"):
+        read_version("data/d.csv", "0" * 32, "workspace", commit)

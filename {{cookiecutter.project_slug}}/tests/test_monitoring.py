@@ -88,7 +88,7 @@ def frames(n: int = 1500, shift: float = 0.0, seed: int = 0) -> tuple[pd.DataFra
 COLUMNS = checks.drift_columns(["a", "b"], ["c", "d"], [])
 
 
-def by_name(found) -> dict[str, checks.Check]:
+def by_name(found) -> dict[str, checks.DriftCheck]:
     return {c.name: c for c in found}
 
 
@@ -152,9 +152,9 @@ def test_data_quality_counts_nulls_unseen_categories_and_values_out_of_range():
 
 
 def test_the_verdict_is_the_worst_check_and_the_report_lists_every_check():
-    ok = checks.Check("drift.a.psi", "feature_drift", "a", "psi", 0.01, "warn >= 0.1, drift >= 0.25", "ok")
-    warn = checks.Check("quality.a.null_rate", "quality", "a", "rate increase", 0.2, "warn > 0.05", "warn")
-    drift = checks.Check("drift.b.psi", "feature_drift", "b", "psi", 0.4, "warn >= 0.1, drift >= 0.25", "drift")
+    ok = checks.DriftCheck("drift.a.psi", "feature_drift", "a", "psi", 0.01, "warn >= 0.1, drift >= 0.25", "ok")
+    warn = checks.DriftCheck("quality.a.null_rate", "quality", "a", "rate increase", 0.2, "warn > 0.05", "warn")
+    drift = checks.DriftCheck("drift.b.psi", "feature_drift", "b", "psi", 0.4, "warn >= 0.1, drift >= 0.25", "drift")
     assert report.verdict([ok]) == "ok" and report.verdict([ok, warn]) == "warn"
     assert report.verdict([ok, warn, drift]) == "drift" and report.verdict([]) == "warn"
     chart = report.drift_chart([ok, warn, drift], "drift")
@@ -168,9 +168,10 @@ def test_the_verdict_is_the_worst_check_and_the_report_lists_every_check():
 
 def test_a_drift_verdict_fails_the_run_unless_report_only():
     with pytest.raises(report.DriftDetected, match="features drifted: income, employment; see r/verdict.html"):
-        report.enforce("drift", ["income", "employment"], "r")
-    assert report.enforce("drift", ["income"], "r", report_only=True) == "verdict: drift"
-    assert report.enforce("warn", [], "r") == "verdict: warn" and report.enforce("ok", [], "r") == "verdict: ok"
+        report.fail_on_verdict("drift", ["income", "employment"], "r")
+    assert report.fail_on_verdict("drift", ["income"], "r", report_only=True) == "verdict: drift"
+    assert report.fail_on_verdict("warn", [], "r") == "verdict: warn"
+    assert report.fail_on_verdict("ok", [], "r") == "verdict: ok"
 
 
 def test_a_failed_gate_on_labelled_rows_is_degraded_and_fails_the_run():
@@ -186,12 +187,12 @@ def test_a_failed_gate_on_labelled_rows_is_degraded_and_fails_the_run():
         "performance.gate": "degraded",  # strict: a metric it could not compute blocks, as in training
     }
     assert found[-1].threshold == "500 labelled rows" and "accuracy = 0.5500, needs >= 0.8" in found[-1].detail
-    drift = checks.Check("drift.b.psi", "feature_drift", "b", "psi", 0.4, "warn >= 0.1, drift >= 0.25", "drift")
+    drift = checks.DriftCheck("drift.b.psi", "feature_drift", "b", "psi", 0.4, "warn >= 0.1, drift >= 0.25", "drift")
     assert report.verdict([drift, *found]) == "degraded"
     lines = performance.failed_gates(found)
     with pytest.raises(report.ModelDegraded, match=r"(?s)accuracy = 0\.5500, needs >= 0\.8 \(off by 0\.2500\)"):
-        report.enforce("degraded", ["b"], "r", degraded=lines)
-    assert report.enforce("degraded", ["b"], "r", report_only=True, degraded=lines) == "verdict: degraded"
+        report.fail_on_verdict("degraded", ["b"], "r", degraded=lines)
+    assert report.fail_on_verdict("degraded", ["b"], "r", report_only=True, degraded=lines) == "verdict: degraded"
     passed = performance.as_checks([performance_gate({"accuracy": 0.9, "roc_auc": 0.8}, gate)], rows=500)
     assert {c.status for c in passed} == {"ok"} and performance.failed_gates(passed) == []
     nothing = performance.as_checks([Verdict("fairness", [], ["not judged: the rows lack the sensitive features"])], 9)

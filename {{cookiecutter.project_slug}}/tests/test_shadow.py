@@ -1,10 +1,10 @@
-"""The shadow report's judgement (shadow.judge) over prediction-log rows where both models answered."""
+"""The shadow report's judgement (shadow.shadow_gate) over prediction-log rows where both models answered."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.module_name }}.monitoring.shadow import judge, score_summary, selection_spread, shadow_rows
+from {{ cookiecutter.module_name }}.monitoring.shadow import score_summary, selection_spread, shadow_gate, shadow_rows
 
 CLASSES = [0, 1]
 
@@ -37,13 +37,13 @@ def states(verdict) -> dict[str, str]:
 
 
 def test_enough_agreeing_traffic_passes_when_fairness_is_judged_on_a_labelled_batch(params):
-    verdict = judge(log_rows(), CLASSES, params, labelled_fairness=True)
+    verdict = shadow_gate(log_rows(), CLASSES, params, labelled_fairness=True)
     assert verdict.passed, verdict.summary()
     assert any("judged on the labelled batch instead" in note for note in verdict.notes)
 
 
 def test_without_the_groups_in_the_log_or_a_labelled_batch_fairness_is_not_judged_and_the_report_fails(params):
-    verdict = judge(log_rows(), CLASSES, params)
+    verdict = shadow_gate(log_rows(), CLASSES, params)
     assert not verdict.passed and states(verdict)["selection-rate spread"] == "not judged"
     assert "give a labelled batch (--batch)" in verdict.summary()
 
@@ -57,14 +57,14 @@ def test_without_the_groups_in_the_log_or_a_labelled_batch_fairness_is_not_judge
     ],
 )
 def test_too_little_traffic_refused_records_or_disagreement_fail_by_how_much(params, rows, failed):
-    verdict = judge(rows, CLASSES, params, labelled_fairness=True)
+    verdict = shadow_gate(rows, CLASSES, params, labelled_fairness=True)
     assert [c.name for c in verdict.checks if c.state == "failed"] == [failed]
     assert any(line.startswith(failed) and "off by" in line for line in verdict.failures)
 
 
 def test_agreement_is_reported_not_judged_when_turned_off(params):
     cfg = params.model_copy(update={"shadow": params.shadow.model_copy(update={"min_agreement": None})})
-    verdict = judge(log_rows(agree=0.5), CLASSES, cfg, labelled_fairness=True)
+    verdict = shadow_gate(log_rows(agree=0.5), CLASSES, cfg, labelled_fairness=True)
     assert verdict.passed and "agreement with the champion" not in states(verdict)
     assert any(note.startswith("agreement with the champion: 0.") for note in verdict.notes)
 
@@ -75,7 +75,7 @@ def test_a_challenger_that_selects_one_group_far_more_often_fails_fairness_on_tr
     feature = params.data.sensitive_features[0]
     rows = rows.rename(columns={"sex": feature})
     cfg = params.model_copy(update={"shadow": params.shadow.model_copy(update={"min_agreement": None})})
-    verdict = judge(rows, CLASSES, cfg)
+    verdict = shadow_gate(rows, CLASSES, cfg)
     (check,) = [c for c in verdict.checks if c.name == f"selection-rate spread by {feature}"]
     assert check.state == "failed" and check.value > 0.3, verdict.summary()
 

@@ -1,17 +1,16 @@
-"""Facts that tie a run to its code and data: the git commit (and whether the tree was dirty) and the DVC data pin."""
+"""The one owner of data versions: a `.dvc` pointer is parsed here, an md5 is checked here, and a version is read here
+(from the workspace, the project's DVC cache, a git revision or a DVC remote). Everything else asks this module."""
 
 import hashlib
-import json
 import os
-import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from ..errors import DataError, ProjectError
-
-LAUNCH_GIT = "launch-git.json"  # the git facts at launch, in the code package (cloud.py): a pod has no .git
+from .git import GitError, git
 
 
 class DataNotPinned(ProjectError, RuntimeError):
@@ -20,35 +19,13 @@ class DataNotPinned(ProjectError, RuntimeError):
     headline = "Data not pinned"
 
 
-def _git(*args: str, cwd: Path = Path(".")) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    return done.stdout.strip() if done.returncode == 0 else ""
+@dataclass(frozen=True)
+class Pointer:
+    """The output a `<data_path>.dvc` pointer pins: its md5, and the `outs` entry as DVC wrote it."""
 
-
-def git_facts(root: Path = Path(".")) -> dict:
-    """Commit, branch, dirty flag and the diff of a dirty tree (empty strings outside a git repository), the changed
-    tracked files, and untracked files under src/ (they change a run yet appear in neither the commit nor the diff).
-    A step run from Metaflow's code package (a pod: no .git) gets the facts taken at launch, packaged with the code."""
-    if not _git("rev-parse", "--git-dir", cwd=root):
-        launched = launch_git(root)
-        if launched is not None:
-            return launched
-    status = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
-    untracked = _git("ls-files", "--others", "--exclude-standard", "--", "src", cwd=root)
-    return {
-        "commit": _git("rev-parse", "HEAD", cwd=root),
-        "branch": _git("rev-parse", "--abbrev-ref", "HEAD", cwd=root),
-        "dirty": bool(status),
-        "diff": _git("diff", "HEAD", cwd=root) if status else "",
-        "changed": _git("diff", "--name-only", "HEAD", cwd=root).splitlines() if status else [],
-        "untracked_src": [p for p in untracked.splitlines() if "__pycache__" not in p],
-    }
-
-
-def launch_git(root: Path) -> dict | None:
-    """The git facts packaged at launch, or None (not running from a code package)."""
-    path = root / LAUNCH_GIT
-    return json.loads(path.read_text()) if path.is_file() else None
+    data_path: str
+    md5: str
+    entry: dict
 
 
 def md5(path: Path) -> str:
@@ -67,12 +44,37 @@ def dir_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pointer(data_path: Path) -> dict | None:
-    """The `outs` entry of `<data_path>.dvc`, or None when the file is not tracked by DVC."""
+def _parse(text: str, data_path: str) -> Pointer:
+    entry = yaml.load(text, Loader=yaml.BaseLoader)["outs"][0]  # BaseLoader: hashes stay strings
+    return Pointer(str(data_path), entry["md5"], entry)
+
+
+def pointer(data_path: str | Path, rev: str = "") -> Pointer | None:
+    """What `<data_path>.dvc` pins, in the workspace or at git revision `rev`; None when there is no such pointer."""
+    if rev:
+        try:
+            return _parse(git("show", f"{rev}:{data_path}.dvc"), str(data_path))
+        except GitError:
+            return None
     dvc_file = Path(f"{data_path}.dvc")
-    if not dvc_file.is_file():
-        return None
-    return yaml.load(dvc_file.read_text(), Loader=yaml.BaseLoader)["outs"][0]  # hashes stay strings
+    return _parse(dvc_file.read_text(), str(data_path)) if dvc_file.is_file() else None
+
+
+def committed_pins(root: Path) -> dict[str, str]:
+    """{path: md5} for every committed .dvc pointer (data, and a local base model if DVC tracks one)."""
+    pins = {}
+    for name in sorted(git("ls-files", "*.dvc", cwd=root).split()):
+        for out in yaml.load((root / name).read_text(), Loader=yaml.BaseLoader)["outs"]:
+            pins[str((root / name).parent.relative_to(root) / out["path"])] = out["md5"]
+    return pins
+
+
+def checked(content: bytes, expected: str, where: str) -> bytes:
+    """`content` if its md5 is `expected`; else DataNotPinned naming `where` the bytes came from and both md5s."""
+    actual = hashlib.md5(content).hexdigest()
+    if actual != expected:
+        raise DataNotPinned(f"{where}: read md5 {actual}, expected md5 {expected}")
+    return content
 
 
 def verify_pinned(data_path: Path) -> str:
@@ -87,9 +89,9 @@ def verify_pinned(data_path: Path) -> str:
     if not data_path.is_file():
         raise DataNotPinned(f"{data_path} is missing: run `dvc pull {data_path}.dvc` to fetch the pinned version")
     actual = md5(data_path)
-    if actual != pin["md5"]:
+    if actual != pin.md5:
         raise DataNotPinned(
-            f"{data_path} does not match its pointer {data_path}.dvc (workspace md5 {actual}, pinned {pin['md5']}).\n"
+            f"{data_path} does not match its pointer {data_path}.dvc (workspace md5 {actual}, pinned {pin.md5}).\n"
             f"Restore the pinned version with `dvc checkout --force {data_path}.dvc` (discards your changes), or pin "
             f"this one with `dvc add {data_path}` and commit {data_path}.dvc."
         )
@@ -98,7 +100,7 @@ def verify_pinned(data_path: Path) -> str:
 
 def require_file(data_path: str, config: str) -> None:
     """A data path that names nothing (no file, no .dvc pointer) is a config mistake, not a DVC one: say so first."""
-    if not Path(data_path).is_file() and pointer(Path(data_path)) is None:
+    if not Path(data_path).is_file() and pointer(data_path) is None:
         raise DataError(f"data file {data_path} not found (check data.path in {config})")
 
 
@@ -116,32 +118,41 @@ def read_data(
             "--data-rev; locally, name a git revision with --data-rev"
         )
     if data_remote() and not rev:
-        return _read_remote(data_path, data_remote(), config, md5)
+        pin = pointer(data_path)
+        if pin is None:
+            raise DataError(f"{data_path}.dvc not found: the cloud profile reads data through its pointer ({config})")
+        content = read_from_remote(data_path, data_remote(), md5 or pin.md5)
+        # rev "workspace": the pointer as the launch's workspace has it (packaged with the code); "remote": --data-md5's
+        rev = "remote" if md5 and md5 != pin.md5 else "workspace"
+        return content, {"path": data_path, "rev": rev, "md5": md5 or pin.md5, "pinned": True, "remote": data_remote()}
     if rev:
-        import dvc.api
-        from dvc.exceptions import DvcException
-
-        committed = _git("show", f"{rev}:{data_path}.dvc")
-        if not committed:
-            raise DataNotPinned(f"{data_path}.dvc does not exist at revision {rev!r} (check --data-rev and data.path)")
-        expected = yaml.load(committed, Loader=yaml.BaseLoader)["outs"][0]["md5"]
-        try:
-            content = dvc.api.read(data_path, rev=rev, mode="rb")
-        except DvcException as err:  # e.g. in neither the cache nor the remote
-            raise DataNotPinned(f"{data_path}@{rev} cannot be read through DVC: {err}") from None
-        actual = hashlib.md5(content).hexdigest()
-        if actual != expected:
-            raise DataNotPinned(f"{data_path}@{rev}: read md5 {actual}, pinned md5 {expected}")
-        return content, {"path": data_path, "rev": rev, "md5": actual, "pinned": True}
+        content = read_at(data_path, rev)
+        return content, {"path": data_path, "rev": rev, "md5": hashlib.md5(content).hexdigest(), "pinned": True}
     require_file(data_path, config)
     if allow_unpinned and Path(data_path).is_file():
-        pin = pointer(Path(data_path))
+        pin = pointer(data_path)
         content = Path(data_path).read_bytes()
         actual = hashlib.md5(content).hexdigest()
-        pinned = bool(pin and pin["md5"] == actual)
+        pinned = bool(pin and pin.md5 == actual)
         return content, {"path": data_path, "rev": "workspace", "md5": actual, "pinned": pinned}
     actual = verify_pinned(Path(data_path))
     return Path(data_path).read_bytes(), {"path": data_path, "rev": "workspace", "md5": actual, "pinned": True}
+
+
+def read_at(data_path: str, rev: str) -> bytes:
+    """The version of `data_path` that its pointer at git revision `rev` pins, read through DVC (its cache, then its
+    remote) without touching the workspace; DataNotPinned when there is no pointer there or the bytes are not found."""
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    pin = pointer(data_path, rev)
+    if pin is None:
+        raise DataNotPinned(f"{data_path}.dvc does not exist at revision {rev!r} (check --data-rev and data.path)")
+    try:
+        content = dvc.api.read(data_path, rev=rev, mode="rb")
+    except DvcException as err:  # e.g. in neither the cache nor the remote
+        raise DataNotPinned(f"{data_path}@{rev} cannot be read through DVC: {err}") from None
+    return checked(content, pin.md5, f"{data_path}@{rev}")
 
 
 def data_remote() -> str:
@@ -149,25 +160,29 @@ def data_remote() -> str:
     return os.environ.get("CLOUD_DVC_REMOTE", "")
 
 
-def read_from_remote(data_path: str, remote: str, md5: str = "") -> bytes:
-    """The bytes the committed pointer `<data_path>.dvc` pins (or, given `md5`, that version of the file: e.g. the
-    data an older model trained on), read through DVC from `remote` alone: in a scratch DVC repository holding only
-    the pointer, so neither the workspace nor its DVC cache can supply them."""
+def read_from_remote(data_path: str, remote: str, md5: str) -> bytes:
+    """Version `md5` of `data_path` (e.g. the data an older model trained on), read through DVC from `remote` alone,
+    checked against its md5: in a scratch DVC repository holding only the pointer, rewritten to name that version, so
+    neither the workspace nor its DVC cache can supply it. DataNotPinned when the remote lacks it."""
     import logging
     import shutil
 
     import dvc.api
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
+    pin = pointer(data_path)
+    if pin is None:
+        raise DataNotPinned(f"{data_path}.dvc not found: a version is read from a DVC remote through its pointer")
     with tempfile.TemporaryDirectory(prefix="dvc-read-") as scratch:
         pin_file = Path(scratch, f"{data_path}.dvc")
         pin_file.parent.mkdir(parents=True, exist_ok=True)
-        pin = yaml.load(Path(f"{data_path}.dvc").read_text(), Loader=yaml.BaseLoader)  # hashes stay strings
-        if md5 and pin["outs"][0]["md5"] != md5:  # the same pointer (hash scheme, path) naming another version
-            pin["outs"][0] = {k: v for k, v in pin["outs"][0].items() if k != "size"} | {"md5": md5}
-            pin_file.write_text(yaml.safe_dump(pin, sort_keys=False))
-        else:
+        if pin.md5 == md5:
             shutil.copyfile(f"{data_path}.dvc", pin_file)
+        else:  # the same pointer (hash scheme, path) naming another version
+            document = yaml.load(Path(f"{data_path}.dvc").read_text(), Loader=yaml.BaseLoader)  # hashes stay strings
+            document["outs"][0] = {k: v for k, v in pin.entry.items() if k != "size"} | {"md5": md5}
+            pin_file.write_text(yaml.safe_dump(document, sort_keys=False))
         dvc_logger = logging.getLogger("dvc")
         level = dvc_logger.level
         dvc_logger.setLevel(logging.WARNING)  # no "Initialized DVC repository." in the step's log
@@ -178,7 +193,12 @@ def read_from_remote(data_path: str, remote: str, md5: str = "") -> bytes:
         with repo.config.edit() as conf:
             conf["remote"]["cloud"] = {"url": remote}
             conf["core"]["remote"] = "cloud"
-        return dvc.api.read(data_path, repo=scratch, mode="rb")
+        try:
+            content = dvc.api.read(data_path, repo=scratch, mode="rb")
+        except DvcException as err:  # e.g. never pushed: `dvc push -r <remote>`
+            version = f"{data_path} (md5 {md5})"
+            raise DataNotPinned(f"{version} cannot be read from the DVC remote {remote}: {err}") from None
+    return checked(content, md5, f"{data_path} from {remote}")
 
 
 def read_from_cache(data_path: str, md5: str) -> bytes | None:
@@ -189,30 +209,34 @@ def read_from_cache(data_path: str, md5: str) -> bytes | None:
     from dvc.repo import Repo
 
     try:
-        content = read_from_remote(data_path, Repo().cache.local_cache_dir, md5)
-    except (DvcException, OSError):  # not a DVC project, no pointer, or not in the cache
+        return read_from_remote(data_path, Repo().cache.local_cache_dir, md5)
+    except (DvcException, DataNotPinned, OSError):  # not a DVC project, no pointer, or not in the cache
         return None
-    return content if hashlib.md5(content).hexdigest() == md5 else None
 
 
-def _read_remote(data_path: str, remote: str, config: str, md5: str = "") -> tuple[bytes, dict]:
-    from dvc.exceptions import DvcException
-
-    pin = pointer(Path(data_path))
-    if pin is None:
-        raise DataError(f"{data_path}.dvc not found: the cloud profile reads data through its pointer ({config})")
-    expected = md5 or pin["md5"]
-    try:
-        content = read_from_remote(data_path, remote, expected)
-    except DvcException as err:  # e.g. never pushed: `dvc push -r <remote>`
-        version = f"{data_path} (md5 {expected})"
-        raise DataNotPinned(f"{version} cannot be read from the DVC remote {remote}: {err}") from None
-    actual = hashlib.md5(content).hexdigest()
-    if actual != expected:
-        raise DataNotPinned(f"{data_path} from {remote}: read md5 {actual}, expected md5 {expected}")
-    # rev "workspace": the pointer as the launch's workspace has it (packaged with the code); "remote": --data-md5's
-    rev = "remote" if expected != pin["md5"] else "workspace"
-    return content, {"path": data_path, "rev": rev, "md5": actual, "pinned": True, "remote": remote}
+def read_version(data_path: str, md5: str, rev: str, commit: str) -> tuple[bytes, str]:
+    """Version `md5` of `data_path` (what a run trained on), and where it came from: under the cloud profile its DVC
+    remote (a pod has no workspace and no git history); else the workspace file when its md5 is that one, else the
+    project's DVC cache (pinned by `dvc add`, perhaps in no commit yet), else DVC at revision `rev` ("workspace": at
+    the training `commit`). DataNotPinned says why none holds it."""
+    if data_remote():
+        return read_from_remote(data_path, data_remote(), md5), f"dvc remote {data_remote()}"
+    content = Path(data_path).read_bytes() if rev == "workspace" and Path(data_path).is_file() else b""
+    if content and hashlib.md5(content).hexdigest() == md5:
+        return content, "workspace"
+    cached = read_from_cache(data_path, md5)
+    if cached is not None:
+        return cached, "dvc cache"
+    at = rev if rev != "workspace" else commit
+    if not at:
+        where = "not in the workspace or the DVC cache, and no commit is known"
+        raise DataNotPinned(f"md5 {md5} of {data_path}: {where}")
+    pin = pointer(data_path, at)
+    if pin is not None and pin.md5 != md5:
+        raise DataNotPinned(
+            f"{data_path}@{at[:12]} pins md5 {pin.md5}, not md5 {md5} (was it trained on data not yet committed?)"
+        )
+    return read_at(data_path, at), f"dvc@{at[:12]}"
 
 
 KEY_PACKAGES = ("torch", "lightning", "metaflow", "mlflow", "dvc", "bentoml", "pandas", "numpy", "scikit-learn")

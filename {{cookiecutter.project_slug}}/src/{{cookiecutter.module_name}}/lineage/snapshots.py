@@ -7,10 +7,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from ..config import PROJECT_ROOT
-from .lineage import git_facts
+from .git import GitError, git, git_facts
+from .lineage import committed_pins, pointer
 
 
 class SnapshotError(RuntimeError):
@@ -26,16 +25,6 @@ def _run(*cmd: str, cwd: Path = PROJECT_ROOT, check: bool = True, **env) -> subp
 
 def _dvc(*args: str, cwd: Path = PROJECT_ROOT, check: bool = True) -> subprocess.CompletedProcess:
     return _run(sys.executable, "-m", "dvc", *args, cwd=cwd, check=check, DVC_NO_ANALYTICS="1")
-
-
-def data_pins(root: Path = PROJECT_ROOT) -> dict[str, str]:
-    """{path: md5} for every committed .dvc pointer (data, and a local base model if DVC tracks one)."""
-    pins = {}
-    committed = _run("git", "ls-files", "*.dvc", cwd=root).stdout.split()
-    for pointer in sorted(root / name for name in committed):
-        for out in yaml.load(pointer.read_text(), Loader=yaml.BaseLoader)["outs"]:
-            pins[str(pointer.parent.relative_to(root) / out["path"])] = out["md5"]
-    return pins
 
 
 # Files that do not change what a run trains: a run of an earlier commit that differs from HEAD only in these still
@@ -64,7 +53,7 @@ def canonical_reasons(
     data as the commit names it, the default config file, every gate judged, code that is all in the commit, and a
     local base model (text) that DVC tracks, so the fresh clone `reproduce` makes has it too."""
     reasons = []
-    if base_model and Path(base_model).exists() and not Path(f"{base_model}.dvc").is_file():
+    if base_model and Path(base_model).exists() and pointer(base_model) is None:
         reasons.append(f"base model {base_model} is a local directory DVC does not track (`dvc add {base_model}`)")
     if data.get("rev") == "remote":
         reasons.append(f"data at --data-md5 {data['md5']}, not the version the commit's pointer pins")
@@ -89,9 +78,11 @@ def _stands_for(run_commit: str, head: str, root: Path = PROJECT_ROOT) -> bool:
     """The run's commit is HEAD, or an ancestor that differs from HEAD only in files that do not change training."""
     if run_commit == head:
         return True
-    if _run("git", "merge-base", "--is-ancestor", run_commit, head, cwd=root, check=False).returncode != 0:
+    try:
+        git("merge-base", "--is-ancestor", run_commit, head, cwd=root)  # fails: not an ancestor (or unknown)
+    except GitError:
         return False
-    changed = _run("git", "diff", "--name-only", run_commit, head, cwd=root).stdout.split()
+    changed = git("diff", "--name-only", run_commit, head, cwd=root).split()
     return not any(affects_training(p) for p in changed)
 
 
@@ -126,7 +117,7 @@ def _why_not(head: str, experiment: str) -> str:
 
 def snapshot(tag: str, experiment: str, message: str = "") -> str:
     """Push the data, then tag the commit with its data hashes and the canonical MLflow run that stands for it."""
-    if _run("git", "tag", "-l", tag).stdout.strip():
+    if git("tag", "-l", tag, cwd=PROJECT_ROOT):
         raise SnapshotError(f"tag {tag!r} already exists: choose another name (a snapshot is never moved)")
     if git_facts(PROJECT_ROOT)["dirty"]:
         raise SnapshotError("the git tree has uncommitted changes: commit or stash them first")
@@ -142,10 +133,10 @@ def snapshot(tag: str, experiment: str, message: str = "") -> str:
             "pinned data with params.yaml, every gate judged and all code committed: run `python flow.py run`"
         )
     _dvc("push", "-q")
-    record = {"mlflow_run_id": run.info.run_id, "data": data_pins(), "commit": commit}
+    record = {"mlflow_run_id": run.info.run_id, "data": committed_pins(PROJECT_ROOT), "commit": commit}
     record |= {"run_commit": run.data.tags["git.commit"]} if run.data.tags["git.commit"] != commit else {}
     body = f"{message or 'snapshot ' + tag}\n\n{json.dumps(record, indent=2)}\n"
-    _run("git", "tag", "-a", tag, "-m", body)
+    git("tag", "-a", tag, "-m", body, cwd=PROJECT_ROOT)
     return body
 
 
@@ -155,8 +146,8 @@ def _record(message: str) -> dict:
 
 
 def read_snapshot(tag: str, root: Path = PROJECT_ROOT) -> dict:
-    body = _run("git", "tag", "-l", "--format=%(contents)", tag, cwd=root).stdout
-    if not body.strip():
+    body = git("tag", "-l", "--format=%(contents)", tag, cwd=root)
+    if not body:
         raise SnapshotError(f"no snapshot tag {tag!r}")
     return _record(body)
 
@@ -164,7 +155,7 @@ def read_snapshot(tag: str, root: Path = PROJECT_ROOT) -> dict:
 def snapshots_of(mlflow_run_id: str, root: Path = PROJECT_ROOT) -> list[str]:
     """The snapshot tags that stand for this MLflow run: those whose record names it, wherever they point (a later
     commit that changed nothing training reads keeps the run), and no other tag on the run's commit."""
-    refs = _run("git", "for-each-ref", "refs/tags", "--format=%(refname:short)%00%(contents)%00%00", cwd=root).stdout
+    refs = git("for-each-ref", "refs/tags", "--format=%(refname:short)%00%(contents)%00%00", cwd=root)
     found = []
     for entry in refs.split("\0\0"):
         tag, _, message = entry.lstrip("\n").partition("\0")
@@ -179,8 +170,8 @@ def snapshots_of(mlflow_run_id: str, root: Path = PROJECT_ROOT) -> list[str]:
 def _checkout(tag: str, workdir: Path) -> Path:
     """A clean clone at `tag` with its data pulled from the project's DVC remote."""
     clone = workdir / "checkout"
-    _run("git", "clone", "-q", str(PROJECT_ROOT), str(clone))
-    _run("git", "-c", "advice.detachedHead=false", "checkout", "-q", tag, cwd=clone)
+    git("clone", "-q", str(PROJECT_ROOT), str(clone))
+    git("-c", "advice.detachedHead=false", "checkout", "-q", tag, cwd=clone)
     for name, url in _remotes(PROJECT_ROOT).items():  # a local remote is relative to its project: use the original's
         if "://" not in url:
             _dvc("remote", "modify", "--local", name, "url", url, cwd=clone)

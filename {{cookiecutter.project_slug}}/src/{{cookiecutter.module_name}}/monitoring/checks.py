@@ -1,6 +1,7 @@
-"""The checks: one per feature and statistic, each with its value, threshold and status (ok / warn / drift / not
-judged). Drift statistics are Evidently's (`ValueDrift`, one metric per column and method); the data-quality rates
-are counted with pandas against the training split.
+"""The monitor's checks (DriftCheck, distinct from the gates' Check: a status of its own, ok / warn / drift / degraded /
+not judged, where a gate check is only passed, failed or not judged): one per feature and statistic, each with its
+value, threshold and status. Drift statistics are Evidently's (`ValueDrift`, one metric per column and method); the
+data-quality rates are counted with pandas against the training split.
 
 Per column (model inputs, and the predictions: `label` and the class probabilities):
   psi          population stability index, bands psi_warn / psi_drift (0.1 / 0.25): warn, drift
@@ -24,7 +25,9 @@ ORDER = {"ok": 0, "not_judged": 1, "warn": 2, "drift": 3, "degraded": 4}
 
 
 @dataclass(frozen=True)
-class Check:
+class DriftCheck:
+    """One statistic of one column (or a gate check re-read on labelled rows), with the monitor's status."""
+
     name: str  # e.g. drift.income.wasserstein, quality.employment.unseen_categories, prediction.label.psi
     kind: str  # feature_drift | prediction_drift | quality | schema | performance | fairness (labelled rows)
     column: str
@@ -97,7 +100,7 @@ def drift_checks(
         if min(sizes) < cfg.min_rows:
             why = f"{sizes[1]} current / {sizes[0]} reference values; at least {cfg.min_rows} needed (min_rows)"
             for name in ("psi", method):
-                checks.append(Check(f"{prefix}.{column}.{name}", role, column, name, None, "", "not_judged", why))
+                checks.append(DriftCheck(f"{prefix}.{column}.{name}", role, column, name, None, "", "not_judged", why))
             continue
         judged.append((column, kind, role, method))
         metrics += [
@@ -129,14 +132,14 @@ def drift_checks(
             label, threshold = f"{prefix}.{column}.{name}", bands(name, thresholds)
             if math.isfinite(got):
                 status = psi_status(got, warn, drift) if name == "psi" else method_status(name, got, limit(name))
-                checks.append(Check(label, role, column, name, got, threshold, status))
+                checks.append(DriftCheck(label, role, column, name, got, threshold, status))
             else:  # e.g. a distance normed by a zero spread: never "ok" unjudged
                 why = f"Evidently gave {got} (a constant column?)"
-                checks.append(Check(label, role, column, name, None, threshold, "not_judged", why))
+                checks.append(DriftCheck(label, role, column, name, None, threshold, "not_judged", why))
     return checks, snapshot
 
 
-def schema_checks(columns: list[str], inputs: list[str], ignored: list[str]) -> list[Check]:
+def schema_checks(columns: list[str], inputs: list[str], ignored: list[str]) -> list[DriftCheck]:
     """Model inputs the monitored rows lack (drift: those features cannot be judged), and columns the model does
     not know (a warning; `ignored`: expected extras such as the target or the log's own columns)."""
     missing = [c for c in inputs if c not in columns]
@@ -144,7 +147,7 @@ def schema_checks(columns: list[str], inputs: list[str], ignored: list[str]) -> 
         c for c in columns if c not in inputs and c not in ignored and not c.startswith(("probability_", "shadow_"))
     ]
     return [
-        Check(
+        DriftCheck(
             "schema.missing_columns",
             "schema",
             "",
@@ -154,7 +157,7 @@ def schema_checks(columns: list[str], inputs: list[str], ignored: list[str]) -> 
             "drift" if missing else "ok",
             ", ".join(missing),
         ),
-        Check(
+        DriftCheck(
             "schema.extra_columns",
             "schema",
             "",
@@ -169,7 +172,7 @@ def schema_checks(columns: list[str], inputs: list[str], ignored: list[str]) -> 
 
 def quality_checks(
     reference: pd.DataFrame, current: pd.DataFrame, numeric: list[str], categorical: list[str], cfg: MonitoringConfig
-) -> list[Check]:
+) -> list[DriftCheck]:
     """Per input: the share of missing values (against the training share), of categories never seen in training,
     and of numbers outside the training split's [min, max]; a breach is a warning."""
     limits = cfg.quality
@@ -177,11 +180,11 @@ def quality_checks(
     for column in [c for c in numeric + categorical if c in current]:
         values, known = current[column], reference[column]
         if len(values) == 0:
-            checks.append(Check(f"quality.{column}.null_rate", "quality", column, "rate", None, "", "not_judged"))
+            checks.append(DriftCheck(f"quality.{column}.null_rate", "quality", column, "rate", None, "", "not_judged"))
             continue
         increase = float(values.isna().mean() - known.isna().mean())
         checks.append(
-            Check(
+            DriftCheck(
                 f"quality.{column}.null_rate",
                 "quality",
                 column,
@@ -199,7 +202,7 @@ def quality_checks(
             rate = float(len(unseen) / len(present)) if len(present) else 0.0
             examples = ", ".join(sorted(set(unseen))[:5])
             checks.append(
-                Check(
+                DriftCheck(
                     f"quality.{column}.unseen_categories",
                     "quality",
                     column,
@@ -214,7 +217,7 @@ def quality_checks(
             numbers, low, high = pd.to_numeric(present, errors="coerce"), known.min(), known.max()
             rate = float(((numbers < low) | (numbers > high)).mean()) if len(numbers) else 0.0
             checks.append(
-                Check(
+                DriftCheck(
                     f"quality.{column}.out_of_range",
                     "quality",
                     column,
@@ -228,6 +231,6 @@ def quality_checks(
     return checks
 
 
-def drifted(checks: list[Check], kind: str = "feature_drift") -> list[str]:
+def drifted(checks: list[DriftCheck], kind: str = "feature_drift") -> list[str]:
     """The columns with at least one check at drift, in order."""
     return list(dict.fromkeys(c.column for c in checks if c.kind == kind and c.status == "drift"))

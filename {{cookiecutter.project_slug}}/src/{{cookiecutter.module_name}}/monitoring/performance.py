@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..gates.verdict import Verdict
 from ..pipeline.data import encode_labels
-from .checks import Check
+from .checks import DriftCheck
 from .window import MonitoringError
 
 STATES = {"passed": "ok", "failed": "degraded", "not judged": "not_judged"}
@@ -31,7 +31,9 @@ def true_labels(classes: list, values: pd.Series):
         raise MonitoringError(f"label {err.args[0]!r} is not one of the model's classes {classes}") from None
 
 
-def judge(predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg) -> tuple[list[Verdict], dict[str, float]]:
+def labelled_gates(
+    predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg
+) -> tuple[list[Verdict], dict[str, float]]:
     """The performance gate (and the fairness gate, when on) over `rows`, scored by `predictor` on its `inputs`: the
     verdicts and the metrics. `cfg`: the project's Params (gates, data.sensitive_features)."""
     from ..gates.fairness import fairness_gate, group_tables
@@ -61,14 +63,14 @@ def gate_status(verdict: Verdict) -> str:
     return "not_judged" if not verdict.judged and (verdict.checks or verdict.notes) else "ok"
 
 
-def as_checks(verdicts: list[Verdict], rows: int) -> list[Check]:
+def as_checks(verdicts: list[Verdict], rows: int) -> list[DriftCheck]:
     """Monitoring checks: one per gate check, as it was judged, then the gate's own verdict."""
     found = []
     for verdict in verdicts:
         for c in verdict.checks:
             value, detail = (c.value, "") if c.judged else (None, c.reason)
             found.append(
-                Check(
+                DriftCheck(
                     f"{verdict.gate}.{c.name}",
                     verdict.gate,
                     "",
@@ -81,7 +83,7 @@ def as_checks(verdicts: list[Verdict], rows: int) -> list[Check]:
             )
         detail = "; ".join(verdict.failures or verdict.notes)
         found.append(
-            Check(
+            DriftCheck(
                 f"{verdict.gate}.gate",
                 verdict.gate,
                 "",
@@ -95,6 +97,6 @@ def as_checks(verdicts: list[Verdict], rows: int) -> list[Check]:
     return found
 
 
-def failed_gates(checks: list[Check]) -> list[str]:
+def failed_gates(checks: list[DriftCheck]) -> list[str]:
     """One line per gate that failed on the labelled rows, with every failed check (value, bound, margin)."""
     return [f"{c.kind}: {c.detail}" for c in checks if c.name.endswith(".gate") and c.status == "degraded"]

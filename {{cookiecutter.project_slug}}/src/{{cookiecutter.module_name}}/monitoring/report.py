@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from ..errors import ProjectError
-from .checks import ORDER, Check
+from .checks import ORDER, DriftCheck
 
 STATUS_COLOURS = {
     "ok": "#1a7f37",
@@ -36,12 +36,12 @@ class ModelDegraded(DriftDetected):
     headline = "Model degraded"
 
 
-def verdict(checks: list[Check]) -> str:
+def verdict(checks: list[DriftCheck]) -> str:
     worst = max((ORDER[c.status] for c in checks), default=ORDER["not_judged"])
     return {0: "ok", 1: "warn", 2: "warn", 3: "drift", 4: "degraded"}[worst]
 
 
-def enforce(
+def fail_on_verdict(
     result: str, drifted: list[str], report_dir: str, report_only: bool = False, degraded: list[str] = ()
 ) -> str:
     """Raise ModelDegraded (listing `degraded`, the failed gates) or DriftDetected (naming the `drifted` features):
@@ -54,7 +54,7 @@ def enforce(
     return f"verdict: {result}"
 
 
-def summary(checks: list[Check], result: str) -> str:
+def summary(checks: list[DriftCheck], result: str) -> str:
     """One line per check that is not ok, under the verdict: what a user reads in the terminal."""
     lines = [f"verdict: {result} ({sum(c.status == 'ok' for c in checks)} of {len(checks)} checks ok)"]
     for c in sorted(checks, key=lambda c: -ORDER[c.status]):
@@ -64,15 +64,15 @@ def summary(checks: list[Check], result: str) -> str:
     return "\n".join(lines)
 
 
-def _value(check: Check) -> str:
+def _value(check: DriftCheck) -> str:
     return "-" if check.value is None else f"{check.value:.4g}"
 
 
-def rows(checks: list[Check]) -> list[list[str]]:
+def rows(checks: list[DriftCheck]) -> list[list[str]]:
     return [[c.name, c.status, _value(c), c.threshold, c.detail] for c in checks]
 
 
-def drift_chart(checks: list[Check], result: str) -> bytes | None:
+def drift_chart(checks: list[DriftCheck], result: str) -> bytes | None:
     """A PNG of the report at a glance: each column's population stability index against the warn and drift bands,
     coloured by its status (inputs, then the predictions); None when no PSI was computed."""
     psi = [c for c in checks if c.method == "psi" and c.value is not None]
@@ -101,7 +101,9 @@ def drift_chart(checks: list[Check], result: str) -> bytes | None:
     return out.getvalue()
 
 
-def html_report(checks: list[Check], result: str, facts: dict, evidently_file: str | None, chart: bytes | None) -> str:
+def html_report(
+    checks: list[DriftCheck], result: str, facts: dict, evidently_file: str | None, chart: bytes | None
+) -> str:
     """Our verdict as a self-contained page: the facts (model, reference, window), then every check."""
     colour = STATUS_COLOURS.get(result, STATUS_COLOURS["not_judged"])
     facts_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts.items())
@@ -125,7 +127,7 @@ def html_report(checks: list[Check], result: str, facts: dict, evidently_file: s
     )
 
 
-def fill_card(card, checks: list[Check], result: str, facts: dict) -> None:
+def monitor_card(card, checks: list[DriftCheck], result: str, facts: dict) -> None:
     from metaflow.cards import Image, Markdown, Table
 
     card.append(Markdown(f"# Monitoring verdict: {result}"))
@@ -136,7 +138,7 @@ def fill_card(card, checks: list[Check], result: str, facts: dict) -> None:
     card.append(Table(rows(checks), headers=["check", "status", "value", "threshold", "detail"]))
 
 
-def write_reports(directory: Path, checks: list[Check], result: str, facts: dict, snapshot) -> dict[str, Path]:
+def write_reports(directory: Path, checks: list[DriftCheck], result: str, facts: dict, snapshot) -> dict[str, Path]:
     """verdict.html, verdict.json and, when any drift was computed, drift.png (drift_chart) and Evidently's
     evidently.html, in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -156,7 +158,9 @@ def write_reports(directory: Path, checks: list[Check], result: str, facts: dict
     return files
 
 
-def log_to_mlflow(experiment: str, run_name: str, tags: dict, checks: list[Check], result: str, files: dict) -> str:
+def log_to_mlflow(
+    experiment: str, run_name: str, tags: dict, checks: list[DriftCheck], result: str, files: dict
+) -> str:
     """One MLflow run in the monitoring experiment: tags naming the model judged and the verdict, one metric per
     computed check, the reports as artifacts under `monitoring/`."""
     from ..lineage import tracking

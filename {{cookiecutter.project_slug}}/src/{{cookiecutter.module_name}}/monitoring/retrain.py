@@ -58,7 +58,7 @@ def pin(path: Path, cwd: Path) -> str:
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RetrainError(f"dvc add {path} failed: {(done.stderr or done.stdout).strip()[-500:]}")
-    return pointer(cwd / path)["md5"]
+    return pointer(cwd / path).md5
 
 
 def run_flow(flow_file: Path, **parameters) -> tuple[bool, str]:

@@ -4,7 +4,7 @@ that traffic before it may answer anyone.
 The service (`make serve SHADOW=candidate`) logs the challenger's answer beside the champion's in the prediction log:
 `shadow_label`, `shadow_probability_<class>`, `shadow_model_version`, and `shadow_error` where its own request
 contract refused a record (`score_in_shadow`). The shadow report (`make shadow-report`, shadow_report.py) judges the
-rows both models scored (`judge`), with params.yaml's `shadow:` thresholds:
+rows both models scored (`shadow_gate`), with params.yaml's `shadow:` thresholds:
   records       rows the challenger scored           >= shadow.min_records (fewer: too little traffic to judge)
   errors        share it could not score             <= shadow.max_error_rate
   agreement     share both labelled alike            >= shadow.min_agreement (null: reported only)
@@ -100,7 +100,7 @@ def selection_spread(labels: pd.Series, groups: pd.Series, classes: list, min_ro
     return float(max(spreads)), rates
 
 
-def judge(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool = False) -> Verdict:
+def shadow_gate(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool = False) -> Verdict:
     """The `shadow` verdict over the rows both models scored. `cfg`: the project's Params. `labelled_fairness`: a
     labelled batch's fairness gate judges fairness instead, when the log lacks the groups."""
     shadow, fairness = cfg.shadow, cfg.gates.fairness

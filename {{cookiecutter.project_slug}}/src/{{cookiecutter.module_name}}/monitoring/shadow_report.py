@@ -42,7 +42,7 @@ def labelled_verdicts(cfg, batch: str, models: dict[str, tuple[str, str]]) -> tu
     """The challenger's performance and fairness gates, and the champion gate, on the batch's labelled rows that
     neither model trained on; `models`: {"champion" | "challenger": (BentoML tag, registry version)}."""
     from ..gates.judge import champion_gate
-    from .performance import judge, labelled
+    from .performance import labelled, labelled_gates
     from .scoring import model_inputs
     from .window import MonitoringError, read_batch
 
@@ -54,7 +54,7 @@ def labelled_verdicts(cfg, batch: str, models: dict[str, tuple[str, str]]) -> tu
     judged = {}
     for who, (tag, _) in models.items():
         predictor = predictor_of(tag)
-        judged[who] = judge(predictor, rows, sum(model_inputs(predictor), []), target, cfg)
+        judged[who] = labelled_gates(predictor, rows, sum(model_inputs(predictor), []), target, cfg)
     verdicts, metrics = judged["challenger"]
     left_out = len(given) - len(rows)
     note = f"compared on {len(rows)} rows of {batch} neither model trained on ({left_out} left out: one of them did)"
@@ -67,7 +67,7 @@ def report(cfg, challenger: str = "candidate", batch: str = "") -> tuple[bool, s
     """Judge `challenger` (an alias or a registry version) against the champion; (passed, the report as text)."""
     from ..lineage.tracking import client, finish, log, log_text, start_run
     from ..release.promotion import PromotionError, serving_tag
-    from .shadow import agreement, judge, score_summary, scored, shadow_rows
+    from .shadow import agreement, score_summary, scored, shadow_gate, shadow_rows
     from .window import read_log
 
     name = cfg.packaging.model_name
@@ -79,7 +79,7 @@ def report(cfg, challenger: str = "candidate", batch: str = "") -> tuple[bool, s
     verdicts, labelled_rows = labelled_verdicts(cfg, batch, models) if batch else ([], 0)
     fairness_on_batch = any(v.gate.startswith("fairness") and v.judged for v in verdicts)
     classes = predictor_of(champion_tag).encoder.classes
-    verdicts.insert(0, judge(rows, classes, cfg, labelled_fairness=fairness_on_batch))
+    verdicts.insert(0, shadow_gate(rows, classes, cfg, labelled_fairness=fairness_on_batch))
     passed = all(v.passed for v in verdicts)
     outcome = "passed" if passed else "failed: " + ", ".join(v.gate for v in verdicts if not v.passed)
     figures = {"records": len(rows), "records_scored": len(scored(rows)), "labelled_rows": labelled_rows}

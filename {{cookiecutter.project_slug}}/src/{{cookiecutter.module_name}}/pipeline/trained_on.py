@@ -7,9 +7,7 @@ Two readers: the champion gate (score the champion only on rows it never trained
 model against its own training split).
 """
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -60,43 +58,14 @@ def of_run(run) -> TrainingData:
 
 
 def training_bytes(data: TrainingData, who: str) -> tuple[bytes, str]:
-    """The exact bytes `who` (a model, for messages) trained on, and where they came from; refused unless their md5
-    is the recorded one."""
-    from ..lineage.lineage import DataNotPinned, data_remote, read_data, read_from_cache, read_from_remote
+    """The exact bytes `who` (a model, for messages) trained on, and where they came from (lineage.read_version);
+    refused unless their md5 is the recorded one."""
+    from ..lineage.lineage import DataNotPinned, read_version
 
-    path = Path(data.data_path)
-    if data_remote():  # the cloud profile: a pod has no workspace and no git history, only the remote (by md5)
-        from dvc.exceptions import DvcException
-
-        try:
-            content = read_from_remote(data.data_path, data_remote(), data.data_md5)
-        except (DvcException, OSError) as err:
-            raise LineageError(f"the training data of {who} cannot be read from {data_remote()}: {err}") from None
-        actual = hashlib.md5(content).hexdigest()
-        if actual != data.data_md5:
-            raise LineageError(f"{data.data_path} from {data_remote()}: md5 {actual}, {who} trained on {data.data_md5}")
-        return content, f"dvc remote {data_remote()}"
-    if data.data_rev == "workspace" and path.is_file():
-        content = path.read_bytes()
-        if hashlib.md5(content).hexdigest() == data.data_md5:
-            return content, "workspace"
-    cached = read_from_cache(data.data_path, data.data_md5)  # pinned by `dvc add`, perhaps in no commit yet
-    if cached is not None:
-        return cached, "dvc cache"
-    rev = data.data_rev if data.data_rev != "workspace" else data.git_commit
-    if not rev:
-        raise LineageError(f"{path} has changed since {who} trained, and no commit is known")
     try:
-        content, _ = read_data(data.data_path, rev)
+        return read_version(data.data_path, data.data_md5, data.data_rev, data.git_commit)
     except DataNotPinned as err:
-        raise LineageError(f"the training data of {who} cannot be read: {err}") from None
-    actual = hashlib.md5(content).hexdigest()
-    if actual != data.data_md5:
-        raise LineageError(
-            f"{data.data_path}@{rev[:12]} has md5 {actual}, but {who} trained on md5 {data.data_md5} "
-            "(was it trained on data not yet committed?)"
-        )
-    return content, f"dvc@{rev[:12]}"
+        raise LineageError(f"the training data of {who}: {err}") from None
 
 
 def splits(data: TrainingData, who: str) -> tuple[dict[str, pd.DataFrame], str]:

@@ -10,8 +10,8 @@ Predictor that serves it. The BentoML store, the Bento, the MLflow model and the
 {%- endif %}
     MODEL_CARD.md     the model card
 
-Everything but the tensors is JSON: nothing is pickled. A spec_version this code cannot read stops with a message that
-names the version and what to run, not with an opaque scoring error.
+Everything but the tensors is JSON: nothing is pickled. A new project only ever writes spec_version 2, so that is the
+one it reads; any other stops with a message that names the version and what to run, not with an opaque scoring error.
 """
 
 import json
@@ -27,7 +27,7 @@ from ..pipeline.tasks import task
 from .serving import Prediction, record_model
 
 WEIGHTS, SPEC, CARD, THRESHOLDS = "weights.pt", "model.json", "MODEL_CARD.md", "thresholds.json"
-SPEC_VERSION = 2  # 1: before spec_version was written (fairness thresholds pickled); 2: JSON thresholds
+SPEC_VERSION = 2  # the only version a project baked from this template writes (1 pickled fairness thresholds)
 RETRAIN = "re-train it (`python flow.py run`); to replace a registry champion that cannot be read, run once with "
 RETRAIN += "`python flow.py run --skip-gates champion`"
 
@@ -91,22 +91,17 @@ def write_model_dir(
 
 
 def read_spec(path: str | Path) -> ModelSpec:
-    """The spec of a model directory. spec_version 1 (no version written) loads unless it carries pickled fairness
-    thresholds; those, newer versions and malformed specs raise ModelFormatError naming the version."""
+    """The spec of a model directory; another spec_version (a newer template's, or none written) and malformed specs
+    raise ModelFormatError naming the version."""
     data = json.loads(Path(path, SPEC).read_text())
-    version = data.get("spec_version", 1)
-    if not isinstance(version, int) or version > SPEC_VERSION:
+    version = data.get("spec_version")
+    if isinstance(version, int) and version > SPEC_VERSION:
         raise ModelFormatError(
             f"model written by a newer template (spec_version {version}); this project reads spec_version "
-            f"{SPEC_VERSION} and older: update the project from the template, or {RETRAIN}"
+            f"{SPEC_VERSION}: update the project from the template, or {RETRAIN}"
         )
-    if version == 1:
-        if data.get("mitigation"):
-            raise ModelFormatError(
-                "model written by template spec_version 1, whose fairness thresholds are a pickle (thresholds.pkl), "
-                f"which this project does not load: {RETRAIN}"
-            )
-        data = data | {"spec_version": 1, "mitigation": None}
+    if version != SPEC_VERSION:
+        raise ModelFormatError(f"model.json has spec_version {version}; this project reads {SPEC_VERSION}: {RETRAIN}")
     try:
         return ModelSpec.model_validate(data)
     except ValidationError as err:

@@ -255,10 +255,13 @@ class EscapeControls(logging.Filter):
 
 
 def install_log_filters() -> None:
-    """In the serving process: client errors without tracebacks, and no raw control characters in the access log."""
-    errors = logging.getLogger("bentoml._internal.server.http_app")  # BentoML's log_exception
-    if not any(isinstance(f, ClientErrorTracebacks) for f in errors.filters):
-        errors.addFilter(ClientErrorTracebacks())
+    """In the serving process: client errors without tracebacks, and no raw control characters in the access log.
+    BentoML offers no setting for either (checked: 1.4's logging and `api_server` config). Its error records come
+    from a logger under its internal modules, so the traceback filter sits on the handlers of `bentoml`, the
+    documented logger they all propagate to, rather than on a logger named after an internal module."""
+    for handler in logging.getLogger("bentoml").handlers:
+        if not any(isinstance(f, ClientErrorTracebacks) for f in handler.filters):
+            handler.addFilter(ClientErrorTracebacks())
     access = logging.getLogger("bentoml.access")
     if not any(isinstance(f, EscapeControls) for f in access.filters):
         access.addFilter(EscapeControls())

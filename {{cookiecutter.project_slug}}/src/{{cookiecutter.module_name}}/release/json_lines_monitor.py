@@ -7,8 +7,10 @@ service.py makes it BentoML's monitoring type; BentoML's configuration still rul
 log off, `monitoring.type=default` (or `otlp`) brings back BentoML's own, `monitoring.options.log_path` moves the files.
 A `monitoring.options.log_config_file` replaces LOG_CONFIG (the same placeholders as BentoML's); its data handler then
 gets one record per request whose message is the rows' JSON lines: give it a message-only formatter.
-Uses BentoML 1.4's monitoring internals (the request's column buffer, the worker and trace contexts): the project's
-unit tests compare its lines with BentoML's default monitor's.
+Only public APIs: `bentoml.monitoring.DefaultMonitor` (subclassed), `bentoml.server_context` (the worker index) and
+OpenTelemetry's current span, which is where BentoML takes a row's trace id, and its request id (the server span's
+id). BentoML has no public hook to write a request's rows at once (checked: `bentoml.monitor`, the monitoring
+config, `DefaultMonitor`'s options), hence this subclass; the project's unit tests compare its lines with BentoML's.
 """
 
 import json
@@ -18,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
-from bentoml._internal.context import server_context, trace_context
-from bentoml._internal.monitoring.base import MON_DATAS_VAR
 from bentoml.monitoring import DefaultMonitor
 
 # BentoML's default files (data.<worker>.log rotated daily, schema.<worker>.log); the data handler writes messages as
@@ -60,8 +60,10 @@ class JsonLinesMonitor(DefaultMonitor):
     """BentoML's DefaultMonitor, a request's rows written as one log record of JSON lines."""
 
     def _init_logger(self) -> None:
+        import bentoml
+
         text = Path(self.log_config_file).read_text() if self.log_config_file else LOG_CONFIG
-        worker = server_context.worker_index or 0
+        worker = bentoml.server_context.worker_index or 0
         root = Path(self.log_path, self.name).absolute()
         data, schema = root / "data" / f"data.{worker}.log", root / "schema" / f"schema.{worker}.log"
         for path in (data, schema):
@@ -72,22 +74,29 @@ class JsonLinesMonitor(DefaultMonitor):
         self.schema_logger = logging.getLogger("bentoml_monitor_schema")
 
     def log_batch(self, data_batch, name: str, role: str, data_type: str) -> None:
-        """A column at once: BentoML's checks and schema entry for its first value, the rest appended (BentoML's
-        log_batch checks every value, and warns of a duplicate column for each one in a worker's first request)."""
+        """A column: its first value enters the schema, the rest only the record (BentoML's log_batch logs every
+        value as if it were a new column, warning of a duplicate for each one in a worker's first request)."""
         values = list(data_batch)
         if not values:
             return
-        first, *rest = values
-        self.log(first, name, role, data_type)
-        MON_DATAS_VAR.get()[name + "_" if name in self.PRESERVED_COLUMNS else name].extend(rest)
+        self.log(values[0], name, role, data_type)
+        schema, self.columns_schema = self.columns_schema, self.columns_schema or {}  # not None: no schema entry
+        try:
+            for value in values[1:]:
+                self.log(value, name, role, data_type)
+        finally:
+            self.columns_schema = schema
 
     def export_data(self, datas: dict) -> None:
+        from opentelemetry import trace
+
         if self.data_logger is None:
             self._init_logger()
+        span = trace.get_current_span().get_span_context()  # BentoML's server span: its id is the request id
         stamp = {
             self.COLUMN_TIME: datetime.now().isoformat(),
-            self.COLUMN_RID: str(trace_context.request_id),
-            self.COLUMN_TID: str(trace_context.trace_id),
+            self.COLUMN_RID: str(span.span_id if span.is_valid else None),
+            self.COLUMN_TID: str(span.trace_id),
         }
         names = list(datas)
         lines = [json.dumps(dict(zip(names, row, strict=True)) | stamp) for row in zip(*datas.values(), strict=True)]

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from ..config import PROJECT_ROOT
-from ..lineage.lineage import LAUNCH_GIT, git_facts
+from ..lineage.git import LAUNCH_GIT, git_facts
 
 FORWARDED = (
     "MLFLOW_TRACKING_URI",

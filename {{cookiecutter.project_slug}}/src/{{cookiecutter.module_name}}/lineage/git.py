@@ -1,0 +1,68 @@
+"""The one place that runs git, with one failure rule: a git command that fails raises GitError with git's own
+one-line complaint. "Is this a git checkout?" is a question (`in_checkout`), not a failure; a step run from
+Metaflow's code package (a pod: no .git) gets the facts taken at launch instead (`git_facts`)."""
+
+import json
+import subprocess
+from pathlib import Path
+
+from ..errors import ProjectError
+
+LAUNCH_GIT = "launch-git.json"  # the git facts at launch, in the code package (cloud.py): a pod has no .git
+
+
+NO_GIT = {"commit": "", "branch": "", "dirty": False, "diff": "", "changed": [], "untracked_src": []}
+
+
+class GitError(ProjectError, RuntimeError):
+    """A git command failed; the message names the command and git's reason."""
+
+    headline = "git failed"
+
+
+def git(*args: str, cwd: Path = Path(".")) -> str:
+    """git's stdout, stripped; GitError (`git <args>` and git's last line) when git fails or is not installed."""
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise GitError("git is not installed (needed to record which code a run trained)") from None
+    if done.returncode != 0:
+        said = (done.stderr.strip() or done.stdout.strip() or f"exit status {done.returncode}").splitlines()[-1]
+        raise GitError(f"`git {' '.join(args)[:200]}` failed: {said}")
+    return done.stdout.strip()
+
+
+def in_checkout(root: Path = Path(".")) -> bool:
+    try:
+        return bool(git("rev-parse", "--git-dir", cwd=root))
+    except GitError:
+        return False
+
+
+def git_facts(root: Path = Path(".")) -> dict:
+    """Commit, branch, dirty flag and the diff of a dirty tree (empty strings outside a git repository), the changed
+    tracked files, and untracked files under src/ (they change a run yet appear in neither the commit nor the diff).
+    A step run from Metaflow's code package (a pod: no .git) gets the facts taken at launch, packaged with the code."""
+    if not in_checkout(root):
+        launched = launch_git(root)
+        return launched if launched is not None else dict(NO_GIT)
+    status = git("status", "--porcelain", "--untracked-files=no", cwd=root)
+    untracked = git("ls-files", "--others", "--exclude-standard", "--", "src", cwd=root)
+    try:
+        commit, branch = git("rev-parse", "HEAD", cwd=root), git("rev-parse", "--abbrev-ref", "HEAD", cwd=root)
+    except GitError:  # a repository without a commit yet
+        commit, branch = "", ""
+    return {
+        "commit": commit,
+        "branch": branch,
+        "dirty": bool(status),
+        "diff": git("diff", "HEAD", cwd=root) if status and commit else "",
+        "changed": git("diff", "--name-only", "HEAD", cwd=root).splitlines() if status and commit else [],
+        "untracked_src": [p for p in untracked.splitlines() if "__pycache__" not in p],
+    }
+
+
+def launch_git(root: Path) -> dict | None:
+    """The git facts packaged at launch, or None (not running from a code package)."""
+    path = root / LAUNCH_GIT
+    return json.loads(path.read_text()) if path.is_file() else None
