@@ -212,7 +212,7 @@ class MonitorFlow(FlowSpec):
 {%- else %}
         """A drift or degraded verdict fails the run (non-zero exit), unless --report-only true."""
         from {{ cookiecutter.module_name }}.monitoring.performance import failed_gates
-        from {{ cookiecutter.module_name }}.monitoring.report import enforce
+        from {{ cookiecutter.module_name }}.monitoring.report import fail_on_verdict
 {%- endif %}
 
         degraded = failed_gates(self.gate_checks)
