@@ -26,7 +26,7 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 SOURCE = TEMPLATE / "{{cookiecutter.project_slug}}"
-CAPABILITIES = ("monitoring", "scale_out", "sweep", "benchmarks")
+CAPABILITIES = ("mitigation", "monitoring", "scale_out", "sweep", "benchmarks")
 TAB, TEXT = "tabular_classification", "text_classification"
 OPTION_SETS = [  # (label, answers)
     ("tabular, core (default)", {"task": TAB}),
