@@ -46,21 +46,25 @@ def options_table(spec: dict, defaults: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
-def default_answers(task: str | None = None) -> tuple[dict, dict]:
-    """cookiecutter's context for the template and the answers `cookiecutter --no-input` gives (with `task`)."""
+def default_answers(task: str | None = None, everything: bool = False) -> tuple[dict, dict]:
+    """cookiecutter's context for the template and the answers `cookiecutter --no-input` gives (with `task`; with
+    `everything`, every yes/no capability answered yes)."""
     from cookiecutter.generate import generate_context
     from cookiecutter.prompt import prompt_for_config
 
-    extra = {"task": task} if task else None
+    spec = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    capabilities = {name: True for name, value in spec.items() if isinstance(value, bool)} if everything else {}
+    extra = ({"task": task} if task else {}) | capabilities or None
     context = generate_context(context_file=str(TEMPLATE / "cookiecutter.json"), extra_context=extra)
     return context, prompt_for_config(context, no_input=True)
 
 
 def render_readme(task: str) -> str:
-    """The generated project's README.md as `cookiecutter --no-input . task=<task>` writes it."""
+    """The generated project's README.md as `cookiecutter --no-input . task=<task>` writes it with every capability:
+    the site documents them all."""
     from cookiecutter.environment import StrictEnvironment
 
-    context, answers = default_answers(task)
+    context, answers = default_answers(task, everything=True)
     context["cookiecutter"] = answers
     env = StrictEnvironment(context=context, keep_trailing_newline=True)
     source = (TEMPLATE / "{{cookiecutter.project_slug}}" / "README.md").read_text()
@@ -74,7 +78,8 @@ def readme_page(task: str) -> str:
     title, _, body = text.partition("\n")
     body = re.sub(r"(?<!!)\[([^\]]+)\]\((?!https?://|#)[^)]*\)", r"\1", body)
     note = (
-        f"*The `README.md` of a project baked with the default answers and `task={task}` ({title.lstrip('# ')}),"
+        f"*The `README.md` of a project baked with the default answers, `task={task}` and every capability answered"
+        f" `yes` ({title.lstrip('# ')}),"
         " rendered from the template's `{{cookiecutter.project_slug}}/README.md` when this site is built.*"
     )
     return f"# Generated README ({TASKS[task]})\n\n{note}\n{body}"
