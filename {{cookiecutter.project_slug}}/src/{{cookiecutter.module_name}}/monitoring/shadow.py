@@ -10,18 +10,20 @@ rows both models scored (`shadow_gate`), with params.yaml's `shadow:` thresholds
   agreement     share both labelled alike            >= shadow.min_agreement (null: reported only)
   fairness      its selection-rate spread between groups of a sensitive feature, one class at a time (fairlearn),
                 <= gates.fairness.max_demographic_parity_difference; groups under gates.fairness.min_group_size rows
-                are shown, not judged. The log has the groups only where the request carries them (mitigation, or
-                data.use_sensitive_as_feature); otherwise a labelled batch (--batch) judges fairness instead.
+                are shown, not judged. The log has the groups only where the request carries them
+                ({{ "mitigation, or " if cookiecutter.mitigation }}data.use_sensitive_as_feature); otherwise a labelled batch (--batch) judges fairness.
 A check that cannot be computed is not judged, and the report fails: the challenger has not proven itself.
 """
 
 import pandas as pd
 from pydantic import ValidationError
 
-from ..errors import InvalidRecord, UnknownGroup
-from ..gates.verdict import Check, Verdict
+{% if cookiecutter.mitigation %}from ..errors import InvalidRecord, UnknownGroup
+{% else %}from ..errors import InvalidRecord
+{% endif %}from ..gates.verdict import Check, Verdict
 
 PREFIX = "shadow_"
+REFUSED = {{ "(InvalidRecord, UnknownGroup)" if cookiecutter.mitigation else "InvalidRecord" }}  # what the challenger's contract refuses
 MAX_ERROR_CHARS = 200
 
 
@@ -44,11 +46,11 @@ def score_in_shadow(predictor, records: list[dict]) -> tuple[list[dict | None], 
             indices, predictor.predict([valid[i] for i in indices]) if indices else [], strict=True
         ):
             predictions[i] = prediction.model_dump()
-    except (InvalidRecord, UnknownGroup):  # one by one, to find the records it refuses
+    except REFUSED:  # one by one, to find the records it refuses
         for i in indices:
             try:
                 predictions[i] = predictor.predict([valid[i]])[0].model_dump()
-            except (InvalidRecord, UnknownGroup) as err:
+            except REFUSED as err:
                 errors[i] = str(err)[:MAX_ERROR_CHARS]
     return predictions, errors
 
@@ -126,7 +128,7 @@ def shadow_gate(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool 
             if labelled_fairness:
                 notes.append(f"{name}: the log lacks {feature}; judged on the labelled batch instead")
                 continue
-            why = f"the log lacks {feature} (requests carry it only with mitigation): give a labelled batch (--batch)"
+            why = f"the log lacks {feature} (not a model input): give a labelled batch (--batch)"
             checks.append(Check(name, None, bound, "<=", why))
             continue
         spread, rates = selection_spread(

@@ -1,0 +1,157 @@
+"""Every option set renders to code that lints and imports what exists: the shared files carry the capabilities'
+lines as Jinja blocks, so each block is rendered both ways here, without baking (test_bake.py bakes a few sets and
+runs their commands and tests).
+
+For each task and each combination of the yes/no capabilities, the template's Python files are rendered with
+cookiecutter's environment, the files the post-generation hook would remove are left out (the hook's own UNUSED
+table, rendered with the same answers), and then:
+- ruff check and ruff format --check pass on the rendered tree (with the project's own pyproject.toml);
+- every `from <the package> import name` names a module of that tree that defines the name.
+"""
+
+import ast
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.environment import StrictEnvironment
+
+from .conftest import TEMPLATE
+
+SOURCE = TEMPLATE / "{{cookiecutter.project_slug}}"
+SPEC = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+CAPABILITIES = [name for name, value in SPEC.items() if isinstance(value, bool)]
+TASKS = SPEC["task"]
+MODULE = "credit_approval_model"
+
+
+def answers(task: str, chosen: tuple[bool, ...]) -> dict:
+    base = {
+        "project_name": "Credit Approval Model",
+        "project_slug": "credit-approval-model",
+        "module_name": MODULE,
+        "description": "d",
+        "author_name": "a",
+        "author_email": "a@example.com",
+        "task": task,
+        "compute": "cpu",
+        "target_column": "label" if task == "text_classification" else "approved",
+        "sensitive_features": "sex",
+        "python_version": "3.11",
+        "license": "MIT",
+        "ci": "none",
+    }
+    return base | dict(zip(CAPABILITIES, chosen, strict=True))
+
+
+def render(text: str, context: dict) -> str:
+    env = StrictEnvironment(context={"cookiecutter": context}, keep_trailing_newline=True)
+    return env.from_string(text).render(cookiecutter=context)
+
+
+def removed(context: dict) -> list[Path]:
+    """The paths the post-generation hook removes for these answers (its UNUSED table, evaluated)."""
+    hook = render((TEMPLATE / "hooks" / "post_gen_project.py").read_text(), context)
+    scope: dict = {}
+    exec(compile(hook.split('\nif __name__ == "__main__":')[0], "post_gen_project.py", "exec"), scope)  # noqa: S102
+    return [Path(name) for name, unused in scope["UNUSED"].items() if unused]
+
+
+def rendered_tree(context: dict, out: Path) -> dict[Path, str]:
+    """The project's Python files as this option set generates them, written under `out`."""
+    gone = removed(context)
+    files = {}
+    for path in sorted(SOURCE.rglob("*.py")):
+        relative = Path(str(path.relative_to(SOURCE)).replace("{{cookiecutter.module_name}}", MODULE))
+        if any(relative == g or g in relative.parents for g in gone) or "__pycache__" in relative.parts:
+            continue
+        files[relative] = render(path.read_text(), context)
+    if context["task"] == "text_classification":  # the hook renames the text demo data
+        files[Path(f"src/{MODULE}/pipeline/demo_data.py")] = files.pop(Path(f"src/{MODULE}/pipeline/demo_text.py"))
+    for relative, text in files.items():
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        (out / relative).write_text(text)
+    (out / "pyproject.toml").write_text(render((SOURCE / "pyproject.toml").read_text(), context))
+    return files
+
+
+def top_level_names(source: str) -> set[str]:
+    """What a module defines at its top level (inside a top-level if or try too)."""
+    names = set()
+    statements = list(ast.parse(source).body)
+    while statements:
+        node = statements.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.If | ast.Try):
+            statements += node.body + node.orelse + getattr(node, "finalbody", [])
+            statements += [s for handler in getattr(node, "handlers", []) for s in handler.body]
+    return names
+
+
+def missing_imports(files: dict[Path, str]) -> list[str]:
+    """`file: module has no name` for each import of the package that the rendered tree cannot satisfy."""
+    modules = {}
+    for relative, text in files.items():
+        if relative.parts[0] == "src":
+            parts = list(relative.with_suffix("").parts[1:])
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = text
+    problems = []
+    for relative, text in files.items():
+        package = list(relative.parts[1:-1]) if relative.parts[0] == "src" else None
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level and package is not None:
+                module = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
+            elif not node.level and node.module and node.module.split(".")[0] == MODULE:
+                module = node.module
+            else:
+                continue
+            for alias in node.names:
+                if f"{module}.{alias.name}" in modules or alias.name.startswith("__"):
+                    continue
+                if module not in modules:
+                    problems.append(f"{relative}: no module {module}")
+                elif alias.name not in top_level_names(modules[module]):
+                    problems.append(f"{relative}: {module} has no {alias.name}")
+    return problems
+
+
+SETS = [(task, chosen) for task in TASKS for chosen in itertools.product([False, True], repeat=len(CAPABILITIES))]
+
+
+def _id(option_set) -> str:
+    task, chosen = option_set
+    on = "+".join(name for name, yes in zip(CAPABILITIES, chosen, strict=True) if yes) or "core"
+    return f"{task.split('_')[0]}-{on}"
+
+
+@pytest.mark.parametrize("option_set", SETS, ids=[_id(s) for s in SETS])
+def test_each_option_set_renders_to_linted_code_that_imports_what_it_has(option_set, tmp_path):
+    context = answers(*option_set)
+    files = rendered_tree(context, tmp_path)
+    assert not missing_imports(files), missing_imports(files)
+    for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        done = subprocess.run([sys.executable, "-m", "ruff", *command], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1000:]
+
+
+def test_the_import_check_finds_a_name_a_pruned_module_held():
+    files = {
+        Path(f"src/{MODULE}/errors.py"): "class InvalidRecord(Exception):\n    pass\n",
+        Path(f"src/{MODULE}/monitoring/shadow.py"): "from ..errors import InvalidRecord, UnknownGroup\n",
+        Path("service.py"): f"from {MODULE}.scale.cloud import bento_store\n",
+    }
+    assert missing_imports(files) == [
+        f"src/{MODULE}/monitoring/shadow.py: {MODULE}.errors has no UnknownGroup",
+        f"service.py: no module {MODULE}.scale.cloud",
+    ]
