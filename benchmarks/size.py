@@ -67,8 +67,8 @@ def task_files(project: Path, module: str) -> int:
             continue
         relative = path.relative_to(project).as_posix().replace(f"src/{module}/", "src/{{cookiecutter.module_name}}/")
         source = SOURCE / relative
-        if source.is_file() and source.suffix not in {".csv", ".png", ".txt"} and "cookiecutter.task" in source.read_text():
-            count += 1
+        readable = source.is_file() and source.suffix not in {".csv", ".png", ".txt"}
+        count += readable and "cookiecutter.task" in source.read_text()
     return count
 
 

@@ -14,11 +14,11 @@ DATA = f"data/{MODULE}.csv"
 TEXT = "{{ cookiecutter.task }}" == "text_classification"
 # The capabilities beyond the core lifecycle, each a yes/no answer; what an answer leaves out goes as whole files (the
 # shared files carry their optional lines in Jinja blocks, tested both ways by the template's option matrix).
-MONITORING = {{ cookiecutter.monitoring }}
-SCALE_OUT = {{ cookiecutter.scale_out }}
-SWEEP = {{ cookiecutter.sweep }}
-BENCHMARKS = {{ cookiecutter.benchmarks }}
-MITIGATION = {{ cookiecutter.mitigation }}
+MONITORING = "{{ cookiecutter.monitoring }}" == "True"
+SCALE_OUT = "{{ cookiecutter.scale_out }}" == "True"
+SWEEP = "{{ cookiecutter.sweep }}" == "True"
+BENCHMARKS = "{{ cookiecutter.benchmarks }}" == "True"
+MITIGATION = "{{ cookiecutter.mitigation }}" == "True"
 UNUSED = {
     # mitigation: fairlearn's ThresholdOptimizer after training
     f"{PACKAGE}/gates/mitigation.py": not MITIGATION,
@@ -32,7 +32,6 @@ UNUSED = {
     "tests/test_json_lines_monitor.py": not MONITORING,
     "tests/test_prediction_log.py": not MONITORING,
     "tests/test_retrain.py": not MONITORING,
-    "tests/test_retrain_event.py": not MONITORING,
     "tests/test_shadow.py": not MONITORING,
     "benchmarks/monitoring.py": not MONITORING,
     # retraining on Argo Workflows: a monitor's event starts the deployed TrainingFlow (monitoring and scale_out)
