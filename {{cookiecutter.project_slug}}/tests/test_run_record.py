@@ -62,6 +62,10 @@ def test_the_training_data_is_an_mlflow_dataset_whose_digest_is_the_dvc_md5(stor
     assert json.loads(found.dataset.source)["uri"].endswith(DATA["path"]) and '"y"' in found.dataset.schema
     assert json.loads(found.dataset.profile)["num_rows"] == 3
     assert {tag.key: tag.value for tag in found.tags}["mlflow.data.context"] == "training"
+    other = trained()  # read from a DVC remote MLflow has no dataset source for: the pointer's path stands for it
+    run_record.log_dataset(other, table, DATA | {"rev": "remote", "remote": "ssh://host/dvc"}, "y")
+    (found,) = tracking.client().get_run(other).inputs.dataset_inputs
+    assert json.loads(found.dataset.source)["uri"].endswith(DATA["path"]) and found.dataset.digest == DATA["md5"]
 
 
 def test_lineage_finds_the_registry_version_by_run_id_not_by_number(store):

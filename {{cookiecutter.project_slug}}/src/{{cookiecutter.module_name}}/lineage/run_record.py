@@ -235,16 +235,23 @@ def log_dataset(run_id: str, table, data: dict, target: str) -> None:
 
     import mlflow.data
     from mlflow.entities import DatasetInput, InputTag
+    from mlflow.exceptions import MlflowException
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     from ..config import PROJECT_ROOT
 
-    source = data.get("remote") or str(PROJECT_ROOT / data["path"])
+    def dataset(source: str):
+        return mlflow.data.from_pandas(table, source=source, name=data["path"], digest=data["md5"], targets=target)
+
+    local = str(PROJECT_ROOT / data["path"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        dataset = mlflow.data.from_pandas(table, source=source, name=data["path"], digest=data["md5"], targets=target)
+        try:
+            found = dataset(data.get("remote") or local)
+        except MlflowException:  # a remote whose scheme MLflow has no dataset source for (ssh://, azure://, ...)
+            found = dataset(local)
     context = [InputTag(key=MLFLOW_DATASET_CONTEXT, value="training")]
-    tracking.client().log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), tags=context)])
+    tracking.client().log_inputs(run_id, datasets=[DatasetInput(found._to_mlflow_entity(), tags=context)])
 
 
 def log_training(run_id: str, training: dict, weights_sha256: str, encoder_state: dict | None = None) -> None:
