@@ -71,12 +71,13 @@ def test_the_training_data_is_an_mlflow_dataset_whose_digest_is_the_dvc_md5(stor
 def test_lineage_finds_the_registry_version_by_run_id_not_by_number(store):
     other = trained(commit="unrelated")  # v1
     mine = trained(commit="mine")  # v2
+    tracking.client().set_registered_model_alias("m", "champion", "2")
     labels = run_record.ModelLabels(run_id=mine, version="1", data_md5=DATA["md5"])  # a version number from elsewhere
     rows, broken = provenance.verify("m", labels)
     shown = dict(rows)
     assert broken == "" and shown["mlflow run"].startswith(mine) and shown["git commit"] == "mine"
     version = shown["mlflow model version"]
-    assert version.startswith("m v2 ") and "the model's label says v1" in version
+    assert version.startswith("m v2 (champion;") and "the model's label says v1" in version
     assert other not in str(rows) and "unrelated" not in str(rows)
 
 

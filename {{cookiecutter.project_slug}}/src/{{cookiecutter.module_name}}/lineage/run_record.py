@@ -174,9 +174,11 @@ def read_version(model_version) -> VersionRecord:
 
 
 def versions_of_run(name: str, run_id: str) -> list[VersionRecord]:
-    """The registry versions of model `name` registered from run `run_id`: found by identity, never by number."""
-    found = tracking.client().search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
-    return sorted((read_version(v) for v in found), key=lambda v: int(v.version))
+    """The registry versions of model `name` registered from run `run_id`: found by identity, never by number (each
+    read again: a search result carries no aliases)."""
+    client = tracking.client()
+    found = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'"))
+    return [read_version(client.get_model_version(name, str(number))) for number in found]
 
 
 @dataclass(frozen=True)
