@@ -35,8 +35,9 @@ def test_lineage_of_a_cloud_run_names_the_missing_run_and_shows_no_local_version
     finally:
         down = run(["make", "down", f"PYTHON={sys.executable}"], project)
         assert down.returncode == 0, down.stdout + down.stderr
-    cloud_run = _run_id(cloud.stdout + cloud.stderr)
-    assert "registry version 1" in cloud.stdout + cloud.stderr and cloud_run != local_run  # the same number, another registry
+    cloud_output = cloud.stdout + cloud.stderr
+    cloud_run = _run_id(cloud_output)
+    assert "registry version 1" in cloud_output and cloud_run != local_run  # the same number, another registry
 
     lineage = run(["make", "-s", "lineage", f"PYTHON={sys.executable}"], project, BENTOML_HOME=home)
     output = lineage.stdout + lineage.stderr
