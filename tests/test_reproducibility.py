@@ -77,6 +77,10 @@ def test_run_records_lineage_and_registers_model(project, client, monkeypatch):
     assert len(client.get_metric_history(run_id, "val_loss")) == record.data.metrics["train.epochs_run"] <= 15
     assert 0.5 < record.data.metrics["test_roc_auc"] <= 1
     assert "environment" in [a.path for a in client.list_artifacts(run_id)]
+    (data,) = record.inputs.dataset_inputs  # the training table as an MLflow dataset: the DVC md5 is its digest
+    assert (data.dataset.name, data.dataset.digest) == (DATA, pinned_md5(project))
+    assert {t.key: t.value for t in data.tags}["mlflow.data.context"] == "training"
+    assert json.loads(data.dataset.profile)["num_rows"] == len((project / DATA).read_text().splitlines()) - 1
 
     version = client.get_model_version_by_alias(MODULE, "champion")
     assert version.run_id == run_id and {"candidate", "champion"} <= set(version.aliases)

@@ -14,7 +14,7 @@ Each step is a separate process that calls plain functions from src/{{ cookiecut
 imported inside the steps that use them so the cheap steps stay cheap. A step is where the work changes its
 resources or its audience: the data work is cheap and shares start's process, training asks for its own resources
 (and fans out), the judgement has its own card, and packaging is the one step that publishes. Every run is one MLflow
-run (lineage.py, tracking.py): params, metrics, git commit, data hash, Metaflow pathspec, environment, and the
+run (lineage.py, run_record.py): params, metrics, git commit, data hash, Metaflow pathspec, environment, and the
 registered model.
 """
 
@@ -93,15 +93,15 @@ def tracked(step_name, flow, inputs):
     except Exception as err:
         run_id = getattr(flow, "mlflow_run_id", None)
         if run_id:
-            from {{ cookiecutter.module_name }}.lineage.tracking import finish, log_training, record_evaluation
+            from {{ cookiecutter.module_name }}.lineage import run_record
 
             if step_name == "evaluate":  # trained, but package (which logs the training) will not run
-                log_training(run_id, flow.training, flow.weights_sha256, flow.encoder_state)
+                run_record.log_training(run_id, flow.training, flow.weights_sha256, flow.encoder_state)
 
             figures = {k: getattr(flow, k, {}) for k in ("metrics", "verdicts", "report", "class_metrics")}
-            record_evaluation(run_id, **figures)
+            run_record.record_evaluation(run_id, **figures)
             step = getattr(err, "step", step_name)  # GateFailed names the gate step, whose verdict it enforces
-            finish(run_id, "FAILED", failed_step=step, error=f"{type(err).__name__}: {err}"[:5000])
+            run_record.fail(run_id, step, f"{type(err).__name__}: {err}")
         if isinstance(err, ProjectError):
             raise Stopped(err) from None
         raise
@@ -190,7 +190,7 @@ class TrainingFlow(FlowSpec):
         """Open the MLflow run, load exactly the data the .dvc pointer pins, check it against the config, split it and
         encode it."""
         from {{ cookiecutter.module_name }}.gates.judge import parse_skip
-        from {{ cookiecutter.module_name }}.lineage import tracking
+        from {{ cookiecutter.module_name }}.lineage import run_record
         from {{ cookiecutter.module_name }}.lineage.git import git_facts
         from {{ cookiecutter.module_name }}.lineage.lineage import read_data
         from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
@@ -199,7 +199,7 @@ class TrainingFlow(FlowSpec):
 
         cfg = self.settings
         self.git = git_facts()
-        self.mlflow_run_id = tracking.open_run(
+        self.mlflow_run_id = run_record.open_run(
             cfg.model_dump(), cfg.packaging.model_name, current.flow_name, current.run_id, self.git
         )
         skipped = parse_skip(self.skip_gates)  # a mistyped name fails here (its MLflow run FAILED), not after training
@@ -214,7 +214,6 @@ class TrainingFlow(FlowSpec):
 {%- else %}
         content, self.data = read_data(cfg.data.path, self.data_rev, self.allow_unpinned_data, self.config_file)
 {%- endif %}
-        tracking.log(self.mlflow_run_id, tags={f"data.{k}": v for k, v in self.data.items()})
         if not self.data["pinned"]:
             print(f"WARNING: training on unpinned data {cfg.data.path} (--allow-unpinned-data)")
         # only a canonical run may stand for its commit in a snapshot
@@ -222,13 +221,13 @@ class TrainingFlow(FlowSpec):
         why_not = canonical_reasons(
             self.git, self.data, self.config_file, self.skip_gates, self.allow_unpinned_data, base_model
         )
-        canonical = {"canonical": str(not why_not).lower(), "canonical.why_not": "; ".join(why_not)}
-        tracking.log(self.mlflow_run_id, tags=canonical)
+        run_record.record_data(self.mlflow_run_id, self.data, why_not)
         if why_not:
             print(f"not a canonical run (a snapshot will not use it): {'; '.join(why_not)}")
         table = read_table(cfg.data.path, content, self.config_file)
         del content  # the file's bytes, parsed
         self.columns = validate_table(table, cfg.data, self.config_file)
+        run_record.log_dataset(self.mlflow_run_id, table, self.data, cfg.data.target)  # shown in the MLflow UI
 {%- if cookiecutter.mitigation %}
         if cfg.mitigation.method != "none":
             from {{ cookiecutter.module_name }}.gates.mitigation import require_binary
@@ -498,14 +497,14 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }} import __doc__ as description
         from {{ cookiecutter.module_name }}.gates import reports
         from {{ cookiecutter.module_name }}.gates.judge import enforce
-        from {{ cookiecutter.module_name }}.lineage import tracking
+        from {{ cookiecutter.module_name }}.lineage import run_record, tracking
         from {{ cookiecutter.module_name }}.pipeline.tasks import task
         from {{ cookiecutter.module_name }}.release.artifact import ModelSpec
         from {{ cookiecutter.module_name }}.release.packaging import gate_outcome, publish_model
 
         cfg = self.settings
-        tracking.log_training(self.mlflow_run_id, self.training, self.weights_sha256, self.encoder_state)
-        tracking.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report, self.class_metrics)
+        run_record.log_training(self.mlflow_run_id, self.training, self.weights_sha256, self.encoder_state)
+        run_record.record_evaluation(self.mlflow_run_id, self.metrics, self.verdicts, self.report, self.class_metrics)
         enforce(self.verdicts)
 {%- if cookiecutter.mitigation %}
         mitigation = {}
@@ -548,12 +547,7 @@ class TrainingFlow(FlowSpec):
                 extra=self.thresholds,
 {%- endif %}
                 example=self.input_example,
-                lineage={
-                    "mlflow_run_id": self.mlflow_run_id,
-                    "metaflow_pathspec": current.pathspec,
-                    "git_commit": self.git["commit"],
-                    "data_md5": self.data["md5"],
-                },
+                lineage=run_record.labels(self.mlflow_run_id, current.pathspec, self.git["commit"], self.data["md5"]),
                 metadata={"metrics": self.metrics, "accelerator": self.training["accelerator"]},
                 model_card=card_text,
                 promote=cfg.packaging.promote,

@@ -156,6 +156,7 @@ class MonitorFlow(FlowSpec):
     @step
     def judge(self):
         """Every check, the verdict, the reports and the MLflow monitoring run."""
+        from {{ cookiecutter.module_name }}.lineage.run_record import PATHSPEC
         from {{ cookiecutter.module_name }}.monitoring import checks, report
 
         cfg = self.settings
@@ -185,7 +186,7 @@ class MonitorFlow(FlowSpec):
         files = report.write_reports(directory, found, self.verdict, facts, snapshot)
         self.report_dir = str(directory)
         experiment = cfg.monitoring.experiment or f"{cfg.packaging.model_name}-monitoring"
-        tags = self.lineage.tags() | {"metaflow.pathspec": f"{current.flow_name}/{current.run_id}"}
+        tags = self.lineage.tags() | {PATHSPEC: f"{current.flow_name}/{current.run_id}"}
         tags |= {"monitoring.source": "batch" if self.batch else "prediction_log", "monitoring.rows": len(self.current)}
         name = f"monitor-{current.run_id}"
         self.mlflow_run_id = report.log_to_mlflow(experiment, name, tags, found, self.verdict, files)

@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }}.gates import reports
     from {{ cookiecutter.module_name }}.gates.fairness import group_tables
     from {{ cookiecutter.module_name }}.gates.judge import enforce, run_gates
-    from {{ cookiecutter.module_name }}.lineage import tracking
+    from {{ cookiecutter.module_name }}.lineage import run_record, tracking
     from {{ cookiecutter.module_name }}.lineage.git import git_facts
     from {{ cookiecutter.module_name }}.lineage.lineage import read_data
     from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
@@ -67,13 +67,13 @@ def main(argv=None) -> dict:
         sys.exit("plain_run.py trains one network: compare it with a flow run without training.sweep")
 {%- endif %}
     git = git_facts()
-    run_id = tracking.open_run(cfg.model_dump(), cfg.packaging.model_name, "PlainRun", "plain", git)
+    run_id = run_record.open_run(cfg.model_dump(), cfg.packaging.model_name, "PlainRun", "plain", git)
     content, data = read_data(cfg.data.path, "", False, args.config)
-    tracking.log(run_id, tags={f"data.{k}": v for k, v in data.items()})
     why_not = canonical_reasons(git, data, args.config, "", False, getattr(cfg.model, "name_or_path", None))
-    tracking.log(run_id, tags={"canonical": str(not why_not).lower(), "canonical.why_not": "; ".join(why_not)})
+    run_record.record_data(run_id, data, why_not)
     table = read_table(cfg.data.path, content, args.config)
     columns = validate_table(table, cfg.data, args.config)
+    run_record.log_dataset(run_id, table, data, cfg.data.target)
     rows = len(table)
     pinned = pinned_champion(cfg.packaging.model_name) if cfg.gates.champion.enabled else None
     splits = split(table, cfg.split, cfg.data.target, cfg.seed)
@@ -123,8 +123,8 @@ def main(argv=None) -> dict:
     figures = reports.charts(tables, cfg.gates.primary_metric, cfg.gates.fairness)
     report = {"report.html": reports.html_report(verdicts, tables, figures)} | figures
     clock.step("package")
-    tracking.log_training(run_id, training, weights_sha256(weights), encoder.state())
-    tracking.record_evaluation(run_id, metrics, verdicts, report, class_metrics)
+    run_record.log_training(run_id, training, weights_sha256(weights), encoder.state())
+    run_record.record_evaluation(run_id, metrics, verdicts, report, class_metrics)
     enforce(verdicts)
 {%- if cookiecutter.mitigation %}
     mitigation = {}
@@ -155,8 +155,7 @@ def main(argv=None) -> dict:
             extra=thresholds,
 {%- endif %}
             example=test[model_inputs(columns, cfg)].head(3),
-            lineage={"mlflow_run_id": run_id, "metaflow_pathspec": "", "git_commit": git["commit"]}
-            | {"data_md5": data["md5"]},
+            lineage=run_record.labels(run_id, "", git["commit"], data["md5"]),
             metadata={"metrics": metrics, "accelerator": training["accelerator"]},
             model_card=card_text,
             promote=cfg.packaging.promote,

@@ -144,18 +144,20 @@ def test_weights_hash_depends_on_values_only():
 def test_reproduce_compares_exactly_on_cpu_and_within_tolerance_on_gpu(tmp_path):
     from mlflow.tracking import MlflowClient
 
+    from {{ cookiecutter.module_name }}.lineage import run_record
     from {{ cookiecutter.module_name }}.lineage.snapshots import compare, on_gpu
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.create_experiment("runs", artifact_location=(tmp_path / "artifacts").as_uri())
 
     def run(accuracy, weights, device, fairness="passed", champion="passed"):
-        tags = {"train.accelerator": device, "weights_sha256": weights, "data.md5": "d", "git.commit": "c"}
-        tags |= {"gate.fairness": fairness, "gate.champion": champion}
+        tags = {run_record.ACCELERATOR: device, run_record.WEIGHTS: weights, run_record.COMMIT: "c"}
+        tags |= {f"{run_record.DATA}md5": "d", f"{run_record.GATE}fairness": fairness}
+        tags |= {f"{run_record.GATE}champion": champion}
         run_id = client.create_run(experiment, tags=tags).info.run_id
         client.log_param(run_id, "seed", "42")
         client.log_metric(run_id, "test_accuracy", accuracy)
-        return client.get_run(run_id)
+        return run_record.read(client.get_run(run_id))
 
     def same(rows):
         return all(ok for *_, ok in rows)

@@ -2,7 +2,7 @@
 
 snapshot TAG [-m WHY]       tag code + data together (data pushed to the DVC remote)
 reproduce TAG [--against]   re-run a snapshot in a fresh checkout; exit 1 if anything differs
-lineage [--bento|--version] Bento -> model -> MLflow run -> Metaflow run -> commit -> data -> snapshot
+lineage [--bento|--version] Bento -> model -> MLflow run -> registry version -> commit -> data; exit 1 if broken
 example [--rows N]          write examples/request.json from the data's first rows (after changing data or columns)
 card [--out FILE]           write the gate card of the latest run that reached the gate (the latest run may not have)
 serve [MODEL] [--port N]    bentoml serve the model behind registry alias MODEL (champion, candidate) or version N
@@ -128,8 +128,12 @@ def command(args) -> int:
     else:
         from .lineage.provenance import chain
 
-        for link, value in chain(name, bento_name, args.bento, args.version):
+        rows, broken = chain(name, bento_name, args.bento, args.version)
+        for link, value in rows:
             print(f"{link:>22}  {value}")
+        if broken:  # the links above are verified; none after this one can be
+            print(f"error: lineage broken: {broken}", file=sys.stderr)
+            return 1
     return 0
 {%- if cookiecutter.monitoring %}
 

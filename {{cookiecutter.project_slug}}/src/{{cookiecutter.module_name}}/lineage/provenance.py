@@ -1,6 +1,10 @@
-"""Walk a served model back to what made it: Bento → BentoML model → MLflow model version → MLflow run → Metaflow
-run → git commit → data hashes → snapshot tag."""
+"""Walk a served model back to what made it, each link verified by identity: Bento → its BentoML model → the MLflow
+run id in that model's labels → the run, in the current tracking store → the registry version registered from that
+run (searched by run id, never looked up by number) → Metaflow run → git commit → data → snapshot tag. A version
+number means nothing in another registry, so a missing link ends the walk with one line naming it: the chain of
+another model is never shown."""
 
+from . import run_record
 from .snapshots import snapshots_of
 
 
@@ -13,35 +17,53 @@ def _latest_bento(name: str):
     return bentos[-1]
 
 
-def chain(model_name: str, bento_name: str, bento: str = "", version: str = "") -> list[tuple[str, str]]:
-    """(link, value) rows from a Bento (default: the latest) or from a registry version."""
+def chain(model_name: str, bento_name: str, bento: str = "", version: str = "") -> tuple[list[tuple[str, str]], str]:
+    """(link, value) rows from a Bento (default: the latest) or from a registry version, verified so far, and the
+    missing link ("" when the chain is whole)."""
+    if version:
+        from .tracking import client
+
+        try:
+            found = run_record.read_version(client().get_model_version(model_name, version))
+        except Exception as err:  # noqa: BLE001 - no such version here, or a store that cannot be read
+            return [], f"{model_name} v{version}: not in the registry at {_store()} ({type(err).__name__})"
+        return verify(model_name, run_record.ModelLabels(found.run_id, found.version))
     import bentoml
 
-    from .tracking import client
+    found = bentoml.get(bento) if bento else _latest_bento(bento_name)
+    model_tag = found.info.labels["model"]
+    rows, broken = verify(model_name, run_record.read_labels(bentoml.models.get(model_tag).info.labels))
+    return [("bento", str(found.tag)), ("bentoml model", model_tag), *rows], broken
 
-    rows = []
-    if not version:
-        found = bentoml.get(bento) if bento else _latest_bento(bento_name)
-        model_tag = found.info.labels["model"]
-        labels = bentoml.models.get(model_tag).info.labels
-        version = labels["mlflow_model_version"]
-        rows += [("bento", str(found.tag)), ("bentoml model", model_tag)]
-    mlflow_client = client()
-    model_version = mlflow_client.get_model_version(model_name, version)
-    aliases = ", ".join(model_version.aliases) or "no alias"
-    run = mlflow_client.get_run(model_version.run_id)
-    tags = run.data.tags
-    commit = tags.get("git.commit", "")
-    rows += [
-        ("mlflow model version", f"{model_name} v{version} ({aliases})"),
-        ("mlflow run", f"{run.info.run_id} ({run.info.status})"),
-        ("metaflow run", tags.get("metaflow.pathspec", "")),
-        ("git commit", f"{commit}{' (dirty tree)' if tags.get('git.dirty') == 'True' else ''}"),
-        (
-            "data",
-            f"{tags.get('data.path')} md5 {tags.get('data.md5')} @ {tags.get('data.rev')}"
-            f"{'' if tags.get('data.pinned') == 'True' else ' (UNPINNED)'}",
-        ),
-        ("snapshot", ", ".join(snapshots_of(run.info.run_id)) or "none (make snapshot TAG=...)"),
+
+def _store() -> str:
+    from .tracking import tracking_uri
+
+    return tracking_uri()
+
+
+def verify(model_name: str, labels: run_record.ModelLabels) -> tuple[list[tuple[str, str]], str]:
+    """The chain from a BentoML model's labels on: its MLflow run, and the registry version registered from it."""
+    if not labels.run_id:
+        return [], "the BentoML model has no MLflow run label: it was not packaged by the flow"
+    run = run_record.find(labels.run_id)
+    if run is None or run.deleted:
+        why = "it was deleted" if run else "it was recorded by another tracking server, or deleted for good"
+        return [], f"mlflow run {labels.run_id}: not in the tracking store at {_store()} ({why})"
+    if labels.data_md5 and labels.data_md5 != run.data_md5:
+        return [], f"mlflow run {run.run_id} trained on data md5 {run.data_md5}, the model says {labels.data_md5}"
+    versions = run_record.versions_of_run(model_name, run.run_id)
+    if not versions:
+        return [("mlflow run", f"{run.run_id} ({run.status})")], f"no {model_name} registry version is of that run"
+    found = next((v for v in versions if v.version == labels.version), versions[-1])
+    said = f"; the model's label says v{labels.version}" if labels.version not in ("", found.version) else ""
+    pinned = "" if run.data_pinned else " (UNPINNED)"
+    rows = [
+        ("mlflow model version", f"{model_name} v{found.version} ({', '.join(found.aliases) or 'no alias'}{said})"),
+        ("mlflow run", f"{run.run_id} ({run.status})"),
+        ("metaflow run", run.pathspec),
+        ("git commit", f"{run.commit}{' (dirty tree)' if run.dirty else ''}"),
+        ("data", f"{run.data_path} md5 {run.data_md5} @ {run.data_rev}{pinned}"),
+        ("snapshot", ", ".join(snapshots_of(run.run_id)) or "none (make snapshot TAG=...)"),
     ]
-    return rows
+    return rows, ""

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..config import PROJECT_ROOT
 from .git import GitError, git, git_facts
 from .lineage import committed_pins, pointer
+from .run_record import GATE, WEIGHTS
 
 
 class SnapshotError(RuntimeError):
@@ -86,33 +87,22 @@ def _stands_for(run_commit: str, head: str, root: Path = PROJECT_ROOT) -> bool:
     return not any(affects_training(p) for p in changed)
 
 
-def _newest_runs(experiment: str, where: str, limit: int) -> list:
-    """MLflow runs of `experiment` matching `where`, newest first (none when the experiment does not exist yet)."""
-    from .tracking import client
-
-    mlflow_client = client()
-    found = mlflow_client.get_experiment_by_name(experiment)
-    if found is None:
-        return []
-    return mlflow_client.search_runs(
-        [found.experiment_id], filter_string=where, order_by=["attributes.start_time DESC"], max_results=limit
-    )
-
-
 def canonical_run(head: str, experiment: str):
-    """The newest finished canonical MLflow run that stands for commit `head`; None when there is none."""
-    runs = _newest_runs(experiment, "tags.canonical = 'true' and attributes.status = 'FINISHED'", 50)
-    return next((r for r in runs if _stands_for(r.data.tags.get("git.commit", ""), head)), None)
+    """The newest finished canonical run (its record) that stands for commit `head`; None when there is none."""
+    from .run_record import runs
+
+    return next((r for r in runs(experiment, canonical=True) if _stands_for(r.commit, head)), None)
 
 
 def _why_not(head: str, experiment: str) -> str:
     """Why the newest run of `head` is not canonical, to put in the refusal."""
-    runs = _newest_runs(experiment, f"tags.`git.commit` = '{head}'", 1)
-    if not runs:
+    from .run_record import runs
+
+    found = runs(experiment, commit=head, limit=1)
+    if not found:
         return "there is no run of it"
-    newest = runs[0]
-    reason = newest.data.tags.get("canonical.why_not") or f"it {newest.info.status.lower()}"
-    return f"its newest run {newest.info.run_id[:8]} is not canonical: {reason}"
+    reason = found[0].why_not or f"it {found[0].status.lower()}"
+    return f"its newest run {found[0].run_id[:8]} is not canonical: {reason}"
 
 
 def snapshot(tag: str, experiment: str, message: str = "") -> str:
@@ -133,8 +123,8 @@ def snapshot(tag: str, experiment: str, message: str = "") -> str:
             "pinned data with params.yaml, every gate judged and all code committed: run `python flow.py run`"
         )
     _dvc("push", "-q")
-    record = {"mlflow_run_id": run.info.run_id, "data": committed_pins(PROJECT_ROOT), "commit": commit}
-    record |= {"run_commit": run.data.tags["git.commit"]} if run.data.tags["git.commit"] != commit else {}
+    record = {"mlflow_run_id": run.run_id, "data": committed_pins(PROJECT_ROOT), "commit": commit}
+    record |= {"run_commit": run.commit} if run.commit != commit else {}
     body = f"{message or 'snapshot ' + tag}\n\n{json.dumps(record, indent=2)}\n"
     git("tag", "-a", tag, "-m", body, cwd=PROJECT_ROOT)
     return body
@@ -187,21 +177,14 @@ def _remotes(root: Path) -> dict[str, str]:
         return {name: remote["url"] for name, remote in repo.config["remote"].items()}
 
 
-COMPARED_TAGS = ("data.md5", "weights_sha256", "model.base.commit")  # text: the pretrained model actually read
-SHOWN_TAGS = ("git.commit",)  # shown beside the comparison; a snapshot's run may be of an ancestor commit
 REGISTRY_GATES = ("champion",)  # judged against the registry as it was: recorded, not re-judged
 
 GPU_METRIC_TOLERANCE = 1e-3  # GPU kernels are not bit-exact run to run; CPU runs must match exactly
 
 
 def on_gpu(*runs) -> bool:
-    """Whether any of these MLflow runs trained on a GPU (so bit-exact equality is not expected)."""
-    return any(run.data.tags.get("train.accelerator") == "gpu" for run in runs)
-
-
-def _verdict_tags(run) -> dict[str, str]:
-    """The gate outcomes and each failed or not-judged check, but not the gates judged against the registry."""
-    return {k: v for k, v in run.data.tags.items() if k.startswith("gate.") and k.split(".")[1] not in REGISTRY_GATES}
+    """Whether any of these runs (records) trained on a GPU (so bit-exact equality is not expected)."""
+    return any(run.accelerator == "gpu" for run in runs)
 
 
 def compare(recorded, rerun) -> list[tuple[str, str, str, bool]]:
@@ -209,23 +192,23 @@ def compare(recorded, rerun) -> list[tuple[str, str, str, bool]]:
     recorded verdicts. On CPU everything must be equal; when either run trained on a GPU, metrics may differ by
     GPU_METRIC_TOLERANCE and weights are not compared bit for bit."""
     gpu = on_gpu(recorded, rerun)
-    rows = [("status", recorded.info.status, rerun.info.status, recorded.info.status == rerun.info.status)]
-    for key in sorted(set(recorded.data.params) | set(rerun.data.params)):
-        a, b = recorded.data.params.get(key, "-"), rerun.data.params.get(key, "-")
+    rows = [("status", recorded.status, rerun.status, recorded.status == rerun.status)]
+    for key in sorted(set(recorded.params) | set(rerun.params)):
+        a, b = recorded.params.get(key, "-"), rerun.params.get(key, "-")
         rows.append((f"param {key}", a, b, a == b))
-    for key in COMPARED_TAGS:
-        a, b = recorded.data.tags.get(key, "-"), rerun.data.tags.get(key, "-")
-        rows.append((key, a, b, a == b or (gpu and key == "weights_sha256")))
-    rows += [(key, recorded.data.tags.get(key, "-"), rerun.data.tags.get(key, "-"), True) for key in SHOWN_TAGS]
-    for key in sorted(set(recorded.data.metrics) | set(rerun.data.metrics)):
-        a, b = recorded.data.metrics.get(key), rerun.data.metrics.get(key)
+    compared, again = recorded.compared(), rerun.compared()
+    for (key, a), b in zip(compared.items(), again.values(), strict=True):
+        rows.append((key, a, b, a == b or (gpu and key == WEIGHTS)))
+    rows.append(("git commit", recorded.commit or "-", rerun.commit or "-", True))  # a snapshot's: maybe an ancestor
+    for key in sorted(set(recorded.metrics) | set(rerun.metrics)):
+        a, b = recorded.metrics.get(key), rerun.metrics.get(key)
         close = a is not None and b is not None and abs(a - b) <= (GPU_METRIC_TOLERANCE if gpu else 0.0)
         rows.append((f"metric {key}", repr(a), repr(b), close))
-    verdicts, again = _verdict_tags(recorded), _verdict_tags(rerun)
+    verdicts, again = recorded.verdicts(leave_out=REGISTRY_GATES), rerun.verdicts(leave_out=REGISTRY_GATES)
     for key in sorted(set(verdicts) | set(again)):
         rows.append((key, verdicts.get(key, "-"), again.get(key, "-"), verdicts.get(key) == again.get(key)))
     for gate in REGISTRY_GATES:
-        rows.append((f"gate.{gate}", recorded.data.tags.get(f"gate.{gate}", "-"), "not re-judged", True))
+        rows.append((f"{GATE}{gate}", recorded.gates.get(gate, "-"), "not re-judged", True))
     return rows
 
 
@@ -234,7 +217,8 @@ def _rerun(tag: str, workdir: Path) -> tuple[str | None, str]:
     has moved on since); return (the re-run's MLflow run id or None, the flow's output)."""
     import re
 
-    from .tracking import client, tracking_uri
+    from .run_record import runs
+    from .tracking import tracking_uri
 
     clone = _checkout(tag, workdir)
     skip = ",".join(REGISTRY_GATES)
@@ -244,12 +228,8 @@ def _rerun(tag: str, workdir: Path) -> tuple[str | None, str]:
     started = re.search(r"\[(\d+)/start/\d+ ", output)
     if not started:
         return None, output
-    runs = client().search_runs(
-        [e.experiment_id for e in client().search_experiments()],
-        filter_string=f"tags.`metaflow.run_id` = '{started[1]}'",
-        max_results=1,
-    )
-    return (runs[0].info.run_id if runs else None), output
+    found = runs(None, metaflow_run=started[1], limit=1)
+    return (found[0].run_id if found else None), output
 
 
 def _cell(value: str, limit: int = 64) -> str:
@@ -259,24 +239,24 @@ def _cell(value: str, limit: int = 64) -> str:
 def reproduce(tag: str, experiment: str, against: str = "") -> tuple[bool, str]:
     """Re-run snapshot `tag` in a fresh checkout and compare with its recorded run (or run `against`): params, data,
     weights, metrics and the recorded verdicts. A re-run that fails is a difference, not an error."""
-    from .tracking import client
+    from .run_record import find
 
     recorded_id = against or read_snapshot(tag)["mlflow_run_id"]
     with tempfile.TemporaryDirectory(prefix="reproduce-") as tmp:
         rerun_id, output = _rerun(tag, Path(tmp))
     if rerun_id is None:
         return False, f"{output[-3000:]}\n{tag}: NOT reproduced (the re-run stopped before it recorded anything)"
-    mlflow_client = client()
-    recorded, rerun = mlflow_client.get_run(recorded_id), mlflow_client.get_run(rerun_id)
+    recorded, rerun = find(recorded_id), find(rerun_id)
+    if recorded is None:
+        return False, f"{tag}: NOT reproduced (its recorded MLflow run {recorded_id} is not in this tracking store)"
     rows = [(what, _cell(a), _cell(b), ok) for what, a, b, ok in compare(recorded, rerun)]
     width = max(len(r[0]) for r in rows)
     cell = max(len(v) for r in rows for v in r[1:3])
     lines = [f"{'':{width}}  {'recorded ' + recorded_id[:8]:>{cell}}  {'re-run ' + rerun_id[:8]:>{cell}}"]
     lines += [f"{what:{width}}  {a:>{cell}}  {b:>{cell}}{'' if ok else '   <-- differs'}" for what, a, b, ok in rows]
     same = all(ok for *_, ok in rows)
-    if rerun.info.status != "FINISHED":
-        tags = rerun.data.tags
-        lines.append(f"the re-run failed at {tags.get('failed_step', '?')}: {tags.get('error', '')}")
+    if rerun.status != "FINISHED":
+        lines.append(f"the re-run failed at {rerun.failed_step or '?'}: {rerun.error}")
     exactly = f"within the GPU tolerance {GPU_METRIC_TOLERANCE:g}" if on_gpu(recorded, rerun) else "exactly"
     lines.append(f"{tag}: {f'reproduced {exactly}' if same else 'NOT reproduced'}")
     return same, "\n".join(lines)

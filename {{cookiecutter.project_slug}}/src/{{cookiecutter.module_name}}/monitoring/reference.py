@@ -1,9 +1,9 @@
 """The reference a model is judged against: exactly its own training split, found through its lineage.
 
-BentoML model tag (in every prediction-log row) -> its labels (`mlflow_run_id`, `data_md5`, written by the training
-flow's package step) -> the MLflow run -> what it trained on (trained_on.py: the data bytes whose md5 is the recorded
-one, re-split with the run's seed and split settings) -> the `train` split. Anything that does not line up stops the
-monitor with a MonitoringError.
+BentoML model tag (in every prediction-log row) -> its labels (run id, data md5: run_record.labels, written by the
+training flow's package step) -> the MLflow run -> what it trained on (trained_on.py: the data bytes whose md5 is the
+recorded one, re-split with the run's seed and split settings) -> the `train` split. Anything that does not line up
+stops the monitor with a MonitoringError.
 """
 
 from dataclasses import dataclass, fields
@@ -54,34 +54,36 @@ def find_lineage(model_version: str) -> Lineage:
     """Follow a BentoML model tag to its MLflow run and the facts of the data it was trained on."""
     import bentoml
 
-    from ..lineage.tracking import client
+    from ..lineage import run_record
 
     try:
         model = bentoml.models.get(model_version)
     except bentoml.exceptions.NotFound:
         raise MonitoringError(f"model {model_version} is not in the BentoML store (BENTOML_HOME)") from None
-    labels = model.info.labels
-    run_id = labels.get("mlflow_run_id")
-    if not run_id:
-        raise MonitoringError(f"model {model_version} has no mlflow_run_id label: its lineage cannot be followed")
+    labels = run_record.read_labels(model.info.labels)
+    if not labels.run_id:
+        raise MonitoringError(f"model {model_version} has no MLflow run label: its lineage cannot be followed")
     try:
-        run = client().get_run(run_id)
-    except Exception as err:  # MlflowException: unknown run, or a store that is not this project's
-        why = type(err).__name__
-        raise MonitoringError(f"MLflow run {run_id} of model {model_version} not found ({why})") from None
+        run = run_record.find(labels.run_id)
+    except Exception as err:  # noqa: BLE001 - a store that cannot be read: no reference
+        run, why = None, f" ({type(err).__name__})"
+    else:
+        why = " (another tracking store's, or deleted)"
+    if run is None or run.deleted:
+        raise MonitoringError(f"MLflow run {labels.run_id} of model {model_version} not found{why}")
     try:
         data = of_run(run)
     except LineageError as err:
         raise MonitoringError(f"model {model_version}: {err}") from None
-    if labels.get("data_md5") and labels["data_md5"] != data.data_md5:
+    if labels.data_md5 and labels.data_md5 != data.data_md5:
         raise MonitoringError(
-            f"model {model_version} says data md5 {labels['data_md5']}, its MLflow run {run_id} {data.data_md5}"
+            f"model {model_version} says data md5 {labels.data_md5}, its MLflow run {labels.run_id} {data.data_md5}"
         )
     return Lineage(
         **{f.name: getattr(data, f.name) for f in fields(TrainingData)},
         model_version=str(model.tag),
         model_path=str(model.path),
-        mlflow_model_version=labels.get("mlflow_model_version", ""),
+        mlflow_model_version=labels.version,
     )
 
 

@@ -3,9 +3,9 @@ answered (shadow.py) and, with a labelled batch, by the training flow's own gate
 model trained on, against the champion on the same rows.
 
 The outcome is an MLflow run in the experiment `<model name>-shadow` (every check, both models' score distributions)
-and tags on the challenger's registry version, which `make promote` reads when packaging.require_shadow is on:
-`shadow` (passed | failed: ...), `shadow.champion` (the champion version it was judged against) and
-`shadow.mlflow_run_id`. A report against an older champion does not count.
+and a record on the challenger's registry version (run_record.record_shadow: the outcome, the champion version it was
+judged against, the report's run), which `make promote` reads when packaging.require_shadow is on. A report against
+an older champion does not count.
 """
 
 import dataclasses
@@ -65,7 +65,8 @@ def labelled_verdicts(cfg, batch: str, models: dict[str, tuple[str, str]]) -> tu
 
 def report(cfg, challenger: str = "candidate", batch: str = "") -> tuple[bool, str]:
     """Judge `challenger` (an alias or a registry version) against the champion; (passed, the report as text)."""
-    from ..lineage.tracking import client, finish, log, log_text, start_run
+    from ..lineage.run_record import record_shadow
+    from ..lineage.tracking import finish, log, log_text, start_run
     from ..release.promotion import PromotionError, serving_tag
     from .shadow import agreement, score_summary, scored, shadow_gate, shadow_rows
     from .window import read_log
@@ -96,7 +97,5 @@ def report(cfg, challenger: str = "candidate", batch: str = "") -> tuple[bool, s
     log_text(run_id, json.dumps([v.as_dict() for v in verdicts], indent=1, default=str), "shadow/verdicts.json")
     log_text(run_id, text, "shadow/report.txt")
     finish(run_id)
-    tags = {"shadow": outcome, "shadow.champion": champion_v, "shadow.mlflow_run_id": run_id}
-    for key, value in tags.items():
-        client().set_model_version_tag(name, challenger_v, key, value)
+    record_shadow(name, challenger_v, outcome, champion_v, run_id)
     return passed, f"{text}\nMLflow run {run_id} (experiment {name}-shadow)"

@@ -61,7 +61,8 @@ def record_sweep(parent_id: str, rows: list[dict], results: list[dict], settings
     its own). The parent records the choice: `sweep.*` tags, the winner's settings as `sweep.winner.<key>` params and
     the comparison table as sweep/candidates.md and .json. `rows`: comparison's; `settings`: each candidate's Params.
     Returns the child run ids, in candidate order."""
-    from ..lineage.tracking import client, flatten, log, log_text, log_training
+    from ..lineage.run_record import log_training
+    from ..lineage.tracking import client, flatten, log, log_text
 
     mlflow_client = client()
     parent = mlflow_client.get_run(parent_id)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..config import SplitConfig
 from ..errors import ProjectError
+from ..lineage.run_record import RunRecord
 
 
 class LineageError(ProjectError, RuntimeError):
@@ -33,27 +34,21 @@ class TrainingData:
     split: SplitConfig
 
 
-def of_run(run) -> TrainingData:
-    """The facts a training run recorded about its data (tags `data.*`, `git.commit`; params `seed`, `split.*`)."""
-    tags, params = run.data.tags, run.data.params
-    missing = [k for k in ("data.path", "data.md5", "data.rev") if not tags.get(k)]
-    missing += [k for k in ("seed", "data.target", "split.test_size", "split.validation_size") if k not in params]
+def of_run(run: RunRecord) -> TrainingData:
+    """The facts a training run recorded about its data (its path, revision and md5, commit, seed, target, split)."""
+    facts = {"data path": run.data_path, "data md5": run.data_md5, "data rev": run.data_rev, "seed": run.seed}
+    missing = [k for k, v in (facts | {"target": run.target, "split": run.split}).items() if v in ("", None)]
     if missing:
-        raise LineageError(f"MLflow run {run.info.run_id} lacks {missing}: lineage incomplete")
-    split = SplitConfig(
-        test_size=float(params["split.test_size"]),
-        validation_size=float(params["split.validation_size"]),
-        stratify=params.get("split.stratify", "True") == "True",
-    )
+        raise LineageError(f"MLflow run {run.run_id} lacks {missing}: lineage incomplete")
     return TrainingData(
-        run_id=run.info.run_id,
-        data_path=tags["data.path"],
-        data_rev=tags["data.rev"],
-        data_md5=tags["data.md5"],
-        git_commit=tags.get("git.commit", ""),
-        seed=int(params["seed"]),
-        target=params["data.target"],
-        split=split,
+        run_id=run.run_id,
+        data_path=run.data_path,
+        data_rev=run.data_rev,
+        data_md5=run.data_md5,
+        git_commit=run.commit,
+        seed=run.seed,
+        target=run.target,
+        split=run.split,
     )
 
 
@@ -93,8 +88,11 @@ def unseen(rows: pd.DataFrame, seen: list[pd.DataFrame]) -> pd.DataFrame:
 def unseen_by(name: str, version: str, rows: pd.DataFrame, who: str) -> pd.DataFrame:
     """The `rows` that registry version `version` of model `name` neither trained nor validated on (its run's
     lineage, re-cut by `splits`); their index is kept. `who` names the model in errors."""
+    from ..lineage import run_record
     from ..lineage.tracking import client
 
-    run = client().get_run(client().get_model_version(name, version).run_id)
+    run = run_record.find(client().get_model_version(name, version).run_id)
+    if run is None:
+        raise LineageError(f"the MLflow run of {who} is not in this tracking store")
     seen, _ = splits(of_run(run), who)
     return unseen(rows, [seen["train"], seen["validation"]])

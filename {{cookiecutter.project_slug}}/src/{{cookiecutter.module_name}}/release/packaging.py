@@ -100,10 +100,10 @@ def export_to_store(model_tag: str, bento_tag: str, store: str) -> dict[str, str
 
     model_url = f"{store}/models/{model_tag.replace(':', '-')}.bentomodel"
     bentoml.models.export_model(model_tag, model_url)
-    urls = {"bentoml.model_url": model_url}
+    urls = {"model_url": model_url}
     if bento_tag:
-        urls["bentoml.bento_url"] = f"{store}/bentos/{bento_tag.replace(':', '-')}.bento"
-        bentoml.bentos.export_bento(bento_tag, urls["bentoml.bento_url"])
+        urls["bento_url"] = f"{store}/bentos/{bento_tag.replace(':', '-')}.bento"
+        bentoml.bentos.export_bento(bento_tag, urls["bento_url"])
     return urls
 {%- endif %}
 
@@ -145,29 +145,29 @@ def publish_model(
 {%- else %}
     allow it (promotion.blockers: no gate skipped, `data_pinned`); else it is `candidate` only: `held` says why."""
 {%- endif %}
-    from ..lineage.tracking import client, log, log_text
+    from ..lineage import run_record
+    from ..lineage.tracking import client, log_text
 {%- if cookiecutter.scale_out %}
     from ..scale.cloud import bento_store
 {%- endif %}
     from .promotion import blockers
 
-    run_id = lineage["mlflow_run_id"]
+    run_id = run_record.read_labels(lineage).run_id
     version = log_and_register(run_id, name, weights, spec, example, serving_requirements(), model_card, extra or {})
     mlflow_client = client()
-    mlflow_client.set_model_version_tag(name, version, "gates", gates)
+    run_record.record_gates(name, version, gates)
     log_text(run_id, model_card, CARD)
-    labels = lineage | {"mlflow_model_version": version}
+    labels = lineage | {run_record.LABEL_VERSION: version}
     model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
     bento_tag = build_bento(model_tag, PROJECT_ROOT, model_card) if build else ""
-    tags = {"bentoml.model": model_tag, "bentoml.bento": bento_tag}
 {%- if cookiecutter.scale_out %}
-    if bento_store():
-        tags |= export_to_store(model_tag, bento_tag, bento_store())
+    urls = export_to_store(model_tag, bento_tag, bento_store()) if bento_store() else {}
+    run_record.record_bentoml(run_id, name, version, model_tag, bento_tag, urls)  # what `cli serve` resolves to
+{%- else %}
+    run_record.record_bentoml(run_id, name, version, model_tag, bento_tag)  # what `cli serve` resolves to
 {%- endif %}
-    log(run_id, tags=tags)
-    for key, value in tags.items():  # what `cli serve champion` resolves the alias to
-        mlflow_client.set_model_version_tag(name, version, key, value)
-    held = blockers(version, {"gates": gates} | tags, {"data.pinned": str(data_pinned)}) if promote else []
+    record = run_record.VersionRecord(name, version, gates=gates, bentoml_model=model_tag, bentoml_bento=bento_tag)
+    held = blockers(record, run_record.RunRecord(data_pinned=data_pinned)) if promote else []
 {%- if cookiecutter.monitoring %}
     champion = promote and not held and not (require_shadow and has_champion(name))
 {%- else %}

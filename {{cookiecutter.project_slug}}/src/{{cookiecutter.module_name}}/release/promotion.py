@@ -1,11 +1,12 @@
 """The registry decides what serves: resolve `champion` / `candidate` (or a version number) to the BentoML model the
 flow recorded on that registry version, and move `champion` by hand to a version that passed every gate.
 
-The flow tags each registry version it publishes with `gates` (the gate outcome), `bentoml.model` and `bentoml.bento`
+The flow records on each registry version it publishes the gate outcome and the BentoML model and Bento (run_record)
 before it moves any alias, so an alias always points at a complete version.
 """
 
 from ..errors import ProjectError
+from ..lineage.run_record import BENTOML_MODEL, GATES, RunRecord, VersionRecord
 
 ALIASES = ("champion", "candidate")
 
@@ -26,58 +27,53 @@ def label(version) -> str:
     return f"v{version}"
 
 
-def bentoml_model(version: str, tags: dict) -> str:
+def bentoml_model(version: VersionRecord) -> str:
     """The BentoML model tag recorded on a registry version, or why there is none."""
-    tag = tags.get("bentoml.model", "")
-    if not tag:
+    if not version.bentoml_model:
         raise PromotionError(
-            f"{label(version)} has no BentoML model recorded (tag `bentoml.model`): it was registered outside the "
-            "flow, or its run failed while packaging"
+            f"{label(version.version)} has no BentoML model recorded (tag `{BENTOML_MODEL}`): it was registered "
+            "outside the flow, or its run failed while packaging"
         )
-    return tag
+    return version.bentoml_model
 
 
 UNPINNED = "trained on data DVC does not pin (--allow-unpinned-data): later runs could not be judged against it"
 
 
-def blockers(version: str, tags: dict, run_tags: dict) -> list[str]:
-    """Why registry version `version` (its tags; its MLflow run's tags) may not become champion: empty when it passed
+def blockers(version: VersionRecord, run: RunRecord) -> list[str]:
+    """Why registry version `version` (trained by MLflow run `run`) may not become champion: empty when it passed
     every gate, on data DVC pins, and was fully packaged. The one rule for the flow's own promotion and for `promote`.
     Gates skipped with --skip-gates block it too; gates turned off in params.yaml do not (that is the configuration,
     said on purpose). Unpinned data blocks it because every later run is judged against the champion on test rows
     the champion never trained on, which are found by re-reading its training data through DVC."""
     found = []
-    for key, outcome in sorted(run_tags.items()):  # gate.<gate> = passed | failed | skipped | off
-        if key.count(".") == 1 and key.startswith("gate.") and outcome == "failed":
-            gate = key.split(".", 1)[1]
-            checks = [
-                f"{gate}: {k.split('.failed.', 1)[1]} ({detail})"
-                for k, detail in sorted(run_tags.items())
-                if k.startswith(f"gate.{gate}.failed.")
-            ]
+    for gate, outcome in sorted(run.gates.items()):
+        if outcome == "failed":
+            checks = [f"{gate}: {check} ({detail})" for check, detail in run.failed_checks(gate).items()]
             found += checks or [f"{gate}: gate failed"]
-    outcome = tags.get("gates", "")
+    outcome = version.gates
     if not outcome:
-        found.append(f"{label(version)} has no gate record (tag `gates`): it was not published by the flow")
+        found.append(f"{label(version.version)} has no gate record (tag `{GATES}`): it was not published by the flow")
     elif outcome != "passed" and not found:
         found.append(f"gates {outcome}")
-    if outcome and not tags.get("bentoml.model"):
-        found.append("no BentoML model recorded (tag `bentoml.model`): its run failed while packaging")
-    if run_tags.get("data.pinned") == "False":
+    if outcome and not version.bentoml_model:
+        found.append(f"no BentoML model recorded (tag `{BENTOML_MODEL}`): its run failed while packaging")
+    if run.data_pinned is False:
         found.append(UNPINNED)
     return found
 
 
-def resolve(name: str, model: str):
+def resolve(name: str, model: str) -> VersionRecord:
     """The registry version behind `model`: an alias (champion, candidate) or a version number."""
+    from ..lineage.run_record import read_version
     from ..lineage.tracking import client
     from .champion import no_champion
 
     mlflow_client = client()
     try:
         if model.isdigit():
-            return mlflow_client.get_model_version(name, model)
-        return mlflow_client.get_model_version_by_alias(name, model)
+            return read_version(mlflow_client.get_model_version(name, model))
+        return read_version(mlflow_client.get_model_version_by_alias(name, model))
     except Exception as err:
         if not no_champion(err):
             raise
@@ -89,18 +85,18 @@ def resolve(name: str, model: str):
 def serving_tag(name: str, model: str = "champion") -> tuple[str, str]:
     """(BentoML model tag, registry version) that `model` (an alias or a version number) resolves to."""
     version = resolve(name, model)
-    return bentoml_model(version.version, version.tags), str(version.version)
+    return bentoml_model(version), version.version
 {%- if cookiecutter.monitoring %}
 
 
-def shadow_blocker(version: str, tags: dict, champion: str) -> list[str]:
+def shadow_blocker(version: VersionRecord, champion: str) -> list[str]:
     """packaging.require_shadow: why `version` has no passing shadow report against the current `champion`."""
-    outcome, against = tags.get("shadow", ""), tags.get("shadow.champion", "")
+    outcome, against = version.shadow, version.shadow_champion
     if not outcome:
-        return [f"no shadow report: serve it in shadow (make serve SHADOW={version}), then make shadow-report"]
+        return [f"no shadow report: serve it in shadow (make serve SHADOW={version.version}), then make shadow-report"]
     if against != champion:
         return [f"its shadow report was against v{against}, not the current champion v{champion}: run it again"]
-    return [] if outcome == "passed" else [f"shadow report {outcome} (MLflow run {tags.get('shadow.mlflow_run_id')})"]
+    return [] if outcome == "passed" else [f"shadow report {outcome} (MLflow run {version.shadow_run_id})"]
 
 
 def promote(name: str, version: str, require_shadow: bool = False) -> str:
@@ -112,20 +108,21 @@ def promote(name: str, version: str, require_shadow: bool = False) -> str:
 def promote(name: str, version: str) -> str:
     """Move `champion` to `version` if it passed every gate; raise PromotionError naming each blocker otherwise."""
 {%- endif %}
+    from ..lineage import run_record
     from ..lineage.tracking import client
 
     if not str(version).isdigit():
         raise PromotionError(f"promote takes a registry version number, got {version!r}")
     target = resolve(name, str(version))
-    run_tags = client().get_run(target.run_id).data.tags if target.run_id else {}
+    run = (run_record.find(target.run_id) if target.run_id else None) or RunRecord()
     try:
-        champion = str(resolve(name, "champion").version)
+        champion = resolve(name, "champion").version
     except PromotionError:
         champion = ""
-    found = blockers(target.version, target.tags, run_tags)
+    found = blockers(target, run)
 {%- if cookiecutter.monitoring %}
-    if require_shadow and champion and champion != str(target.version):
-        found += shadow_blocker(str(target.version), target.tags, champion)
+    if require_shadow and champion and champion != target.version:
+        found += shadow_blocker(target, champion)
 {%- endif %}
     if found:
         lines = "\n".join(f"  {line}" for line in found)
