@@ -93,6 +93,18 @@ def test_a_run_this_store_lacks_is_named_and_no_other_chain_is_shown(store):
     assert rows == [] and "(it was deleted)" in broken
 
 
+def test_a_tracking_server_that_is_down_is_named_in_one_line(monkeypatch):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on: the stack after `make down`
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    rows, broken = provenance.verify("m", run_record.ModelLabels(run_id="f" * 32))
+    assert rows == [] and broken.startswith(f"the tracking store at http://127.0.0.1:{port} cannot be read (")
+
+
 def test_a_model_whose_data_differs_from_its_runs_is_refused(store):
     run_id = trained()
     rows, broken = provenance.verify("m", run_record.ModelLabels(run_id=run_id, version="1", data_md5="e" * 32))

@@ -46,7 +46,10 @@ def verify(model_name: str, labels: run_record.ModelLabels) -> tuple[list[tuple[
     """The chain from a BentoML model's labels on: its MLflow run, and the registry version registered from it."""
     if not labels.run_id:
         return [], "the BentoML model has no MLflow run label: it was not packaged by the flow"
-    run = run_record.find(labels.run_id)
+    try:
+        run = run_record.find(labels.run_id)
+    except Exception as err:  # noqa: BLE001 - a server that is down (e.g. after `make down`) or refuses
+        return [], f"the tracking store at {_store()} cannot be read ({type(err).__name__}: {str(err)[:200]})"
     if run is None or run.deleted:
         why = "it was deleted" if run else "it was recorded by another tracking server, or deleted for good"
         return [], f"mlflow run {labels.run_id}: not in the tracking store at {_store()} ({why})"
