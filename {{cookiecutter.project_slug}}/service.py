@@ -36,6 +36,7 @@ from {{ cookiecutter.module_name }}.errors import InvalidRecord, UnknownGroup  #
 {%- else %}
 from {{ cookiecutter.module_name }}.errors import InvalidRecord  # noqa: E402
 {%- endif %}
+from {{ cookiecutter.module_name }}.lineage.run_record import read_labels  # noqa: E402
 {%- if cookiecutter.monitoring %}
 from {{ cookiecutter.module_name }}.monitoring.shadow import score_in_shadow  # noqa: E402
 {%- endif %}
@@ -68,11 +69,11 @@ if MODEL.stored is None:
     raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
 PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker (Classifier.__init__)
 {%- endif %}
-LABELS = MODEL.stored.info.labels  # lineage written by the flow's package step
+LABELS = read_labels(MODEL.stored.info.labels)  # lineage written by the flow's package step
 LINEAGE = {
     "model_version": str(MODEL.stored.tag),  # the BentoML model
-    "mlflow_run_id": LABELS.get("mlflow_run_id", ""),
-    "mlflow_model_version": LABELS.get("mlflow_model_version", ""),  # in the MLflow registry
+    "mlflow_run_id": LABELS.run_id,
+    "mlflow_model_version": LABELS.version,  # in the MLflow registry
 }
 Record = PREDICTOR.record{% if cookiecutter.mitigation %}  # with fairness mitigation, the sensitive features are fields too{% endif %}
 Records = Annotated[list[Record], Field(min_length=1, max_length=PREDICTOR.max_batch_size)]

@@ -19,13 +19,14 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from {{ cookiecutter.module_name }}.lineage.run_record import read_labels  # noqa: E402
 from {{ cookiecutter.module_name }}.release.artifact import Predictor  # noqa: E402
 from {{ cookiecutter.module_name }}.release.serving import Prediction  # noqa: E402
 
 MODEL_DIR = Path(os.environ["BENCH_MODEL_DIR"])
 PREDICTOR = Predictor(MODEL_DIR)
 INFO = yaml.safe_load((MODEL_DIR / "model.yaml").read_text())  # the BentoML model's name, version and labels
-LABELS = INFO.get("labels") or {}
+LABELS = read_labels(INFO.get("labels") or {})
 torch.set_num_threads(PREDICTOR.spec.serving.threads)
 _ = PREDICTOR.network  # loads the weights now, as the service's workers do, not on the first request
 Record = PREDICTOR.record
@@ -37,8 +38,8 @@ class PredictRequest(BaseModel):
 
 class PredictResponse(BaseModel):
     model_version: str = f"{INFO['name']}:{INFO['version']}"
-    mlflow_run_id: str = LABELS.get("mlflow_run_id", "")
-    mlflow_model_version: str = LABELS.get("mlflow_model_version", "")
+    mlflow_run_id: str = LABELS.run_id
+    mlflow_model_version: str = LABELS.version
     predictions: list[Prediction]
 
 
