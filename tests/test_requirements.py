@@ -14,7 +14,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .conftest import TEMPLATE, bake, project_env
+from .conftest import FULL, TEMPLATE, bake, project_env
 
 TAB, TEXT = "tabular_classification", "text_classification"
 TEMPLATE_TOOLS = {
@@ -33,7 +33,8 @@ TEXT_ONLY = {"transformers", "tokenizers"}
 @pytest.fixture(scope="module", params=[(TAB, "3.11"), (TEXT, "3.11")], ids=["tabular", "text"])
 def baked(request, tmp_path_factory):
     task, python = request.param
-    return task, python, bake(tmp_path_factory.mktemp("req"), task=task, python_version=python)
+    # every capability: what each one imports must be declared too (the requirements are the same for every set)
+    return task, python, bake(tmp_path_factory.mktemp("req"), task=task, python_version=python, **FULL)
 
 
 def pins(path: Path) -> dict[str, str]:
