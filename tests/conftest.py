@@ -46,6 +46,7 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_sweep",
     "test_multiclass",
     "test_flow_cost",
+    "test_option_sets",
     "test_argo",
 ]
 
