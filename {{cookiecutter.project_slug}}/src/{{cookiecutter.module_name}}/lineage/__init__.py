@@ -1,1 +1,2 @@
-"""Lineage: git and DVC facts, the one MLflow client, snapshots and the provenance chain; used by every stage."""
+"""Lineage: data versions (lineage.py: .dvc pointers, md5s, reads), git (git.py: the one wrapper), the one MLflow
+client, snapshots and the provenance chain; used by every stage."""

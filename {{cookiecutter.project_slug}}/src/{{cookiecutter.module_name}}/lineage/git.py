@@ -3,6 +3,7 @@ one-line complaint. "Is this a git checkout?" is a question (`in_checkout`), not
 Metaflow's code package (a pod: no .git) gets the facts taken at launch instead (`git_facts`)."""
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -24,11 +25,13 @@ def git(*args: str, cwd: Path = Path(".")) -> str:
     """git's stdout, stripped; GitError (`git <args>` and git's last line) when git fails or is not installed."""
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise GitError("git is not installed (needed to record which code a run trained)") from None
+    except OSError as err:  # no git binary, or no directory `cwd`
+        why = "git is not installed" if shutil.which("git") is None else f"{cwd}: {err.strerror}"
+        raise GitError(f"`git {args[0] if args else ''}` cannot run: {why}") from None
     if done.returncode != 0:
         said = (done.stderr.strip() or done.stdout.strip() or f"exit status {done.returncode}").splitlines()[-1]
-        raise GitError(f"`git {' '.join(args)[:200]}` failed: {said}")
+        command = " ".join(args).replace("\n", " ")  # a tag message spans lines; the error does not
+        raise GitError(f"`git {command[:120]}` failed: {said}")
     return done.stdout.strip()
 
 
