@@ -16,6 +16,7 @@ Bakes with cookiecutter's API, as the template's tests do; nothing here is timed
 
 import argparse
 import io
+import json
 import sys
 import tempfile
 import tokenize
@@ -26,7 +27,9 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 SOURCE = TEMPLATE / "{{cookiecutter.project_slug}}"
-CAPABILITIES = ("mitigation", "monitoring", "scale_out", "sweep", "benchmarks")
+CAPABILITIES = [
+    name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
+]
 TAB, TEXT = "tabular_classification", "text_classification"
 OPTION_SETS = [  # (label, answers)
     ("tabular, core (default)", {"task": TAB}),

@@ -1,6 +1,7 @@
 """Bake over the option matrix; check what each answer changes; run the generated project's lint, git hooks and unit
 tests."""
 
+import json
 import os
 import re
 import shutil
@@ -12,13 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import bake, run
+from .conftest import TEMPLATE, bake, run
 
 # task x compute crossed (they interact: GPU settings differ per task); licence and CI cycled so every
 # value is generated at least once; custom names on both tasks. The capabilities (yes/no each): every one both ways
 # on each task, all of them on (FULL) and all off (the default, lean core) on the tabular task.
 TAB, TEXT = "tabular_classification", "text_classification"
-CAPABILITIES = ("mitigation", "monitoring", "scale_out", "sweep", "benchmarks")
+CAPABILITIES = [
+    name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
+]
 
 
 def answers(task, compute, license, ci, python, on=(), **extra):
