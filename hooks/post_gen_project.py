@@ -12,6 +12,7 @@ MODULE = "{{ cookiecutter.module_name }}"
 PACKAGE = f"src/{MODULE}"
 DATA = f"data/{MODULE}.csv"
 TEXT = "{{ cookiecutter.task }}" == "text_classification"
+REGRESSION = "{{ cookiecutter.task }}" == "tabular_regression"
 # The capabilities beyond the core lifecycle, each a yes/no answer; what an answer leaves out goes as whole files (the
 # shared files carry their optional lines in Jinja blocks, tested both ways by the template's option matrix).
 MONITORING = "{{ cookiecutter.monitoring }}" == "True"
@@ -61,10 +62,27 @@ UNUSED = {
     f"{PACKAGE}/pipeline/demo_text.py": not TEXT,
     f"{PACKAGE}/pipeline/tiny_model.py": not TEXT,
     "tests/test_text.py": not TEXT,
+    # regression: its own target, metrics and group losses; the classification versions go (renamed below)
+    f"{PACKAGE}/pipeline/tasks/regression.py": not REGRESSION,
+    f"{PACKAGE}/pipeline/evaluation.py": REGRESSION,
+    f"{PACKAGE}/gates/fairness.py": REGRESSION,
+    f"{PACKAGE}/pipeline/evaluation_regression.py": not REGRESSION,
+    f"{PACKAGE}/gates/fairness_regression.py": not REGRESSION,
+    "tests/test_regression.py": not REGRESSION,
+    "tests/test_fairness.py": REGRESSION,
+    "tests/test_reports.py": REGRESSION,  # test_regression.py covers training and the reports for a regression
+    "tests/test_training.py": REGRESSION,
+    "tests/test_gpu.py": REGRESSION,
+}
+RENAMED = {  # the task's version of a shared module takes the shared name
+    f"{PACKAGE}/pipeline/demo_text.py": f"{PACKAGE}/pipeline/demo_data.py",
+    f"{PACKAGE}/pipeline/evaluation_regression.py": f"{PACKAGE}/pipeline/evaluation.py",
+    f"{PACKAGE}/gates/fairness_regression.py": f"{PACKAGE}/gates/fairness.py",
 }
 # requirements.lock: the lock of this task's requirements for the answered Python (made by the template's
 # scripts/lock.sh with the project's own `make lock`); the other locks go
-LOCK = "locks/{{ cookiecutter.task }}-py{{ cookiecutter.python_version }}.txt"
+# (regression has tabular classification's requirements, so its lock too)
+LOCK = f"locks/{'text' if TEXT else 'tabular'}_classification-py{{ cookiecutter.python_version }}.txt"
 ENV = os.environ | {"DVC_NO_ANALYTICS": "1"}
 
 
@@ -75,8 +93,9 @@ def remove_unused() -> None:
             shutil.rmtree(path)
         elif unused and path.exists():
             path.unlink()
-    if TEXT:
-        Path(f"{PACKAGE}/pipeline/demo_text.py").rename(f"{PACKAGE}/pipeline/demo_data.py")
+    for source, name in RENAMED.items():
+        if Path(source).exists():
+            Path(source).rename(name)
 
 
 def select_requirements() -> None:

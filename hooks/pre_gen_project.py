@@ -37,6 +37,9 @@ MODULE = "{{ cookiecutter.module_name }}"
 TARGET = "{{ cookiecutter.target_column }}".strip()
 SENSITIVE = [s.strip() for s in "{{ cookiecutter.sensitive_features }}".split(",") if s.strip()]
 TEXT = "{{ cookiecutter.task }}" == "text_classification"
+REGRESSION = "{{ cookiecutter.task }}" == "tabular_regression"
+MITIGATION = "{{ cookiecutter.mitigation }}" == "True"
+MONITORING = "{{ cookiecutter.monitoring }}" == "True"
 
 
 def module_problem(name):
@@ -69,6 +72,10 @@ def problems():
         yield f"target_column {TARGET!r} cannot also be a sensitive feature; answer another target_column"
     if TEXT and "text" in [TARGET, *SENSITIVE]:
         yield "'text' is the text column of a text project; answer other target_column and sensitive_features names"
+    if REGRESSION and MITIGATION:
+        yield "mitigation post-processes a classifier's scores; a regression has none: answer mitigation no"
+    if REGRESSION and MONITORING:
+        yield "monitoring does not cover tabular_regression yet: answer monitoring no"
     for name in [TARGET, *SENSITIVE]:
         if name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             yield (

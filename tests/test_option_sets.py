@@ -2,9 +2,9 @@
 lines as Jinja blocks, so each block is rendered both ways here, without baking (test_bake.py bakes a few sets and
 runs their commands and tests).
 
-For each task and each combination of the yes/no capabilities, the template's Python files are rendered with
-cookiecutter's environment, the files the post-generation hook would remove are left out (the hook's own UNUSED
-table, rendered with the same answers), and then:
+For each task and each combination of the yes/no capabilities that the pre-generation hook accepts, the template's
+Python files are rendered with cookiecutter's environment, the files the post-generation hook would remove are left
+out and those it renames renamed (the hook's own UNUSED and RENAMED tables, rendered with the same answers), and then:
 - every `from <the package> import name` names a module of that tree that defines the name;
 - ruff check and ruff format --check pass on every rendered tree (each with the project's own pyproject.toml).
 """
@@ -38,7 +38,7 @@ def answers(task: str, chosen: tuple[bool, ...]) -> dict:
         "author_email": "a@example.com",
         "task": task,
         "compute": "cpu",
-        "target_column": "label" if task == "text_classification" else "approved",
+        "target_column": {"text_classification": "label", "tabular_regression": "credit_limit"}.get(task, "approved"),
         "sensitive_features": "sex",
         "python_version": "3.11",
         "license": "MIT",
@@ -48,7 +48,7 @@ def answers(task: str, chosen: tuple[bool, ...]) -> dict:
 
 
 ENV = StrictEnvironment(context={"cookiecutter": SPEC}, keep_trailing_newline=True)
-COMPILED: dict[Path, object] = {}  # each template file compiled once, rendered 64 times
+COMPILED: dict[Path, object] = {}  # each template file compiled once, rendered per option set
 
 
 def render(path: Path, context: dict) -> str:
@@ -57,25 +57,32 @@ def render(path: Path, context: dict) -> str:
     return COMPILED[path].render(cookiecutter=context)
 
 
-def removed(context: dict) -> list[Path]:
-    """The paths the post-generation hook removes for these answers (its UNUSED table, evaluated)."""
-    hook = render(TEMPLATE / "hooks" / "post_gen_project.py", context)
+def hook(name: str, context: dict) -> dict:
+    """A hook's module-level names, rendered with these answers (its `__main__` part left out)."""
+    text = render(TEMPLATE / "hooks" / f"{name}.py", context)
     scope: dict = {}
-    exec(compile(hook.split('\nif __name__ == "__main__":')[0], "post_gen_project.py", "exec"), scope)  # noqa: S102
-    return [Path(name) for name, unused in scope["UNUSED"].items() if unused]
+    exec(compile(text.split('\nif __name__ == "__main__":')[0], f"{name}.py", "exec"), scope)  # noqa: S102
+    return scope
+
+
+def accepted(task: str, chosen: tuple[bool, ...]) -> bool:
+    """The pre-generation hook finds nothing wrong with these answers (e.g. mitigation of a regression)."""
+    return not list(hook("pre_gen_project", answers(task, chosen))["problems"]())
 
 
 def rendered_tree(context: dict, out: Path) -> dict[Path, str]:
     """The project's Python files as this option set generates them, written under `out`."""
-    gone = removed(context)
+    post = hook("post_gen_project", context)
+    gone = [Path(name) for name, unused in post["UNUSED"].items() if unused]
     files = {}
     for path in sorted(SOURCE.rglob("*.py")):
         relative = Path(str(path.relative_to(SOURCE)).replace("{{cookiecutter.module_name}}", MODULE))
         if any(relative == g or g in relative.parents for g in gone) or "__pycache__" in relative.parts:
             continue
         files[relative] = render(path, context)
-    if context["task"] == "text_classification":  # the hook renames the text demo data
-        files[Path(f"src/{MODULE}/pipeline/demo_data.py")] = files.pop(Path(f"src/{MODULE}/pipeline/demo_text.py"))
+    for source, name in post["RENAMED"].items():  # a task's version of a shared module takes the shared name
+        if Path(source) in files:
+            files[Path(name)] = files.pop(Path(source))
     for relative, text in files.items():
         (out / relative).parent.mkdir(parents=True, exist_ok=True)
         (out / relative).write_text(text)
@@ -132,13 +139,18 @@ def missing_imports(files: dict[Path, str]) -> list[str]:
     return problems
 
 
-SETS = [(task, chosen) for task in TASKS for chosen in itertools.product([False, True], repeat=len(CAPABILITIES))]
+SETS = [
+    (task, chosen)
+    for task in TASKS
+    for chosen in itertools.product([False, True], repeat=len(CAPABILITIES))
+    if accepted(task, chosen)
+]
 
 
 def _id(option_set) -> str:
     task, chosen = option_set
     on = "+".join(name for name, yes in zip(CAPABILITIES, chosen, strict=True) if yes) or "core"
-    return f"{task.split('_')[0]}-{on}"
+    return f"{task.removesuffix('_classification')}-{on}"
 
 
 @pytest.fixture(scope="module")

@@ -239,7 +239,7 @@ class TrainingFlow(FlowSpec):
         print(f"loaded {self.rows} rows (md5 {self.data['md5']}, {self.data['rev']})")
         # Split and encode here, not in steps of their own: they are cheap, deterministic functions of the table, and a
         # step of their own would cost a process and another copy of the data in the datastore.
-        splits = split(table, cfg.split, cfg.data.target, cfg.seed)  # seeded, stratified on the target by default
+        splits = split(table, cfg.split, cfg.data.target, cfg.seed)  # seeded{{ "" if cookiecutter.task == "tabular_regression" else ", stratified on the target by default" }}
         del table  # the splits hold its rows; the encoding needs the memory (the table is no artifact)
         print({name: len(frame) for name, frame in splits.items()})
         self.encode(splits)
@@ -417,6 +417,22 @@ class TrainingFlow(FlowSpec):
 
     def score(self):
         """evaluate's first half: the test split's predictions and metrics, and the champion's beside them."""
+{%- if cookiecutter.task == "tabular_regression" %}
+        from {{ cookiecutter.module_name }}.pipeline.evaluation import predict_values, regression_metrics
+        from {{ cookiecutter.module_name }}.pipeline.tasks import task
+        from {{ cookiecutter.module_name }}.pipeline.training import load_weights
+        from {{ cookiecutter.module_name }}.release.champion import champion_metrics
+
+        cfg = self.settings
+        encoder = task.encoder_from_state(self.encoder_state)
+        network = load_weights(task.build_network(encoder, cfg.model, pretrained=False), self.weights)
+        test = self.test_split
+        y_true = test[cfg.data.target].to_numpy(dtype="float64")  # in its units (test_arrays: standardised)
+        self.predictions = {"y_true": y_true, "y_pred": predict_values(network, self.test_arrays[0], encoder)}
+        self.classes, self.class_metrics = [], {}
+        self.metrics = regression_metrics(y_true, self.predictions["y_pred"])
+        print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
+{%- else %}
         from {{ cookiecutter.module_name }}.pipeline.evaluation import (
             classification_metrics,
             decide,
@@ -454,6 +470,7 @@ class TrainingFlow(FlowSpec):
         print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
         if len(self.classes) > 2:
             print("per class:", {c: round(m["recall"], 4) for c, m in self.class_metrics.items()}, "(recall)")
+{%- endif %}
         name = cfg.packaging.model_name
         self.champion = champion_metrics(name, self.champion_pin, test, cfg.data.target, self.predictions)
 
@@ -470,10 +487,14 @@ class TrainingFlow(FlowSpec):
         def tables_of(p):
             if not fairness.enabled:
                 return {}
+{%- if cookiecutter.task == "tabular_regression" %}
+            return group_tables(self.predictions["y_true"], p["y_pred"], sensitive, fairness.intersections)
+{%- else %}
             y_true, primary = self.predictions["y_true"], cfg.gates.primary_metric
             return group_tables(
                 y_true, p["y_pred"], p["proba"], sensitive, primary, fairness.intersections, self.classes
             )
+{%- endif %}
 
         tables = tables_of(self.predictions)
 {%- if cookiecutter.mitigation %}
@@ -522,7 +543,11 @@ class TrainingFlow(FlowSpec):
 {%- else %}
         spec = ModelSpec(task=task.NAME, encoder=self.encoder_state, network=cfg.model, serving=cfg.serving)
 {%- endif %}
+{%- if cookiecutter.task == "tabular_regression" %}
+        decision = {"target": cfg.data.target}
+{%- else %}
         decision = {"classes": self.classes, "threshold": cfg.serving.threshold}
+{%- endif %}
         card_text = reports.model_card(
             description,
             self.data,

@@ -1,7 +1,9 @@
+{% set service = "Regressor" if cookiecutter.task == "tabular_regression" else "Classifier" -%}
+{% set batched = "estimate" if cookiecutter.task == "tabular_regression" else "classify" -%}
 """BentoML service: typed, validated records in, predictions with the model's lineage out.
 
 POST /predict    {"records": [...]} -> {"model_version", "mlflow_run_id", "mlflow_model_version", "predictions"}
-POST /classify   {"records": [...]} -> [prediction, ...], lineage in X-Model-Version, X-MLflow-Run-Id and
+POST /{{ batched }}   {"records": [...]} -> [prediction, ...], lineage in X-Model-Version, X-MLflow-Run-Id and
                  X-MLflow-Model-Version headers; adaptive batching: records of concurrent requests share one forward
                  pass (serving.adaptive_batching in params.yaml)
 
@@ -14,7 +16,7 @@ bentoml serve                                  # the latest model in the local B
 {% if cookiecutter.monitoring %}
 Every answered request is logged for monitoring, one row per record (prediction_log.py; BentoML's monitoring API,
 by default JSON lines under monitoring/predictions/data/, a request's rows written at once: json_lines_monitor.py),
-unless BentoML's config turns it off: BENTOML_CONFIG_OPTIONS="services.Classifier.monitoring.enabled=false".
+unless BentoML's config turns it off: BENTOML_CONFIG_OPTIONS="services.{{ service }}.monitoring.enabled=false".
 A challenger in shadow (`--arg shadow_tag=NAME:VERSION`; shadow.py) scores each answered request's records in the
 log's writer thread, after the answer has gone: its answers go into the log beside the champion's, never to a client.
 {%- endif %}
@@ -62,12 +64,12 @@ SHADOW = bentoml.models.BentoModel(ARGUMENTS.shadow_tag) if ARGUMENTS.shadow_tag
 for model in filter(None, (MODEL, SHADOW)):
     if model.stored is None:
         raise SystemExit(f"model {model.tag} is not in the BentoML store: run `python flow.py run` first")
-PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker (Classifier.__init__)
+PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker ({{ service }}.__init__)
 SHADOW_PREDICTOR = Predictor(SHADOW.stored.path) if SHADOW else None
 {%- else %}
 if MODEL.stored is None:
     raise SystemExit(f"model {MODEL.tag} is not in the BentoML store: run `python flow.py run` first")
-PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker (Classifier.__init__)
+PREDICTOR = Predictor(MODEL.stored.path)  # the spec only: the network loads in each worker ({{ service }}.__init__)
 {%- endif %}
 LABELS = read_labels(MODEL.stored.info.labels)  # lineage written by the flow's package step
 LINEAGE = {
@@ -133,7 +135,7 @@ def log_predictions(records: list[dict], predictions: list[dict]) -> None:
     monitoring={"type": "{{ cookiecutter.module_name }}.release.json_lines_monitor.JsonLinesMonitor"},  # BentoML's config rules
 {%- endif %}
 )
-class Classifier:
+class {{ service }}:
     model = MODEL
 {%- if cookiecutter.monitoring %}
     if SHADOW:
@@ -159,17 +161,17 @@ class Classifier:
         return PredictResponse(predictions=score(records))
 
     @bentoml.api(batchable=True, max_batch_size=BATCHING.max_batch_size, max_latency_ms=BATCHING.max_latency_ms)
-    def classify(self, records: Records) -> Annotated[list[Prediction], ContentType("application/json")]:
+    def {{ batched }}(self, records: Records) -> Annotated[list[Prediction], ContentType("application/json")]:
         """Adaptive batching: records from concurrent requests share one forward pass. Each request is validated on
         its own first, so one client's bad record never fails the others' requests. (The declared content type is
         the one BentoML would answer with; undeclared, it derives it from a JSON schema of the list per answer.)"""
         return score(records)
 
 
-ROUTES = {api.route: set(api.input_spec.model_fields) for api in Classifier.apis.values()}
+ROUTES = {api.route: set(api.input_spec.model_fields) for api in {{ service }}.apis.values()}
 # In front of the API: JSON only, bounded bodies, no duplicate or unknown keys, bounded and one-line client errors,
 # lineage headers on every answer{% if cookiecutter.monitoring %}; then the prediction log, which sees only what the API answered{% endif %}.
-Classifier.add_asgi_middleware(
+{{ service }}.add_asgi_middleware(
     RequestGuard,
     keys=ROUTES,
     max_body_bytes=MAX_BODY_BYTES,
@@ -178,5 +180,5 @@ Classifier.add_asgi_middleware(
     | {"X-MLflow-Model-Version": LINEAGE["mlflow_model_version"]},
 )
 {%- if cookiecutter.monitoring %}
-Classifier.add_asgi_middleware(PredictionLog, routes=set(ROUTES), write=log_predictions)
+{{ service }}.add_asgi_middleware(PredictionLog, routes=set(ROUTES), write=log_predictions)
 {%- endif %}

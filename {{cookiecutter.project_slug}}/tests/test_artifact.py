@@ -28,7 +28,7 @@ def written(tmp_path: Path, data: dict) -> Path:
 def test_the_spec_round_trips_with_its_version(tmp_path):
     path = write_model_dir(tmp_path, b"weights", ModelSpec.model_validate(spec()), card="# card")
     assert json.loads((path / SPEC).read_text())["spec_version"] == SPEC_VERSION == read_spec(path).spec_version
-    assert read_spec(path).serving.threshold == 0.5{% if cookiecutter.mitigation %} and read_spec(path).mitigation is None{% endif %}
+    assert read_spec(path).serving.max_batch_size == 1000{% if cookiecutter.mitigation %} and read_spec(path).mitigation is None{% endif %}
 {%- if cookiecutter.mitigation %}
 
 

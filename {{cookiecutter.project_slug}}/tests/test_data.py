@@ -1,6 +1,6 @@
 import pytest
 
-from {{ cookiecutter.module_name }}.pipeline.data import DataError, classes_of, read_table, split, validate_table
+from {{ cookiecutter.module_name }}.pipeline.data import DataError, {{ "" if cookiecutter.task == "tabular_regression" else "classes_of, " }}read_table, split, validate_table
 
 from .conftest import EXAMPLE
 
@@ -50,15 +50,22 @@ def test_parquet_reads_like_csv(tmp_path, demo_frame):
     assert read_table(tmp_path / "d.parquet").shape == demo_frame.shape
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def test_split_is_seeded_and_disjoint(demo_frame, params):
+{%- else -%}
 def test_split_is_seeded_stratified_and_disjoint(demo_frame, params):
+{%- endif %}
     parts = split(demo_frame, params.split, params.data.target, seed=1)
     again = split(demo_frame, params.split, params.data.target, seed=1)
     assert all(parts[k].index.equals(again[k].index) for k in parts)
     assert sum(len(p) for p in parts.values()) == len(demo_frame)
     assert not set(parts["train"].index) & set(parts["test"].index)
+{%- if cookiecutter.task != "tabular_regression" %}
     shares = demo_frame[params.data.target].value_counts(normalize=True)  # stratified: each class's share kept
     test_shares = parts["test"][params.data.target].value_counts(normalize=True)
     assert (test_shares.reindex(shares.index, fill_value=0) - shares).abs().max() < 0.02
+{%- endif %}
+{%- if cookiecutter.task != "tabular_regression" %}
 
 
 def _labelled(frame, params, labels):
@@ -97,3 +104,4 @@ def test_multiclass_targets_are_accepted_without_a_positive_label(demo_frame, pa
     validate_table(frame, unlabelled)
     with pytest.raises(DataError, match="positive_label applies to binary targets"):
         validate_table(frame, unlabelled.model_copy(update={"positive_label": "high"}))
+{%- endif %}

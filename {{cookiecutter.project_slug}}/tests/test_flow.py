@@ -14,6 +14,11 @@ from {{ cookiecutter.module_name }}.release.artifact import Predictor
 from .conftest import EXAMPLE, ROOT{% if cookiecutter.task == 'text_classification' %}, tiny_model{% endif %}
 
 pytestmark = pytest.mark.e2e
+{%- if cookiecutter.task == "tabular_regression" %}
+PASSING, FAILING = {"min": {"r2": 0.3}}, {"max": {"rmse": 0.0001}}  # a test metric's bound: met, and not met
+{%- else %}
+PASSING, FAILING = {"min": {"accuracy": 0.6}}, {"min": {"accuracy": 0.9999}}  # a test metric's bound: met, and not met
+{%- endif %}
 
 
 def _project(tmp_path, demo_csv, **gates):
@@ -29,9 +34,13 @@ def _project(tmp_path, demo_csv, **gates):
     params["model"]["name_or_path"] = str(tiny_model(demo_csv, tmp_path / "tiny"))  # offline: no hub download
     params["training"]["learning_rate"] = 0.003
 {%- endif %}
-    params["gates"]["performance"] = gates or {"min": {"accuracy": 0.6}}
+    params["gates"]["performance"] = gates or PASSING
     # 120 test rows are too few to judge group differences; the template's own tests judge them on more data
+{%- if cookiecutter.task == "tabular_regression" %}
+    params["gates"]["fairness"] = {"max_mae_ratio": None, "max_mean_error_difference": None}
+{%- else %}
     params["gates"]["fairness"] = {"max_demographic_parity_difference": None, "max_equalized_odds_difference": None}
+{%- endif %}
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     return project
 
@@ -55,12 +64,20 @@ def test_flow_trains_gates_and_packages(tmp_path, demo_csv, params):
     assert name == params.packaging.model_name
     assert (project / "bentoml" / "bentos" / bento.replace(":", "/")).is_dir()
     predictor = Predictor(project / "bentoml" / "models" / name / version)
+{%- if cookiecutter.task == "tabular_regression" %}
+    assert len(predictor.predict(EXAMPLE)) == len(EXAMPLE)
+{%- else %}
     assert {p.label for p in predictor.predict(EXAMPLE)} <= set(predictor.encoder.classes)
+{%- endif %}
 
 
 def test_failing_gate_stops_before_packaging(tmp_path, demo_csv):
-    project = _project(tmp_path, demo_csv, min={"accuracy": 0.9999})
+    project = _project(tmp_path, demo_csv, **FAILING)
     code, output = _run(project)
     assert code != 0
+{%- if cookiecutter.task == "tabular_regression" %}
+    assert "performance gate FAILED" in output and "rmse = " in output and "needs <= 0.0001" in output
+{%- else %}
     assert "performance gate FAILED" in output and "accuracy = " in output and "needs >= 0.9999" in output
+{%- endif %}
     assert not (project / "bentoml" / "models").exists()

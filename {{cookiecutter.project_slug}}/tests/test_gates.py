@@ -1,3 +1,9 @@
+{#- the metric names these tests use, in this task's vocabulary (lower is better: log_loss, rmse) #}
+{%- if cookiecutter.task == "tabular_regression" %}
+{%- set m = {"roc_auc": "r2", "accuracy": "mean_error", "log_loss": "rmse", "f1": "r2", "recall": "mean_error"} %}
+{%- else %}
+{%- set m = {"roc_auc": "roc_auc", "accuracy": "accuracy", "log_loss": "log_loss", "f1": "f1", "recall": "recall"} %}
+{%- endif -%}
 import pytest
 
 from {{ cookiecutter.module_name }}.config import GatesConfig, PerformanceGate
@@ -14,19 +20,17 @@ from {{ cookiecutter.module_name }}.gates.judge import (
 
 
 def test_passes_when_every_bound_holds():
-    verdict = performance_gate(
-        {"roc_auc": 0.9, "log_loss": 0.3}, PerformanceGate(min={"roc_auc": 0.8}, max={"log_loss": 0.5})
-    )
+    bounds = PerformanceGate(min={"{{ m.roc_auc }}": 0.8}, max={"{{ m.log_loss }}": 0.5})
+    verdict = performance_gate({"{{ m.roc_auc }}": 0.9, "{{ m.log_loss }}": 0.3}, bounds)
     assert verdict.passed and not verdict.failures
 
 
 def test_failure_names_metric_value_threshold_and_margin():
-    verdict = performance_gate(
-        {"roc_auc": 0.7, "accuracy": 0.9}, PerformanceGate(min={"roc_auc": 0.8, "accuracy": 0.5})
-    )
+    bounds = PerformanceGate(min={"{{ m.roc_auc }}": 0.8, "{{ m.accuracy }}": 0.5})
+    verdict = performance_gate({"{{ m.roc_auc }}": 0.7, "{{ m.accuracy }}": 0.9}, bounds)
     assert not verdict.passed
-    assert verdict.failures == ["roc_auc = 0.7000, needs >= 0.8 (off by 0.1000)"]
-    assert "roc_auc = 0.7000, needs >= 0.8 (off by 0.1000)" in verdict.summary()
+    assert verdict.failures == ["{{ m.roc_auc }} = 0.7000, needs >= 0.8 (off by 0.1000)"]
+    assert "{{ m.roc_auc }} = 0.7000, needs >= 0.8 (off by 0.1000)" in verdict.summary()
 
 
 def test_unknown_metric_name_is_refused_by_the_config():
@@ -35,8 +39,8 @@ def test_unknown_metric_name_is_refused_by_the_config():
 
 
 def test_undefined_metric_is_not_judged_and_fails_closed():
-    verdict = performance_gate({"roc_auc": float("nan")}, PerformanceGate(min={"roc_auc": 0.5}))
-    assert not verdict.passed and "[not judged] roc_auc: not judged" in verdict.summary()
+    verdict = performance_gate({"{{ m.roc_auc }}": float("nan")}, PerformanceGate(min={"{{ m.roc_auc }}": 0.5}))
+    assert not verdict.passed and "[not judged] {{ m.roc_auc }}: not judged" in verdict.summary()
     assert "FAILED (0 judged, 1 not judged)" in verdict.summary()
 
 
@@ -54,7 +58,7 @@ def test_gate_with_nothing_judged_fails_when_judgement_is_required():
 
 
 def test_verdict_serialises_every_check():
-    data = performance_gate({"f1": 0.4}, PerformanceGate(min={"f1": 0.5})).as_dict()
+    data = performance_gate({"{{ m.f1 }}": 0.4}, PerformanceGate(min={"{{ m.f1 }}": 0.5})).as_dict()
     assert data == {
         "gate": "performance",
         "passed": False,
@@ -63,41 +67,41 @@ def test_verdict_serialises_every_check():
         "headline": "FAILED (1 judged)",
         "checks": [
             {
-                "name": "f1",
+                "name": "{{ m.f1 }}",
                 "value": 0.4,
                 "threshold": 0.5,
                 "op": ">=",
                 "reason": "",
                 "state": "failed",
                 "passed": False,
-                "detail": "f1 = 0.4000, needs >= 0.5 (off by 0.1000)",
+                "detail": "{{ m.f1 }} = 0.4000, needs >= 0.5 (off by 0.1000)",
             }
         ],
         "notes": [],
-        "failures": ["f1 = 0.4000, needs >= 0.5 (off by 0.1000)"],
+        "failures": ["{{ m.f1 }} = 0.4000, needs >= 0.5 (off by 0.1000)"],
     }
 
 
 def test_champion_gate_first_model_passes_with_a_note():
-    verdict = champion_gate({"roc_auc": 0.7}, None, "roc_auc", 0.01)
+    verdict = champion_gate({"{{ m.roc_auc }}": 0.7}, None, "{{ m.roc_auc }}", 0.01)
     assert verdict.passed and "no champion yet" in verdict.notes[0]
 
 
 def test_champion_gate_tolerates_a_small_drop_and_blocks_a_larger_one():
-    champion = {"version": "3", "metrics": {"roc_auc": 0.90, "log_loss": 0.30}}
-    assert champion_gate({"roc_auc": 0.895}, champion, "roc_auc", 0.01).passed
-    worse = champion_gate({"roc_auc": 0.85}, champion, "roc_auc", 0.01)
-    assert not worse.passed and "roc_auc vs champion v3 = 0.8500, needs >= 0.89" in worse.summary()
-    assert not champion_gate({"log_loss": 0.40}, champion, "log_loss", 0.05).passed  # lower is better
-    assert champion_gate({"log_loss": 0.33}, champion, "log_loss", 0.05).passed
+    champion = {"version": "3", "metrics": {"{{ m.roc_auc }}": 0.90, "{{ m.log_loss }}": 0.30}}
+    assert champion_gate({"{{ m.roc_auc }}": 0.895}, champion, "{{ m.roc_auc }}", 0.01).passed
+    worse = champion_gate({"{{ m.roc_auc }}": 0.85}, champion, "{{ m.roc_auc }}", 0.01)
+    assert not worse.passed and "{{ m.roc_auc }} vs champion v3 = 0.8500, needs >= 0.89" in worse.summary()
+    assert not champion_gate({"{{ m.log_loss }}": 0.40}, champion, "{{ m.log_loss }}", 0.05).passed  # lower is better
+    assert champion_gate({"{{ m.log_loss }}": 0.33}, champion, "{{ m.log_loss }}", 0.05).passed
 
 
 def test_champion_gate_compares_both_models_on_the_rows_neither_trained_on():
     """champion.py scores both models on the test rows outside the champion's own training and validation splits:
     the challenger's figure on those rows is the one compared, and the verdict says how many rows that was."""
-    champion = {"version": "3", "metrics": {"roc_auc": 0.90}, "challenger_metrics": {"roc_auc": 0.88}}
-    verdict = champion_gate({"roc_auc": 0.95}, champion | {"rows": 280, "left_out": 20}, "roc_auc", 0.01)
-    assert not verdict.passed and "roc_auc vs champion v3 = 0.8800, needs >= 0.89" in verdict.summary()
+    champion = {"version": "3", "metrics": {"{{ m.roc_auc }}": 0.90}, "challenger_metrics": {"{{ m.roc_auc }}": 0.88}}
+    verdict = champion_gate({"{{ m.roc_auc }}": 0.95}, champion | {"rows": 280, "left_out": 20}, "{{ m.roc_auc }}", 0.01)
+    assert not verdict.passed and "{{ m.roc_auc }} vs champion v3 = 0.8800, needs >= 0.89" in verdict.summary()
     assert "compared on 280 test rows neither model trained on (20 left out" in verdict.notes[0]
 
 
@@ -113,8 +117,8 @@ def test_rows_a_model_saw_are_left_out_whatever_the_file_typed_them_as():
 
 
 def test_champion_that_cannot_score_fails_closed():
-    verdict = champion_gate({"roc_auc": 0.99}, {"version": "2", "error": "KeyError: 'age'"}, "roc_auc", 0.01)
-    assert not verdict.passed and "roc_auc vs champion v2: not judged (KeyError: 'age'" in verdict.failures[0]
+    verdict = champion_gate({"{{ m.roc_auc }}": 0.99}, {"version": "2", "error": "KeyError: 'age'"}, "{{ m.roc_auc }}", 0.01)
+    assert not verdict.passed and "{{ m.roc_auc }} vs champion v2: not judged (KeyError: 'age'" in verdict.failures[0]
 
 
 def test_only_a_missing_model_or_alias_means_no_champion():
@@ -144,7 +148,7 @@ def test_champion_gate_fails_when_the_registry_cannot_be_read(tmp_path, monkeypa
     pinned = pinned_champion("model")
     found = champion_metrics("model", pinned, pd.DataFrame({"y": [0, 1]}), "y", challenger={})
     assert found is pinned  # scoring passes the registry's error on, to fail the gate
-    assert found["error"].startswith("registry error") and not champion_gate({"roc_auc": 1}, found, "roc_auc", 0).passed
+    assert found["error"].startswith("registry error") and not champion_gate({"{{ m.roc_auc }}": 1}, found, "{{ m.roc_auc }}", 0).passed
 
 
 def test_a_run_without_a_pinned_champion_does_not_import_mlflow_to_evaluate():
@@ -165,15 +169,15 @@ def test_a_run_without_a_pinned_champion_does_not_import_mlflow_to_evaluate():
 
 
 def test_skipped_gate_is_recorded_not_absent():
-    cfg = GatesConfig(performance=PerformanceGate(min={"roc_auc": 0.99}))
-    verdicts = run_gates({"roc_auc": 0.5}, {}, None, cfg, skip={"performance"})
+    cfg = GatesConfig(performance=PerformanceGate(min={"{{ m.roc_auc }}": 0.99}))
+    verdicts = run_gates({"{{ m.roc_auc }}": 0.5}, {}, None, cfg, skip={"performance"})
     assert [v.gate for v in verdicts] == ["performance", "fairness", "champion"]
     assert verdicts[0].skipped and verdicts[0].passed and "SKIPPED" in verdicts[0].summary()
 
 
 def test_disabled_gates_say_off():
     cfg = GatesConfig(fairness={"enabled": False}, champion={"enabled": False})
-    _, fairness, champion = run_gates({"roc_auc": 0.5}, {}, None, cfg, skip=set())
+    _, fairness, champion = run_gates({"{{ m.roc_auc }}": 0.5}, {}, None, cfg, skip=set())
     assert fairness.summary().startswith("fairness gate OFF") and "not assessed" in fairness.notes[0]
     assert champion.headline() == "OFF" and champion.passed
 
@@ -185,8 +189,9 @@ def test_unknown_gate_name_is_refused():
 
 
 def test_enforce_lists_every_failed_check():
-    verdicts = [performance_gate({"f1": 0.4, "recall": 0.1}, PerformanceGate(min={"f1": 0.5, "recall": 0.2})).as_dict()]
+    bounds = PerformanceGate(min={"{{ m.f1 }}": 0.5, "{{ m.recall }}": 0.2})
+    verdicts = [performance_gate({"{{ m.f1 }}": 0.4, "{{ m.recall }}": 0.1}, bounds).as_dict()]
     with pytest.raises(GateFailed) as err:
         enforce(verdicts)
-    assert "performance: f1 = 0.4000" in str(err.value) and "performance: recall = 0.1000" in str(err.value)
-    enforce([performance_gate({"f1": 0.6}, PerformanceGate(min={"f1": 0.5})).as_dict()])
+    assert "performance: {{ m.f1 }} = 0.4000" in str(err.value) and "performance: {{ m.recall }} = 0.1000" in str(err.value)
+    enforce([performance_gate({"{{ m.f1 }}": 0.6}, PerformanceGate(min={"{{ m.f1 }}": 0.5})).as_dict()])

@@ -8,7 +8,7 @@ from {{ cookiecutter.module_name }}.config import ModelConfig
 from {{ cookiecutter.module_name }}.monitoring.shadow import score_in_shadow
 {%- endif %}
 from {{ cookiecutter.module_name }}.pipeline.data import {{ "model_inputs, " if cookiecutter.mitigation }}request_example, validate_table
-from {{ cookiecutter.module_name }}.pipeline.tasks.tabular import TabularEncoder, build_network
+from {{ cookiecutter.module_name }}.pipeline.tasks import task
 from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
 from {{ cookiecutter.module_name }}.release.artifact import SPEC, ModelSpec, Predictor, write_model_dir
 from {{ cookiecutter.module_name }}.release.serving import record_model
@@ -22,14 +22,23 @@ CATEGORY = next(k for k, v in EXAMPLE[0].items() if isinstance(v, str))
 @pytest.fixture()
 def model_dir(tmp_path, demo_frame, params):
     """A model directory laid out as the package step writes it into the BentoML store."""
-    encoder = TabularEncoder.fit(demo_frame, validate_table(demo_frame, params.data), params.data.target)
+    encoder = task.fit_encoder(demo_frame, validate_table(demo_frame, params.data), params)
     network_cfg = ModelConfig(hidden_sizes=[8], dropout=0.0)
-    weights = weights_to_bytes(build_network(encoder, network_cfg))
+    weights = weights_to_bytes(task.build_network(encoder, network_cfg))
     serving = {"max_batch_size": 10, "max_text_chars": 100}
-    spec = ModelSpec(task="tabular", encoder=encoder.state(), network=network_cfg, serving=serving)
+    spec = ModelSpec(task=task.NAME, encoder=encoder.state(), network=network_cfg, serving=serving)
     return write_model_dir(tmp_path, weights, spec)
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def test_example_request_predicts_a_finite_value(model_dir):
+    predictor = Predictor(model_dir)
+    Record = record_model(predictor.encoder, predictor.serving)
+    predictions = predictor.predict([Record(**r).model_dump() for r in EXAMPLE])
+    values = [p.value for p in predictions]
+    assert len(values) == len(EXAMPLE) and all(isinstance(v, float) and abs(v) < 1e6 for v in values)
+    assert values == pytest.approx(predictor.predict_values(EXAMPLE).tolist())  # one rule, one answer
+{%- else -%}
 def test_example_request_predicts_a_known_class(model_dir):
     predictor = Predictor(model_dir)
     Record = record_model(predictor.encoder, predictor.serving)
@@ -51,6 +60,7 @@ def test_binary_threshold_decides_as_in_evaluation(model_dir):
     positive = predictor.encoder.classes[-1]
     for p in predictor.predict(EXAMPLE):
         assert (p.label == positive) == (p.probabilities[str(positive)] >= 0.999)
+{%- endif %}
 
 
 @pytest.mark.parametrize(
@@ -104,7 +114,7 @@ def test_the_predictor_never_answers_a_non_finite_probability(model_dir):
         predictor.predict([EXAMPLE[0], EXAMPLE[0] | {NUMBER: 1e308}])
     with torch.no_grad():
         predictor.network[-1].bias.fill_(float("nan"))
-    with pytest.raises(NonFiniteOutput, match="non-finite probabilities"):
+    with pytest.raises(NonFiniteOutput, match="non-finite {{ "values" if cookiecutter.task == "tabular_regression" else "probabilities" }}"):
         predictor.predict(EXAMPLE)
 
 

@@ -1,3 +1,4 @@
+{% set regression = cookiecutter.task == "tabular_regression" -%}
 """Load and validate params.yaml once, so a bad key or value fails at start-up with a clear message."""
 
 {% if cookiecutter.sweep %}import itertools
@@ -40,7 +41,9 @@ class DataConfig(_Strict):
     drop: list[str] = []
     sensitive_features: list[str] = []  # empty only with gates.fairness.enabled: false
     use_sensitive_as_feature: bool = False
+{%- if not regression %}
     positive_label: str | int | bool | None = None  # binary: the class precision, recall and selection rate refer to
+{%- endif %}
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self):
@@ -52,7 +55,9 @@ class DataConfig(_Strict):
 class SplitConfig(_Strict):
     test_size: float = Field(0.2, gt=0, lt=1)
     validation_size: float = Field(0.1, ge=0, lt=1)
+{%- if not regression %}
     stratify: bool = True
+{%- endif %}
 
     @model_validator(mode="after")
     def _leaves_training_data(self):
@@ -74,7 +79,11 @@ class ModelConfig(_Strict):
 {%- endif %}
 
 
+{% if regression -%}
+MODES = {"val_loss": "min"}  # training.monitor -> which way is better
+{%- else -%}
 MODES = {"val_loss": "min", "val_accuracy": "max"}  # training.monitor -> which way is better
+{%- endif %}
 {%- if cookiecutter.sweep %}
 MAX_CANDIDATES = 32  # a sweep larger than this is refused: each candidate is a full training
 SWEEPABLE = {  # what a sweep may vary: how the network is built and fitted, not the data, encoder or machine
@@ -130,7 +139,11 @@ class TrainingConfig(_Strict):
     learning_rate: float = Field(3e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     warmup_ratio: float = Field(0.0, ge=0, lt=1)  # share of steps with a linearly rising learning rate
+{%- if regression %}
+    monitor: Literal["val_loss"] = "val_loss"  # picks the epoch that is kept (lowest validation loss)
+{%- else %}
     monitor: Literal["val_loss", "val_accuracy"] = "val_loss"  # picks the epoch that is kept (lowest loss, best acc.)
+{%- endif %}
     patience: int | None = Field(3, ge=0)  # epochs without improvement before stopping; 0 or null: run max_epochs
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
     precision: Literal["auto", "32-true", "16-mixed", "bf16-mixed"] = "auto"
@@ -147,7 +160,11 @@ class TrainingConfig(_Strict):
 {%- endif %}
 
 
+{% if regression -%}
+Metric = Literal["rmse", "mae", "mean_error", "r2"]
+{%- else -%}
 Metric = Literal["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+{%- endif %}
 
 
 class PerformanceGate(_Strict):
@@ -157,6 +174,18 @@ class PerformanceGate(_Strict):
     max: dict[Metric, float] = {}
 
 
+{% if regression -%}
+class FairnessGate(_Strict):
+    """Bounds on how differently the model errs for the groups of each sensitive feature (None: not checked)."""
+
+    enabled: bool = True  # false: fairness is not assessed (say so on purpose, e.g. data with no sensitive column)
+    max_mae_ratio: float | None = Field(1.25, ge=1)  # largest group MAE / smallest group MAE
+    max_mean_error_difference: float | None = Field(None, ge=0)  # spread of the groups' mean errors, target units
+    min_group_size: PositiveInt = 30  # rows: smaller groups are reported, not judged
+    small_group_action: Literal["warn", "fail"] = "warn"
+    intersections: bool = False
+    require_judgement: bool = True  # a fairness gate none of whose checks could be judged fails
+{%- else -%}
 class FairnessGate(_Strict):
     """Bounds on how differently the model treats the groups of each sensitive feature (None: not checked).
     Multi-class targets are judged one class against the rest, for every class or for `classes`."""
@@ -173,6 +202,7 @@ class FairnessGate(_Strict):
     intersections: bool = False
     require_judgement: bool = True  # a fairness gate none of whose checks could be judged fails
     classes: list[str | int | bool] | None = None  # multi-class: the classes judged (None: every class)
+{%- endif %}
 
 
 {% if cookiecutter.mitigation -%}
@@ -202,7 +232,11 @@ class ChampionGate(_Strict):
 
 
 class GatesConfig(_Strict):
+{%- if regression %}
+    primary_metric: Literal["rmse", "mae", "r2"] = "rmse"  # judged against the champion
+{%- else %}
     primary_metric: Metric = "roc_auc"
+{%- endif %}
     performance: PerformanceGate = PerformanceGate()
     fairness: FairnessGate = FairnessGate()
     champion: ChampionGate = ChampionGate()
@@ -218,7 +252,7 @@ class PackagingConfig(_Strict):
 
 
 class AdaptiveBatching(_Strict):
-    """POST /classify: BentoML gathers the records of concurrent requests into one forward pass of at most
+    """POST /{{ "estimate" if regression else "classify" }}: BentoML gathers the records of concurrent requests into one forward pass of at most
     `max_batch_size` records, waiting at most about `max_latency_ms` for a batch to fill; a request that cannot be
     answered within the budget gets HTTP 503 at once (load shedding) instead of queueing."""
 
@@ -231,7 +265,9 @@ class ServingConfig(_Strict):
     built Bento serves with the settings it was trained with."""
 
     max_batch_size: PositiveInt = 1000
+{%- if not regression %}
     threshold: float = Field(0.5, gt=0, lt=1)  # binary: P(positive) at or above which the positive class is decided
+{%- endif %}
     max_text_chars: PositiveInt = 5000  # longer texts are refused with HTTP 400
     threads: PositiveInt = 1  # torch intra-op threads per service worker, and the worker's declared `cpu` resource
     max_concurrency: PositiveInt = 128  # requests in progress at once; beyond it HTTP 429 at once instead of queueing

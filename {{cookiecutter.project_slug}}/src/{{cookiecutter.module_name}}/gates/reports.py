@@ -7,8 +7,7 @@ import io
 
 import pandas as pd
 
-CHART_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"]
-
+from .fairness import CHART_METRICS
 
 MARKS = {"passed": "ok  ", "failed": "FAIL", "not judged": "----"}
 
@@ -25,9 +24,9 @@ def verdict_lines(verdicts: list[dict]) -> list[str]:
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """A group table for people: each rate with its 95% interval ("0.41 [0.36, 0.46]"), the counts it rests on."""
+    """A group table for people: each figure with its 95% interval ("0.41 [0.36, 0.46]"), the counts it rests on."""
     shown = table.drop(columns=[c for c in table.columns if c.endswith(("_low", "_high"))]).round(4).astype(object)
-    for rate in ("selection_rate", "true_positive_rate", "false_positive_rate"):
+    for rate in [c for c in shown.columns if f"{c}_low" in table]:
         shown[rate] = [
             f"{v:.3f} [{lo:.2f}, {hi:.2f}]" if pd.notna(v) and pd.notna(lo) else "n/a"
             for v, lo, hi in zip(table[rate], table[f"{rate}_low"], table[f"{rate}_high"], strict=True)
@@ -42,7 +41,7 @@ def group_chart(feature: str, table: pd.DataFrame, primary: str, fairness) -> by
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = CHART_METRICS + ([primary] if primary not in CHART_METRICS else [])
+    metrics = CHART_METRICS + ([primary] if primary in table and primary not in CHART_METRICS else [])
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.8 * len(metrics), 3.2))
     for ax, metric in zip(axes, metrics, strict=True):
         error = None
@@ -51,6 +50,10 @@ def group_chart(feature: str, table: pd.DataFrame, primary: str, fairness) -> by
         ax.bar(table.index.astype(str), table[metric], yerr=error, capsize=3, color="#4c72b0")
         ax.set_title(metric.replace("_", " "), fontsize=9)
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+{%- if cookiecutter.task == "tabular_regression" %}
+        if metric == "mae" and fairness.max_mae_ratio is not None:
+            ax.axhline(table[metric].min() * fairness.max_mae_ratio, ls="--", color="#c44e52")
+{%- else %}
         if metric == "selection_rate" and fairness.max_demographic_parity_difference is not None:
             ax.axhline(table[metric].max() - fairness.max_demographic_parity_difference, ls="--", color="#c44e52")
         if (
@@ -60,6 +63,7 @@ def group_chart(feature: str, table: pd.DataFrame, primary: str, fairness) -> by
             ax.axhline(table[metric].max() - fairness.max_equalized_odds_difference, ls="--", color="#c44e52")
         if metric == primary and fairness.min_group_primary is not None:
             ax.axhline(fairness.min_group_primary, ls="--", color="#c44e52")
+{%- endif %}
     fig.suptitle(f"by {feature} (dashed: gate threshold; whiskers: 95% interval)", fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
@@ -129,6 +133,13 @@ def model_card(
     training: dict | None = None,
 ) -> str:
     """Markdown shipped inside the model (BentoML store, Bento, MLflow).{% if cookiecutter.mitigation %} `mitigation`: spec's section, {} if off;{% endif %}
+{%- if cookiecutter.task == "tabular_regression" %}
+    `decision`: the target; `training`: what `training.fit` reported."""
+    rule = (
+        f"Predicts `{decision['target']}` in its own units: the network's output, scaled back with the training "
+        "split's mean and standard deviation of it."
+    )
+{%- else %}
     `decision`: classes, positive class and threshold; `training`: what `training.fit` reported."""
     classes = decision["classes"]
     if len(classes) == 2:
@@ -138,6 +149,7 @@ def model_card(
         )
     else:
         rule = f"{len(classes)} classes ({', '.join(f'`{c}`' for c in classes)}): the most probable class is decided."
+{%- endif %}
     lines = [
         "# Model card",
         "",
@@ -160,7 +172,7 @@ def model_card(
         *[f"- {name}: {value:.4f}" for name, value in metrics.items()],
         "",
     ]
-    if class_metrics and len(classes) > 2:
+    if class_metrics and len(decision.get("classes", [])) > 2:
         per_class = pd.DataFrame(class_metrics).T.round(4)
         lines += ["### Per class", "", *_markdown_table(per_class), ""]
     lines += ["## Fairness by group", ""]
@@ -193,8 +205,13 @@ def model_card(
         "",
         "## Limitations",
         "",
+{%- if cookiecutter.task == "tabular_regression" %}
+        "- Judged on one held-out split; groups with fewer rows than the configured minimum are reported, not "
+        "judged. Intervals: 95% t-intervals of the mean absolute error.",
+{%- else %}
         "- Judged on one held-out split; groups with fewer rows (or, for true and false positive rates, fewer "
         "positives or negatives) than the configured minimums are reported, not judged. Intervals: 95% Wilson.",
+{%- endif %}
         "- Fairness is measured only over the configured sensitive features, not proxies of them.",
         "- Retrain and re-gate when the input distribution drifts from the training data.",
         "",

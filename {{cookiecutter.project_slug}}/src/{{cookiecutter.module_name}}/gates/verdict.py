@@ -4,7 +4,7 @@ to). Plain data, imported by judge.py and fairness.py alike, so neither imports 
 import math
 from dataclasses import asdict, dataclass, field
 
-LOWER_IS_BETTER = {"log_loss"}
+LOWER_IS_BETTER = {{ '{"rmse", "mae"}' if cookiecutter.task == "tabular_regression" else '{"log_loss"}' }}
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,9 @@ def read(run) -> RunRecord:
         split = SplitConfig(
             test_size=float(params["split.test_size"]),
             validation_size=float(params["split.validation_size"]),
+{%- if cookiecutter.task != "tabular_regression" %}
             stratify=params.get("split.stratify", "True") == "True",
+{%- endif %}
         )
     pinned = tags.get(f"{DATA}pinned")
     return RunRecord(

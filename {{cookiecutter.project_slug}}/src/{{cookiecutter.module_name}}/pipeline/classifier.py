@@ -1,4 +1,9 @@
+{% if cookiecutter.task == "tabular_regression" -%}
+"""The LightningModule: any torch network that maps a batch of inputs to one value, trained on the squared error
+(the target standardised by the task's encoder).
+{%- else -%}
 """The LightningModule: any torch network that maps a batch of inputs to class logits, trained with cross-entropy.
+{%- endif %}
 
 A batch is (*inputs, labels): one input tensor for tabular data, (input_ids, attention_mask) for text."""
 
@@ -26,11 +31,17 @@ class Classifier(pl.LightningModule):
         Plain sums rather than torchmetrics: its MeanMetric and Accuracy updates cost about 300 us a step, these
         about 40 us (docs/benchmarks.md)."""
         *inputs, y = batch
+{%- if cookiecutter.task == "tabular_regression" %}
+        loss = F.mse_loss(self(*inputs).squeeze(-1), y)
+        sums = self._sums[stage]
+        sums[0] += loss.detach() * len(y)
+{%- else %}
         logits = self(*inputs)
         loss = F.cross_entropy(logits, y)
         sums = self._sums[stage]
         sums[0] += loss.detach() * len(y)
         sums[1] += (logits.detach().argmax(-1) == y).sum()
+{%- endif %}
         sums[2] += len(y)
         return loss
 
@@ -42,7 +53,9 @@ class Classifier(pl.LightningModule):
             count = int(count)
         if count:
             self.log(f"{stage}_loss", loss / count, on_epoch=True, on_step=False, batch_size=1)
+{%- if cookiecutter.task != "tabular_regression" %}
             self.log(f"{stage}_accuracy", hits / count, on_epoch=True, on_step=False, batch_size=1)
+{%- endif %}
 
     def _start_epoch(self, stage: str):
         self._sums[stage] = [torch.zeros((), device=self.device), torch.zeros((), device=self.device), 0]

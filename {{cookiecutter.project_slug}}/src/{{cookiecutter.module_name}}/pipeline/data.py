@@ -75,6 +75,15 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig, config: str = DEFAULT_FILE
         problems.append("no feature columns left after removing the target, dropped and sensitive columns")
     if (n := int(df[cfg.target].isna().sum())) > 0:
         problems.append(f"target {cfg.target!r} is missing in {n} rows (fill or remove them upstream)")
+{%- if cookiecutter.task == "tabular_regression" %}
+    values = pd.to_numeric(df[cfg.target], errors="coerce")
+    if (n := int((values.isna() & df[cfg.target].notna()).sum())) > 0:
+        problems.append(f"target {cfg.target!r} is not a number in {n} rows (a regression predicts numbers)")
+    elif not np.isfinite(values.dropna()).all():
+        problems.append(f"target {cfg.target!r} holds infinite values")
+    elif values.nunique() < 2:
+        problems.append(f"target {cfg.target!r} has {values.nunique()} distinct value(s); a regression needs more")
+{%- else %}
     counts = df[cfg.target].value_counts()
     classes = classes_of(df[cfg.target])
     if len(counts) < 2:
@@ -82,6 +91,7 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig, config: str = DEFAULT_FILE
     elif counts.min() < MIN_ROWS_PER_CLASS:
         problems.append(f"class {counts.idxmin()!r} of {cfg.target!r} has {counts.min()} rows (< {MIN_ROWS_PER_CLASS})")
     problems += _label_problems(classes, cfg)
+{%- endif %}
     empty = [c for c in columns.features if df[c].isna().all()]
     if empty:
         problems.append(f"feature columns with no values at all: {empty}")
@@ -93,6 +103,7 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig, config: str = DEFAULT_FILE
     return columns
 
 
+{% if cookiecutter.task != "tabular_regression" -%}
 def _label_problems(classes: list, cfg: DataConfig) -> list[str]:
     """A binary target needs to know its positive class; a positive label must be one of the classes."""
     if cfg.positive_label is None:
@@ -109,7 +120,16 @@ def _label_problems(classes: list, cfg: DataConfig) -> list[str]:
     return []
 
 
+{% endif -%}
+
 def split(df: pd.DataFrame, cfg: SplitConfig, target: str, seed: int) -> dict[str, pd.DataFrame]:
+{%- if cookiecutter.task == "tabular_regression" %}
+    """Seeded train / validation / test split."""
+    from sklearn.model_selection import train_test_split
+
+    def cut(frame, size):
+        return train_test_split(frame, test_size=size, random_state=seed)
+{%- else %}
     """Seeded (and by default stratified) train / validation / test split."""
     from sklearn.model_selection import train_test_split
 
@@ -117,6 +137,7 @@ def split(df: pd.DataFrame, cfg: SplitConfig, target: str, seed: int) -> dict[st
         return train_test_split(
             frame, test_size=size, random_state=seed, stratify=frame[target] if cfg.stratify else None
         )
+{%- endif %}
 
     rest, test = cut(df, cfg.test_size)
     if cfg.validation_size == 0:

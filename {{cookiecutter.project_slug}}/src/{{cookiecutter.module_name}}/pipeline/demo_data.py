@@ -1,5 +1,10 @@
+{% if cookiecutter.task == "tabular_regression" -%}
+"""Deterministic demo data: a credit table whose target is the credit limit granted (thousands), with a sensitive
+attribute and missing values.
+{%- else -%}
 """Deterministic demo data: a credit-approval table with a binary target (or three named classes with --classes 3), a
 sensitive attribute and missing values.
+{%- endif %}
 
 Standard library only, so the template's post-generation hook can run it before any dependency is installed:
     python src/{{ cookiecutter.module_name }}/pipeline/demo_data.py --rows 5000 --out data/{{ cookiecutter.module_name }}.csv
@@ -50,7 +55,13 @@ def make_row(
     first = sensitive[0]
     if bias and groups[first] == KNOWN_GROUPS.get(first, ["group_a"])[0]:
         score -= bias  # injected unfairness: the first group of the first sensitive feature is penalised
+{%- if cookiecutter.task == "tabular_regression" %}
+    if classes == 0:  # the credit limit: rises with the same score, never below 0.5
+        label = round(max(0.5, 12.0 + 5.0 * score + rng.gauss(0, 2.5)), 2)
+    elif classes == 2:
+{%- else %}
     if classes == 2:
+{%- endif %}
         label = int(rng.random() < 1 / (1 + math.exp(-2.0 * score)))
     else:
         noisy = score + rng.gauss(0, 0.6)
@@ -76,7 +87,7 @@ def generate(
     sensitive: list[str],
     seed: int = 42,
     bias: float = 0.0,
-    classes: int = 2,
+    classes: int = {{ 0 if cookiecutter.task == "tabular_regression" else 2 }},
     shift: bool = False,
 ) -> Path:
     rng = random.Random(seed)
@@ -97,7 +108,11 @@ def main(argv=None) -> None:
     parser.add_argument("--sensitive", default="{{ cookiecutter.sensitive_features }}", help="comma-separated")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bias", type=float, default=0.0, help="penalty for one group (tests the fairness gate)")
+{%- if cookiecutter.task == "tabular_regression" %}
+    parser.add_argument("--classes", type=int, choices=[0, 2, 3], default=0, help="0: the credit limit; 2 or 3: labels")
+{%- else %}
     parser.add_argument("--classes", type=int, choices=[2, 3], default=2, help="3: denied / review / approved")
+{%- endif %}
     parser.add_argument("--shift", action="store_true", help="the drift demo's shifted batch (see INCOME_SHIFT)")
     args = parser.parse_args(argv)
     if args.rows < 1:

@@ -123,7 +123,9 @@ class Predictor:
         self.encoder = task.encoder_from_state(self.spec.encoder)
         self.serving = self.spec.serving.model_dump()
         self.max_batch_size = self.spec.serving.max_batch_size
+{%- if cookiecutter.task != "tabular_regression" %}
         self.threshold = self.spec.serving.threshold  # binary decision threshold
+{%- endif %}
 {%- if cookiecutter.mitigation %}
         mitigation = self.spec.mitigation
         self.groups = mitigation.groups if mitigation else None  # sensitive feature -> groups seen, when mitigated
@@ -166,6 +168,42 @@ class Predictor:
     def record(self):
         return record_model(self.encoder, self.serving)
 {%- endif %}
+
+{%- if cookiecutter.task == "tabular_regression" %}
+
+    def predict_values(self, rows: pd.DataFrame | list[dict]):
+        """Predicted values (the target's units) for raw feature rows: a DataFrame, or request records (the
+        encoder's `transform_records`: no DataFrame per request). A row whose encoding is not finite raises
+        InvalidRecord naming the field; a non-finite prediction otherwise raises NonFiniteOutput."""
+        import numpy as np
+
+        from ..pipeline.evaluation import predict_values
+
+        inputs = self._inputs(rows)
+        values = predict_values(self.network, inputs, self.encoder)
+        if not np.isfinite(values).all():
+            rows = np.flatnonzero(~np.isfinite(values)).tolist()
+            raise NonFiniteOutput(f"the network gave non-finite values for finite inputs (records {rows[:10]})")
+        return values
+
+    def predict(self, records: list[dict]) -> list[Prediction]:
+        return [Prediction(value=v) for v in self.predict_values(records).tolist()]
+
+    def _inputs(self, rows: pd.DataFrame | list[dict]):
+        """The encoded rows; InvalidRecord names the field of the first value that is not finite once scaled."""
+        import numpy as np
+
+        with np.errstate(over="ignore"):  # checked just below, and named
+            if isinstance(rows, pd.DataFrame):
+                inputs = self.encoder.transform(rows)
+            else:
+                inputs = self.encoder.transform_records(rows)
+        if not np.isfinite(inputs).all():
+            row, column = np.argwhere(~np.isfinite(inputs))[0]
+            field = task.input_fields(self.encoder)[column]
+            raise InvalidRecord(f"records.{row}.{field}: value too large for the model (not finite once scaled)")
+        return inputs
+{%- else %}
 
     def predict_proba(self, rows: pd.DataFrame | list[dict]):
         """Class probabilities (columns in `encoder.classes` order) for raw feature rows: a DataFrame, or request
@@ -219,3 +257,4 @@ class Predictor:
             Prediction(label=classes[i], probability=p[i], probabilities=dict(zip(names, p, strict=True)))
             for i, p in zip(labels.tolist(), proba.tolist(), strict=True)
         ]
+{%- endif %}

@@ -35,7 +35,7 @@ def pinned_champion(name: str) -> dict | None:
 
 
 def champion_metrics(name: str, pinned: dict | None, rows: pd.DataFrame, target: str, challenger: dict) -> dict | None:
-    """The `pinned` champion (pinned_champion) and this run's model (`challenger`: its `y_true`, `y_pred`, `proba` on
+    """The `pinned` champion (pinned_champion) and this run's model (`challenger`: its `y_true`, `y_pred`{{ "" if cookiecutter.task == "tabular_regression" else ", `proba`" }} on
     `rows`), both scored on the `rows` the champion never trained on: {'version', 'metrics', 'challenger_metrics',
     'rows', 'left_out'}; None when there is no champion; {'version', 'error'} when the registry could not be read,
     the champion's training data cannot be found, or it cannot score this data (the gate then fails closed)."""
@@ -44,7 +44,11 @@ def champion_metrics(name: str, pinned: dict | None, rows: pd.DataFrame, target:
     import mlflow
 
     from ..lineage.tracking import client
+{%- if cookiecutter.task == "tabular_regression" %}
+    from ..pipeline.evaluation import regression_metrics
+{%- else %}
     from ..pipeline.evaluation import classification_metrics
+{%- endif %}
     from ..pipeline.trained_on import unseen_by
     from .artifact import Predictor
 
@@ -56,13 +60,22 @@ def champion_metrics(name: str, pinned: dict | None, rows: pd.DataFrame, target:
             return {"version": version, "error": "it trained on every test row of this run: not comparable"}
         path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
         predictor = Predictor(path / "artifacts" / "model")
-        labels, proba = predictor.decide(fresh.reset_index(drop=True))  # its own decisions, mitigated or not
         same = fresh.index.to_numpy()  # positions in `rows`, where the challenger's answers are
+{%- if cookiecutter.task == "tabular_regression" %}
+        values = predictor.predict_values(fresh.reset_index(drop=True))
+        y_true, ours = challenger["y_true"][same], challenger["y_pred"][same]
+        return {
+            "version": version,
+            "metrics": regression_metrics(fresh[target].to_numpy(dtype="float64"), values),
+            "challenger_metrics": regression_metrics(y_true, ours),
+{%- else %}
+        labels, proba = predictor.decide(fresh.reset_index(drop=True))  # its own decisions, mitigated or not
         theirs = {k: challenger[k][same] for k in ("y_true", "y_pred", "proba")}
         return {
             "version": version,
             "metrics": classification_metrics(predictor.encoder.encode_target(fresh[target]), proba, labels),
             "challenger_metrics": classification_metrics(theirs["y_true"], theirs["proba"], theirs["y_pred"]),
+{%- endif %}
             "rows": len(fresh),
             "left_out": len(rows) - len(fresh),
         }

@@ -9,6 +9,14 @@ from pydantic import BaseModel, ConfigDict, create_model
 from ..pipeline.tasks import task
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+class Prediction(BaseModel):
+    value: float  # the predicted {{ cookiecutter.target_column }}, in its units
+
+
+def predictions_frame(predictions: list[Prediction]) -> pd.DataFrame:
+    """Predictions as flat columns (value): the MLflow model's output."""
+{%- else -%}
 class Prediction(BaseModel):
     label: str | int | float | bool
     probability: float  # the network's, for this label (below 0.5 with a lower threshold{{ " or fairness thresholds" if cookiecutter.mitigation }})
@@ -17,6 +25,7 @@ class Prediction(BaseModel):
 
 def predictions_frame(predictions: list[Prediction]) -> pd.DataFrame:
     """Predictions as flat columns (label, probability, probabilities.<class>): the MLflow model's output."""
+{%- endif %}
     return pd.json_normalize([p.model_dump() for p in predictions])
 
 

@@ -3,4 +3,4 @@
 This project's task: {{ cookiecutter.task }}.
 """
 
-from . import {{ "text" if cookiecutter.task == "text_classification" else "tabular" }} as task  # noqa: F401
+from . import {{ {"text_classification": "text", "tabular_regression": "regression"}.get(cookiecutter.task, "tabular") }} as task  # noqa: F401

@@ -24,14 +24,7 @@ class TabularEncoder:
 
     @classmethod
     def fit(cls, train: pd.DataFrame, columns: Columns, target: str, positive=None) -> "TabularEncoder":
-        numeric = {}
-        for col in columns.numeric:
-            values = train[col].astype("float64")
-            median = float(values.median()) if values.notna().any() else 0.0
-            filled = values.fillna(median)
-            numeric[col] = {"median": median, "mean": float(filled.mean()), "std": float(filled.std(ddof=0)) or 1.0}
-        categorical = {col: sorted(train[col].dropna().astype(str).unique().tolist()) for col in columns.categorical}
-        return cls(numeric=numeric, categorical=categorical, classes=classes_of(train[target], positive))
+        return cls(**fit_inputs(train, columns), classes=classes_of(train[target], positive))
 
     @property
     def input_dim(self) -> int:
@@ -90,6 +83,19 @@ class TabularEncoder:
     @classmethod
     def from_state(cls, state: dict) -> "TabularEncoder":
         return cls(**state)
+
+
+def fit_inputs(train: pd.DataFrame, columns: Columns) -> dict:
+    """The input statistics, from the training split: per numeric column its median (fills missing values), mean and
+    std; per categorical column its vocabulary."""
+    numeric = {}
+    for col in columns.numeric:
+        values = train[col].astype("float64")
+        median = float(values.median()) if values.notna().any() else 0.0
+        filled = values.fillna(median)
+        numeric[col] = {"median": median, "mean": float(filled.mean()), "std": float(filled.std(ddof=0)) or 1.0}
+    categorical = {col: sorted(train[col].dropna().astype(str).unique().tolist()) for col in columns.categorical}
+    return {"numeric": numeric, "categorical": categorical}
 
 
 def fit_encoder(train: pd.DataFrame, columns: Columns, cfg) -> TabularEncoder:
