@@ -49,7 +49,7 @@ UNUSED = {
     f"{PACKAGE}/pipeline/sweep.py": not SWEEP,
     "tests/test_sweep.py": not SWEEP,
     # the cost benchmarks measure the tabular task
-    "benchmarks": TEXT or not BENCHMARKS,
+    "benchmarks": TEXT or REGRESSION or not BENCHMARKS,
     "LICENSE": "{{ cookiecutter.license }}" == "Proprietary",
     ".github": "{{ cookiecutter.ci }}" == "none",
     # one task per project: the other task's module, demo data and tests go
@@ -72,7 +72,6 @@ UNUSED = {
     "tests/test_fairness.py": REGRESSION,
     "tests/test_reports.py": REGRESSION,  # test_regression.py covers training and the reports for a regression
     "tests/test_training.py": REGRESSION,
-    "tests/test_gpu.py": REGRESSION,
 }
 RENAMED = {  # the task's version of a shared module takes the shared name
     f"{PACKAGE}/pipeline/demo_text.py": f"{PACKAGE}/pipeline/demo_data.py",

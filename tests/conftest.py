@@ -35,6 +35,7 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_monitoring_e2e",
     "test_cloud_lineage",
     "test_failures",
+    "test_regression_e2e",
     "test_promotion",
     "test_ddp",
     "test_bake",

@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from {{ cookiecutter.module_name }}.pipeline.data import validate_table
+{%- if cookiecutter.task == "tabular_regression" %}
+from {{ cookiecutter.module_name }}.pipeline.evaluation import predict_values, regression_metrics
+{%- else %}
 from {{ cookiecutter.module_name }}.pipeline.evaluation import classification_metrics, predict_proba
+{%- endif %}
 from {{ cookiecutter.module_name }}.pipeline.tasks import task
 from {{ cookiecutter.module_name }}.pipeline.training import fit, load_weights, weights_to_bytes
 
@@ -64,18 +68,33 @@ def test_training_uses_the_gpu_in_mixed_precision_and_hands_back_a_cpu_network(o
 def test_gpu_training_learns_as_well_as_cpu_training(on_gpu, arrays, settings):
     (network, _), (cpu_network, _) = on_gpu, _train(arrays, settings, "cpu")
     x, y = arrays[2]
+{%- if cookiecutter.task == "tabular_regression" %}
+    encoder = arrays[0]
+    truth = encoder.decode(y)
+    gpu, cpu = (regression_metrics(truth, predict_values(n, x, encoder))["r2"] for n in (network, cpu_network))
+    assert gpu > 0.5 and gpu >= cpu - 0.05, (gpu, cpu)
+{%- else %}
     gpu, cpu = (classification_metrics(y, predict_proba(n, x))["accuracy"] for n in (network, cpu_network))
     majority = np.bincount(y).max() / len(y)
     assert gpu > majority and gpu >= cpu - 0.05, (gpu, cpu, majority)
+{%- endif %}
 
 
 def test_gpu_trained_weights_score_the_same_on_cpu_as_on_the_gpu(on_gpu, arrays, settings):
     network, _ = on_gpu
     x, _ = arrays[2]
     on_cpu = load_weights(task.build_network(arrays[0], settings.model, pretrained=False), weights_to_bytes(network))
+{%- if cookiecutter.task == "tabular_regression" %}
+    expected = predict_values(on_cpu, x, arrays[0])
+    with torch.inference_mode():  # the same fp32 network on the GPU, no autocast
+        outputs = network.cuda().eval()(torch.from_numpy(x).cuda())
+    network.cpu()
+    np.testing.assert_allclose(arrays[0].decode(outputs.float().squeeze(-1).cpu().numpy()), expected, atol=1e-3)
+{%- else %}
     expected = predict_proba(on_cpu, x)
     inputs = x if isinstance(x, tuple) else (x,)
     with torch.inference_mode():  # the same fp32 network on the GPU, no autocast
         logits = network.cuda().eval()(*(torch.from_numpy(a).cuda() for a in inputs))
     network.cpu()
     np.testing.assert_allclose(torch.softmax(logits.float(), -1).cpu().numpy(), expected, atol=1e-4)
+{%- endif %}

@@ -1,0 +1,89 @@
+"""The tabular regression task end to end, in a baked project: the flow trains, gates (RMSE/MAE/R², group losses,
+the champion on the same rows) and packages; a biased data version fails the fairness gate with its evidence; the
+README's gate failure is real output; `bentoml serve` answers typed values over HTTP with the model's lineage."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from .conftest import Server, bake, latest_run, mlflow_client, run
+from .test_failures import readme_block, shown_in, variant
+
+pytestmark = pytest.mark.e2e
+MODULE = "credit_approval_model"
+
+
+def flow(project, *args) -> subprocess.CompletedProcess:
+    return run([sys.executable, "flow.py", "--no-pylint", *args], project, BENTOML_HOME=str(project.parent / "bentoml"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A regression bake (the lean core), trained twice: the second run is judged against the first as champion."""
+    project = bake(tmp_path_factory.mktemp("regression"), task="tabular_regression")
+    first, second = flow(project, "run"), flow(project, "run")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert second.returncode == 0, second.stdout + second.stderr
+    return project, first.stdout + first.stderr, second.stdout + second.stderr
+
+
+def test_the_flow_trains_gates_and_registers_a_regression(trained):
+    project, first, second = trained
+    metrics = latest_run(mlflow_client(project), MODULE).data.metrics
+    assert {"test_rmse", "test_mae", "test_mean_error", "test_r2"} <= set(metrics), sorted(metrics)
+    assert metrics["test_r2"] > 0.8 and metrics["test_mae"] < metrics["test_rmse"] < 3.2
+    assert "val_accuracy" not in first and "fairness gate PASSED (2 judged)" in first
+    assert re.search(r"\[ok\] group MAE ratio, highest / lowest \[sex\] = [\d.]+ <= 1.25", first)
+    # the champion gate compares both models on the same held-out rows, lower RMSE being better
+    assert re.search(r"\[ok\] rmse vs champion v1 = [\d.]+ <= [\d.]+", second), second
+    assert "compared on 1000 test rows neither model trained on" in second
+    assert "registry version 2" in second
+
+
+def test_a_group_the_model_serves_worse_fails_the_fairness_gate(trained):
+    """Demo data whose first group's limits are lowered by a hidden penalty: a model that does not see the group
+    over-predicts it and under-predicts the other, and the gate says so with the figures."""
+    project, _, _ = trained
+    biased = project / "biased.csv"
+    demo = [sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", "3000", "--bias", "0.6", "--out", biased]
+    subprocess.run([str(part) for part in demo], cwd=project, check=True, capture_output=True)
+    options = variant(project, "biased.yaml", **{"data.path": "biased.csv"})
+    done = flow(project, *options, "run", "--allow-unpinned-data", "true")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in output, output
+    found = re.search(r"fairness: mean error difference between groups \[sex\] = ([\d.]+), needs <= 1.0", output)
+    assert found and float(found[1]) > 2, output
+    assert not re.search(r"registry version 3", output)
+
+
+def test_the_readme_gate_failure_is_real_output(trained):
+    project, _, _ = trained
+    done = flow(project, *variant(project, "gate.yaml", **{"gates.performance.max.rmse": 0.5}), "run")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in output, output
+    shown_in(readme_block(project, "gate"), output)
+
+
+def test_the_service_answers_values_with_their_lineage(trained):
+    project, first, _ = trained
+    name, version = re.search(r"model ([\w.-]+):(\w+); bento", first).groups()
+    server = Server(project, project.parent / "bentoml", "--arg", f"model_tag={name}:{version}")
+    try:
+        server.wait_ready()
+        body = (project / "examples" / "request.json").read_text()
+        headers = {"content-type": "application/json"}
+        answer = requests.post(f"{server.url}/predict", data=body, headers=headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        predictions = answer.json()["predictions"]
+        assert len(predictions) == 2 and all(set(p) == {"value"} and isinstance(p["value"], float) for p in predictions)
+        assert answer.json()["model_version"] == f"{name}:{version}"
+        batched = requests.post(f"{server.url}/estimate", data=body, headers=headers, timeout=30)
+        assert batched.status_code == 200 and batched.json() == predictions  # one rule, batched or not
+        assert batched.headers["X-Model-Version"] == f"{name}:{version}"
+        bad = requests.post(f"{server.url}/predict", json={"records": [{"age": "forty"}]}, timeout=30)
+        assert bad.status_code == 400 and bad.json()["detail"][0]["loc"] == ["records", 0, "age"], bad.text
+    finally:
+        server.stop()
