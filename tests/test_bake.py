@@ -16,9 +16,10 @@ import yaml
 from .conftest import TEMPLATE, bake, run
 
 # task x compute crossed (they interact: GPU settings differ per task); licence and CI cycled so every
-# value is generated at least once; custom names on both tasks. The capabilities (yes/no each): every one both ways
-# on each task, all of them on (FULL) and all off (the default, lean core) on the tabular task.
-TAB, TEXT = "tabular_classification", "text_classification"
+# value is generated at least once; custom names on every task. The capabilities (yes/no each): every one both ways
+# on each classification task, all of them on (FULL) and all off (the default, lean core) on the tabular task, and on
+# the regression task those it accepts (mitigation and monitoring are refused there: test_hooks.py).
+TAB, TEXT, REG = "tabular_classification", "text_classification", "tabular_regression"
 CAPABILITIES = [
     name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
 ]
@@ -64,6 +65,17 @@ MATRIX = [
         target_column="income",  # answers that name demo columns: the shipped request must drop them
         sensitive_features="gender, age",
     ),
+    answers(
+        REG,
+        "gpu",
+        "Apache-2.0",
+        "github-actions",
+        "3.11",
+        on=("scale_out", "sweep", "benchmarks"),
+        project_name="Limit Model",
+        target_column="limit_k",
+        sensitive_features="gender",
+    ),
 ]
 
 
@@ -91,10 +103,12 @@ def test_answers_reach_the_files(baked):
     assert (project / "src" / module / "config.py").exists() and (project / "flow.py").exists()
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["training"]["gpus"] == (1 if answers["compute"] == "gpu" else 0)
-    text = answers["task"] == "text_classification"
-    assert params["data"]["target"] == answers.get("target_column", "label" if text else "approved")
+    text, regression = answers["task"] == TEXT, answers["task"] == REG
+    default_target = {TEXT: "label", REG: "credit_limit"}.get(answers["task"], "approved")
+    assert params["data"]["target"] == answers.get("target_column", default_target)
     tasks = {p.stem for p in (project / "src" / module / "pipeline" / "tasks").glob("[!_]*.py")}
-    assert tasks == ({"text"} if text else {"tabular"})
+    assert tasks == ({"text"} if text else {"tabular", "regression"} if regression else {"tabular"})
+    assert (params["gates"]["primary_metric"] == "rmse") == regression and ("stratify" in params["split"]) != regression
     assert (project / "src" / module / "pipeline" / "tiny_model.py").exists() == text
     assert ("name_or_path" in params["model"]) == text and ("text_column" in params["data"]) == text
     sensitive = [s.strip() for s in answers.get("sensitive_features", "sex").split(",")]
@@ -192,17 +206,17 @@ def test_make_hooks_refuses_commits_of_stores_and_dvc_tracked_data(baked, tmp_pa
     assert log.stdout.splitlines() == ["notes", "Initial commit from template"]
 
 
-# Once per task, on the bakes whose answers differ most from the demo: the text one here; the tabular one
-# (CREDIT_LIMITS, every capability on) in test_install.py, in the fresh venv installed from the bake's own lock; and
-# the lean core (every capability off), whose suite must not need a pruned module.
-UNIT_SUITE_ON = {"Churn Risk", "Tabular core"}
+# Once per task, on the bakes whose answers differ most from the demo: the text and regression ones here; the tabular
+# one (CREDIT_LIMITS, every capability on) in test_install.py, in the fresh venv installed from the bake's own lock;
+# and the lean core (every capability off), whose suite must not need a pruned module.
+UNIT_SUITE_ON = {"Churn Risk", "Tabular core", "Limit Model"}
 CREDIT_LIMITS = next(a for a in MATRIX if a.get("project_name") == "Credit Limits")
 
 
 def test_generated_unit_tests_pass(baked):
     answers, project = baked
     if answers.get("project_name") not in UNIT_SUITE_ON:
-        pytest.skip("the generated unit suite runs on Churn Risk and the core bake here, Credit Limits in test_install")
+        pytest.skip("the generated unit suite runs on three bakes here (UNIT_SUITE_ON), Credit Limits in test_install")
     done = run([sys.executable, "-m", "pytest", "-q", "-m", "not e2e", "-p", "no:cacheprovider"], project)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
@@ -224,7 +238,7 @@ def test_each_capability_is_generated_only_when_answered_yes(baked):
     answers, project = baked
     module = answers.get("module_name", project.name.replace("-", "_"))
     for name, paths in _capability_files(module).items():
-        wanted = answers[name] and not (name == "benchmarks" and answers["task"] == TEXT)  # they measure tabular
+        wanted = answers[name] and not (name == "benchmarks" and answers["task"] != TAB)  # they measure this task
         for path in paths:
             assert (project / path).exists() == wanted, (name, path)
     params = yaml.safe_load((project / "params.yaml").read_text())

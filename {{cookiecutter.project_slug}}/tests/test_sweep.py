@@ -30,9 +30,13 @@ def _result(value, epoch=1):
     ("values", "monitor", "kept"),
     [
         ([0.40, 0.30, 0.35], "val_loss", 1),  # lowest loss
+{%- if cookiecutter.task != "tabular_regression" %}
         ([0.70, 0.80, 0.75], "val_accuracy", 1),  # highest accuracy
+{%- endif %}
         ([0.30, 0.30, 0.30], "val_loss", 0),  # a tie goes to the earlier candidate
+{%- if cookiecutter.task != "tabular_regression" %}
         ([0.50, 0.81, 0.81], "val_accuracy", 1),
+{%- endif %}
         ([math.nan, 0.90, None], "val_loss", 1),  # no value or NaN never wins
     ],
 )
