@@ -13,7 +13,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 OPTIONS_MARKER = "<!-- cookiecutter-options -->"
-TASKS = {"tabular_classification": "tabular", "text_classification": "text"}
+TASKS = {"tabular_classification": "tabular", "text_classification": "text", "tabular_regression": "regression"}
 
 
 def cell(text: str) -> str:
@@ -48,7 +48,7 @@ def options_table(spec: dict, defaults: dict) -> str:
 
 def default_answers(task: str | None = None, everything: bool = False) -> tuple[dict, dict]:
     """cookiecutter's context for the template and the answers `cookiecutter --no-input` gives (with `task`; with
-    `everything`, every yes/no capability answered yes)."""
+    `everything`, every yes/no capability the pre-generation hook accepts for that task answered yes)."""
     from cookiecutter.generate import generate_context
     from cookiecutter.prompt import prompt_for_config
 
@@ -56,7 +56,23 @@ def default_answers(task: str | None = None, everything: bool = False) -> tuple[
     capabilities = {name: True for name, value in spec.items() if isinstance(value, bool)} if everything else {}
     extra = ({"task": task} if task else {}) | capabilities or None
     context = generate_context(context_file=str(TEMPLATE / "cookiecutter.json"), extra_context=extra)
-    return context, prompt_for_config(context, no_input=True)
+    answers = prompt_for_config(context, no_input=True)
+    for name in capabilities:  # e.g. mitigation, which the hook refuses for a regression
+        if refused(answers | {name: True}, name):
+            answers[name] = False
+    return context, answers
+
+
+def refused(answers: dict, name: str) -> bool:
+    """The pre-generation hook finds a problem with these answers that names the answer `name`."""
+    from cookiecutter.environment import StrictEnvironment
+
+    hook = StrictEnvironment(keep_trailing_newline=True).from_string(
+        (TEMPLATE / "hooks" / "pre_gen_project.py").read_text()
+    )
+    scope: dict = {}
+    exec(hook.render(cookiecutter=answers).split('\nif __name__ == "__main__":')[0], scope)  # noqa: S102
+    return any(f"answer {name} no" in problem for problem in scope["problems"]())
 
 
 def render_readme(task: str) -> str:
@@ -78,8 +94,8 @@ def readme_page(task: str) -> str:
     title, _, body = text.partition("\n")
     body = re.sub(r"(?<!!)\[([^\]]+)\]\((?!https?://|#)[^)]*\)", r"\1", body)
     note = (
-        f"*The `README.md` of a project baked with the default answers, `task={task}` and every capability answered"
-        f" `yes` ({title.lstrip('# ')}),"
+        f"*The `README.md` of a project baked with the default answers, `task={task}` and every capability it takes"
+        f" answered `yes` ({title.lstrip('# ')}),"
         " rendered from the template's `{{cookiecutter.project_slug}}/README.md` when this site is built.*"
     )
     return f"# Generated README ({TASKS[task]})\n\n{note}\n{body}"

@@ -94,7 +94,11 @@ def test_the_home_page_includes_the_readme_sections(site):
     assert "--8&lt;--" not in home + options and "--8<--" not in home + options
 
 
-TASK_LINES = [("tabular", "the encoder fitted on the training split"), ("text", "POST /classify")]
+TASK_LINES = [
+    ("tabular", "the encoder fitted on the training split"),
+    ("text", "POST /classify"),
+    ("regression", "POST /estimate"),
+]
 
 
 @pytest.mark.parametrize(("page", "task_line"), TASK_LINES)
