@@ -30,13 +30,16 @@ SOURCE = TEMPLATE / "{{cookiecutter.project_slug}}"
 CAPABILITIES = [
     name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
 ]
-TAB, TEXT = "tabular_classification", "text_classification"
+TAB, TEXT, REG = "tabular_classification", "text_classification", "tabular_regression"
+REG_TAKES = ["scale_out", "sweep"]  # what a regression bake generates (the hook refuses mitigation, monitoring)
 OPTION_SETS = [  # (label, answers)
     ("tabular, core (default)", {"task": TAB}),
     *((f"tabular, + {name}", {"task": TAB, name: True}) for name in CAPABILITIES),
     ("tabular, everything", {"task": TAB, **dict.fromkeys(CAPABILITIES, True)}),
     ("text, core (default)", {"task": TEXT}),
     ("text, everything", {"task": TEXT, **dict.fromkeys(CAPABILITIES, True)}),
+    ("regression, core (default)", {"task": REG}),
+    ("regression, everything it takes", {"task": REG, **dict.fromkeys(REG_TAKES, True)}),
 ]
 SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
 
