@@ -3,6 +3,10 @@
 its artifacts in that S3, all on 127.0.0.1, with their data under .stack/. `up` writes the profile (.stack/cloud.env)
 and records the servers' process ids, so `down` stops exactly them.
 
+The servers are the real ones (moto's server, `mlflow server`, PostgreSQL); only starting and stopping them together is
+ours. The usual tool for that, Docker Compose, needs a Docker daemon, which this stack is for doing without; neither
+MLflow nor moto ships a command that starts the other's server.
+
     python -m {{ cookiecutter.module_name }}.scale.stack up     # prints the profile's path
     python -m {{ cookiecutter.module_name }}.scale.stack down
 """
