@@ -164,8 +164,9 @@ class MonitorFlow(FlowSpec):
         ignored += [c for c in self.numeric + self.categorical if c not in self.inputs]  # derived: text statistics
         found = checks.schema_checks(list(self.current.columns), self.inputs, ignored)
         columns = checks.drift_columns(self.numeric, self.categorical, self.predicted)
-        drift, snapshot = checks.drift_checks(self.reference, self.current, columns, cfg.monitoring)
-        quality = checks.quality_checks(self.reference, self.current, self.numeric, self.categorical, cfg.monitoring)
+        drift, quality, snapshot = checks.evidently_checks(
+            self.reference, self.current, columns, self.numeric, self.categorical, cfg.monitoring
+        )
         found += drift + quality + self.gate_checks
         self.verdict = report.verdict(found)
         self.checks = [c.as_dict() for c in found]

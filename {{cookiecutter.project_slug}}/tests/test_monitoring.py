@@ -88,13 +88,24 @@ def frames(n: int = 1500, shift: float = 0.0, seed: int = 0) -> tuple[pd.DataFra
 COLUMNS = checks.drift_columns(["a", "b"], ["c", "d"], [])
 
 
+def drift_checks(reference, current, cfg=CFG):
+    """The drift checks alone (no quality columns) and the snapshot."""
+    drift, quality, snapshot = checks.evidently_checks(reference, current, COLUMNS, [], [], cfg)
+    assert quality == []
+    return drift, snapshot
+
+
+def quality_checks(reference, current, numeric, categorical):
+    return checks.evidently_checks(reference, current, [], numeric, categorical, CFG)[1]
+
+
 def by_name(found) -> dict[str, checks.DriftCheck]:
     return {c.name: c for c in found}
 
 
 def test_drift_is_found_on_the_shifted_columns_only():
     reference, current = frames(shift=1.0)
-    found, snapshot = checks.drift_checks(reference, current, COLUMNS, CFG)
+    found, snapshot = drift_checks(reference, current)
     drifted = checks.drifted(found)
     assert drifted == ["a", "c"], [c for c in found if c.status != "ok"]
     assert snapshot is not None
@@ -107,7 +118,7 @@ def test_drift_is_found_on_the_shifted_columns_only():
 
 def test_an_unshifted_sample_of_the_same_size_raises_no_alarm():
     reference, current = frames(shift=0.0)
-    found, _ = checks.drift_checks(reference, current, COLUMNS, CFG)
+    found, _ = drift_checks(reference, current)
     assert {c.status for c in found} == {"ok"}, [c for c in found if c.status != "ok"]
     assert report.verdict(found) == "ok"
 
@@ -115,14 +126,14 @@ def test_an_unshifted_sample_of_the_same_size_raises_no_alarm():
 def test_the_statistical_tests_judge_their_p_value():
     reference, current = frames(shift=1.0)
     cfg = MonitoringConfig(drift=DriftThresholds(numeric_method="ks", categorical_method="chisquare"))
-    named = by_name(checks.drift_checks(reference, current, COLUMNS, cfg)[0])
+    named = by_name(drift_checks(reference, current, cfg)[0])
     assert named["drift.a.ks"].threshold == "drift if p < 0.05" and named["drift.a.ks"].status == "drift"
     assert named["drift.a.ks"].value < 0.05 and named["drift.c.chisquare"].status == "drift"
 
 
 def test_too_few_values_are_not_judged_and_the_verdict_is_not_ok():
     reference, current = frames(n=50)
-    found, snapshot = checks.drift_checks(reference, current, COLUMNS, CFG)
+    found, snapshot = drift_checks(reference, current)
     assert snapshot is None and {c.status for c in found} == {"not_judged"}
     assert "at least 1000 needed" in found[0].detail
     assert report.verdict(found) == "warn"
@@ -130,7 +141,7 @@ def test_too_few_values_are_not_judged_and_the_verdict_is_not_ok():
 
 def test_a_column_missing_from_the_rows_is_not_judged_and_named_by_the_schema_check():
     reference, current = frames()
-    found, _ = checks.drift_checks(reference, current.drop(columns="b"), COLUMNS, CFG)
+    found, _ = drift_checks(reference, current.drop(columns="b"))
     assert {c.status for c in found if c.column == "b"} == {"not_judged"}
     seen = ["a", "c", "d", "extra", "label", "probability_1"]
     schema = by_name(checks.schema_checks(seen, ["a", "b", "c", "d"], ["label"]))
@@ -141,14 +152,33 @@ def test_a_column_missing_from_the_rows_is_not_judged_and_named_by_the_schema_ch
 def test_data_quality_counts_nulls_unseen_categories_and_values_out_of_range():
     reference = pd.DataFrame({"n": [0.0, 1.0, 2.0, 3.0] * 25, "k": ["p", "q"] * 50})
     current = pd.DataFrame({"n": [None, 5.0, 1.0, 2.0] * 25, "k": ["p", "new", "q", None] * 25})
-    named = by_name(checks.quality_checks(reference, current, ["n"], ["k"], CFG))
+    named = by_name(quality_checks(reference, current, ["n"], ["k"]))
     assert named["quality.n.null_rate"].value == pytest.approx(0.25) and named["quality.n.null_rate"].status == "warn"
     assert named["quality.n.out_of_range"].value == pytest.approx(1 / 3)
     assert named["quality.n.out_of_range"].status == "warn"
     assert named["quality.k.unseen_categories"].value == pytest.approx(1 / 3)
     assert named["quality.k.unseen_categories"].detail == "new"
-    clean = checks.quality_checks(reference, reference, ["n"], ["k"], CFG)
+    clean = quality_checks(reference, reference, ["n"], ["k"])
     assert {c.status for c in clean} == {"ok"}
+    assert named["quality.n.out_of_range"].detail == "training range [0, 3]"
+    assert named["quality.k.null_rate"].detail == "0.250 now, 0.000 in training"
+    missing = by_name(quality_checks(reference, current.assign(k=None, n=None), ["n"], ["k"]))  # no value to count
+    assert missing["quality.n.null_rate"].value == 1.0 and missing["quality.k.unseen_categories"].value == 0.0
+    unjudged = quality_checks(reference, current.iloc[0:0], ["n"], ["k"])
+    assert [c.status for c in unjudged] == ["not_judged", "not_judged"] and unjudged[1].name == "quality.k.null_rate"
+
+
+def test_drift_and_quality_are_computed_in_one_evidently_run():
+    reference, current = frames()
+    drift, quality, snapshot = checks.evidently_checks(reference, current, COLUMNS, ["a", "b"], ["c", "d"], CFG)
+    assert {c.status for c in drift + quality} == {"ok"}, [c for c in drift + quality if c.status != "ok"]
+    assert len(drift) == 8 and [c.name for c in quality][:3] == [
+        "quality.a.null_rate",
+        "quality.a.out_of_range",
+        "quality.b.null_rate",
+    ]
+    names = [m["metric_name"] for m in snapshot.dict()["metrics"]]
+    assert len(names) == 8 + 8 and any(n.startswith("OutListValueCount") for n in names)
 
 
 def test_the_verdict_is_the_worst_check_and_the_report_lists_every_check():

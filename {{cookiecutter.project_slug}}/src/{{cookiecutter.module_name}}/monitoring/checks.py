@@ -1,7 +1,7 @@
 """The monitor's checks (DriftCheck, distinct from the gates' Check: a status of its own, ok / warn / drift / degraded /
 not judged, where a gate check is only passed, failed or not judged): one per feature and statistic, each with its
-value, threshold and status. Drift statistics are Evidently's (`ValueDrift`, one metric per column and method); the
-data-quality rates are counted with pandas against the training split.
+value, threshold and status. Drift statistics and data-quality counts are Evidently's, computed in one Report run of
+the current rows against the training split (evidently_checks); the schema check is set arithmetic on column names.
 
 Per column (model inputs, and the predictions: `label` and the class probabilities):
   psi          population stability index, bands psi_warn / psi_drift (0.1 / 0.25): warn, drift
@@ -10,7 +10,8 @@ Per column (model inputs, and the predictions: `label` and the class probabiliti
   jensenshannon  categorical: Jensen-Shannon distance; drift at or above the threshold
   chisquare    categorical: chi-square test; drift when its p-value is below the threshold
 Data quality (a breach is a warning; a missing input column is drift: the model cannot be judged on it):
-  null_rate, unseen_categories, out_of_range, schema.missing_columns, schema.extra_columns
+  null_rate (MissingValueCount), unseen_categories (OutListValueCount), out_of_range (OutRangeValueCount),
+  schema.missing_columns, schema.extra_columns
 """
 
 import math
@@ -76,20 +77,39 @@ def drift_columns(numeric: list[str], categorical: list[str], predictions: list[
     return columns
 
 
-def drift_checks(
-    reference: pd.DataFrame, current: pd.DataFrame, columns: list[tuple[str, str, str]], cfg: MonitoringConfig
+def evidently_checks(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    columns: list[tuple[str, str, str]],
+    numeric: list[str],
+    categorical: list[str],
+    cfg: MonitoringConfig,
 ):
-    """Evidently's drift statistics for `columns` (from drift_columns), judged against the thresholds; returns the
-    checks and the Evidently snapshot (its HTML report). A column the current rows lack, or that holds fewer than
-    monitoring.min_rows values on either side, is not judged."""
+    """Drift of `columns` (from drift_columns) and data quality of the inputs `numeric` + `categorical`, in one
+    Evidently Report run of the current rows against the training split. Returns the drift checks, the quality checks
+    and the snapshot (its HTML report; None when nothing was computed).
+
+    Drift: `ValueDrift`, PSI and the method per column; a column the rows lack, or with fewer than
+    monitoring.min_rows values on either side, is not judged. Quality, per input the rows hold, on any number of rows
+    (none: not judged): null_rate, the share missing now minus the training share (`MissingValueCount` gives both);
+    unseen_categories and out_of_range, the share of present values outside the training split's categories
+    (`OutListValueCount`) or [min, max] (`OutRangeValueCount`). Numeric columns are read as numbers, as for drift:
+    a value that is not a number counts as missing.
+
+    Left to pandas, and why: the categories and [min, max] those two metrics are built with (Evidently 0.7's metrics
+    take them as parameters fixed before the run, so its MinValue / MaxValue / UniqueValueCount cannot feed them from
+    the same run; the legacy ColumnValueRangeMetric / ColumnValueListMetric read them from the reference, but belong
+    to the legacy API and its own report); and the up to five unseen categories the detail names (OutListValueCount
+    counts without naming; UniqueValueCount names every value, at the cost of a histogram per column), listed only
+    when Evidently counted any."""
     from .evidently_compat import evidently
 
     evidently()
     from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
+    from evidently.metrics import MissingValueCount, OutListValueCount, OutRangeValueCount, ValueDrift
 
     thresholds = cfg.drift
-    judged, checks, metrics = [], [], []
+    drift, judged = [], []
     for column, kind, role in columns:
         prefix = "prediction" if role == "prediction_drift" else "drift"
         method = thresholds.numeric_method if kind == "numeric" else thresholds.categorical_method
@@ -100,48 +120,103 @@ def drift_checks(
         if min(sizes) < cfg.min_rows:
             why = f"{sizes[1]} current / {sizes[0]} reference values; at least {cfg.min_rows} needed (min_rows)"
             for name in ("psi", method):
-                checks.append(DriftCheck(f"{prefix}.{column}.{name}", role, column, name, None, "", "not_judged", why))
+                drift.append(DriftCheck(f"{prefix}.{column}.{name}", role, column, name, None, "", "not_judged", why))
             continue
-        judged.append((column, kind, role, method))
-        metrics += [
+        pair = (
             ValueDrift(column=column, method="psi", threshold=thresholds.psi_warn),
             ValueDrift(column=column, method=method, threshold=thresholds.threshold(method)),
-        ]
-    if not judged:
-        return checks, None
+        )
+        judged.append((column, kind, role, method, pair))
+    inputs = [c for c in numeric + categorical if c in current]
+    if len(current) == 0:
+        unjudged = [DriftCheck(f"quality.{c}.null_rate", "quality", c, "rate", None, "", "not_judged") for c in inputs]
+        return drift, unjudged, None
+    kinds = {column: kind for column, kind, *_ in judged}
+    kinds |= {c: "categorical" if c in categorical else "numeric" for c in inputs}
+    if not kinds:
+        return drift, [], None
 
     def frame(df: pd.DataFrame) -> pd.DataFrame:
-        out = pd.DataFrame(index=df.index)
-        for column, kind, _, _ in judged:
-            out[column] = pd.to_numeric(df[column], errors="coerce") if kind == "numeric" else plain(df[column])
-        return out
+        read = {c: pd.to_numeric(df[c], errors="coerce") if k == "numeric" else plain(df[c]) for c, k in kinds.items()}
+        return pd.DataFrame(read, index=df.index)
 
+    now, then = frame(current), frame(reference)
+    quality = []  # (column, MissingValueCount, OutList- or OutRangeValueCount (None: no value to judge), what is known)
+    for column in inputs:
+        present, known = bool(now[column].notna().any()), then[column].dropna()
+        if column in categorical:
+            seen = sorted(known.unique())
+            outside = OutListValueCount(column=column, values=seen) if present else None
+        else:
+            seen = (float(known.min()), float(known.max())) if len(known) else (math.nan, math.nan)
+            bounded = present and len(known) > 0
+            outside = OutRangeValueCount(column=column, left=seen[0], right=seen[1]) if bounded else None
+        quality.append((column, MissingValueCount(column=column), outside, seen))
+    metrics = [m for *_, pair in judged for m in pair]
+    metrics += [m for _, missing, outside, _ in quality for m in (missing, outside) if m is not None]
     definition = DataDefinition(
-        numerical_columns=[c for c, kind, _, _ in judged if kind == "numeric"],
-        categorical_columns=[c for c, kind, _, _ in judged if kind == "categorical"],
+        numerical_columns=[c for c, kind in kinds.items() if kind == "numeric"],
+        categorical_columns=[c for c, kind in kinds.items() if kind == "categorical"],
     )
     snapshot = Report(metrics).run(
-        Dataset.from_pandas(frame(current), data_definition=definition),
-        Dataset.from_pandas(frame(reference), data_definition=definition),
+        Dataset.from_pandas(now, data_definition=definition),
+        Dataset.from_pandas(then, data_definition=definition),
     )
-    values = [float(m["value"]) for m in snapshot.dict()["metrics"]]
+    result, reference_result = snapshot.context.get_metric_result, snapshot.context.get_reference_metric_result
+    for column, _, role, method, (psi, by_method) in judged:
+        drift += drift_pair(column, role, method, result(psi).value, result(by_method).value, thresholds)
+    limits, found = cfg.quality, []
+    for column, missing, outside, seen in quality:
+        share, trained = float(result(missing).share.value), float(reference_result(missing.metric_id).share.value)
+        found.append(null_rate_check(column, share, trained, limits.max_null_rate_increase))
+        counted = result(outside) if outside is not None else None
+        rate = float(counted.share.value) if counted else 0.0
+        if column in categorical:
+            unseen = sorted(set(now[column].dropna()) - set(seen))[:5] if counted and counted.count.value else []
+            found.append(
+                rate_check(column, "unseen_categories", rate, limits.max_unseen_category_rate, ", ".join(unseen))
+            )
+        else:
+            detail = f"training range [{seen[0]:g}, {seen[1]:g}]"
+            found.append(rate_check(column, "out_of_range", rate, limits.max_out_of_range_rate, detail))
+    return drift, found, snapshot
+
+
+def drift_pair(column: str, role: str, method: str, psi: float, value: float, thresholds) -> list[DriftCheck]:
+    """A column's PSI and its method's statistic, as Evidently gave them, judged against their thresholds."""
+    prefix, checks = "prediction" if role == "prediction_drift" else "drift", []
     warn, drift, limit = thresholds.psi_warn, thresholds.psi_drift, thresholds.threshold
-    for (column, _, role, method), psi, value in zip(judged, values[0::2], values[1::2], strict=True):
-        prefix = "prediction" if role == "prediction_drift" else "drift"
-        for name, got in (("psi", psi), (method, value)):
-            label, threshold = f"{prefix}.{column}.{name}", bands(name, thresholds)
-            if math.isfinite(got):
-                status = psi_status(got, warn, drift) if name == "psi" else method_status(name, got, limit(name))
-                checks.append(DriftCheck(label, role, column, name, got, threshold, status))
-            else:  # e.g. a distance normed by a zero spread: never "ok" unjudged
-                why = f"Evidently gave {got} (a constant column?)"
-                checks.append(DriftCheck(label, role, column, name, None, threshold, "not_judged", why))
-    return checks, snapshot
+    for name, got in (("psi", float(psi)), (method, float(value))):
+        label, threshold = f"{prefix}.{column}.{name}", bands(name, thresholds)
+        if math.isfinite(got):
+            status = psi_status(got, warn, drift) if name == "psi" else method_status(name, got, limit(name))
+            checks.append(DriftCheck(label, role, column, name, got, threshold, status))
+        else:  # e.g. a distance normed by a zero spread: never "ok" unjudged
+            why = f"Evidently gave {got} (a constant column?)"
+            checks.append(DriftCheck(label, role, column, name, None, threshold, "not_judged", why))
+    return checks
+
+
+def null_rate_check(column: str, share: float, trained: float, limit: float) -> DriftCheck:
+    """The share of missing values now against the training share; a rise above `limit` is a warning."""
+    increase, detail = share - trained, f"{share:.3f} now, {trained:.3f} in training"
+    name, status = f"quality.{column}.null_rate", "warn" if increase > limit else "ok"
+    return DriftCheck(name, "quality", column, "rate increase", increase, f"warn > {limit:g}", status, detail)
+
+
+def rate_check(column: str, name: str, rate: float, limit: float, detail: str) -> DriftCheck:
+    """A share of the present values (unseen categories, numbers out of range); above `limit` is a warning."""
+    status = "warn" if rate > limit else "ok"
+    return DriftCheck(f"quality.{column}.{name}", "quality", column, "rate", rate, f"warn > {limit:g}", status, detail)
 
 
 def schema_checks(columns: list[str], inputs: list[str], ignored: list[str]) -> list[DriftCheck]:
     """Model inputs the monitored rows lack (drift: those features cannot be judged), and columns the model does
-    not know (a warning; `ignored`: expected extras such as the target or the log's own columns)."""
+    not know (a warning; `ignored`: expected extras such as the target or the log's own columns). Set arithmetic on
+    column names, not Evidently. Checked: Evidently 0.7's ColumnCount counts columns (optionally of one type) without
+    naming them, a metric on a column the rows lack fails the run instead of reporting it, and its legacy
+    TestNumberOfColumns / TestColumnsType compare a count or the dtypes with the reference, not the model's own
+    inputs (the reference holds the target and predictions; the rows hold the log's own columns)."""
     missing = [c for c in inputs if c not in columns]
     extra = [
         c for c in columns if c not in inputs and c not in ignored and not c.startswith(("probability_", "shadow_"))
@@ -168,67 +243,6 @@ def schema_checks(columns: list[str], inputs: list[str], ignored: list[str]) -> 
             ", ".join(extra),
         ),
     ]
-
-
-def quality_checks(
-    reference: pd.DataFrame, current: pd.DataFrame, numeric: list[str], categorical: list[str], cfg: MonitoringConfig
-) -> list[DriftCheck]:
-    """Per input: the share of missing values (against the training share), of categories never seen in training,
-    and of numbers outside the training split's [min, max]; a breach is a warning."""
-    limits = cfg.quality
-    checks = []
-    for column in [c for c in numeric + categorical if c in current]:
-        values, known = current[column], reference[column]
-        if len(values) == 0:
-            checks.append(DriftCheck(f"quality.{column}.null_rate", "quality", column, "rate", None, "", "not_judged"))
-            continue
-        increase = float(values.isna().mean() - known.isna().mean())
-        checks.append(
-            DriftCheck(
-                f"quality.{column}.null_rate",
-                "quality",
-                column,
-                "rate increase",
-                increase,
-                f"warn > {limits.max_null_rate_increase:g}",
-                "warn" if increase > limits.max_null_rate_increase else "ok",
-                f"{values.isna().mean():.3f} now, {known.isna().mean():.3f} in training",
-            )
-        )
-        present = values.dropna()
-        if column in categorical:
-            seen = set(plain(known.dropna()))
-            unseen = plain(present)[~plain(present).isin(seen)]
-            rate = float(len(unseen) / len(present)) if len(present) else 0.0
-            examples = ", ".join(sorted(set(unseen))[:5])
-            checks.append(
-                DriftCheck(
-                    f"quality.{column}.unseen_categories",
-                    "quality",
-                    column,
-                    "rate",
-                    rate,
-                    f"warn > {limits.max_unseen_category_rate:g}",
-                    "warn" if rate > limits.max_unseen_category_rate else "ok",
-                    examples,
-                )
-            )
-        else:
-            numbers, low, high = pd.to_numeric(present, errors="coerce"), known.min(), known.max()
-            rate = float(((numbers < low) | (numbers > high)).mean()) if len(numbers) else 0.0
-            checks.append(
-                DriftCheck(
-                    f"quality.{column}.out_of_range",
-                    "quality",
-                    column,
-                    "rate",
-                    rate,
-                    f"warn > {limits.max_out_of_range_rate:g}",
-                    "warn" if rate > limits.max_out_of_range_rate else "ok",
-                    f"training range [{low:g}, {high:g}]",
-                )
-            )
-    return checks
 
 
 def drifted(checks: list[DriftCheck], kind: str = "feature_drift") -> list[str]:

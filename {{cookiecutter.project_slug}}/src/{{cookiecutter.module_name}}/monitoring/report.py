@@ -139,8 +139,8 @@ def monitor_card(card, checks: list[DriftCheck], result: str, facts: dict) -> No
 
 
 def write_reports(directory: Path, checks: list[DriftCheck], result: str, facts: dict, snapshot) -> dict[str, Path]:
-    """verdict.html, verdict.json and, when any drift was computed, drift.png (drift_chart) and Evidently's
-    evidently.html, in `directory`."""
+    """verdict.html, verdict.json, drift.png (drift_chart) when any drift was computed, and Evidently's
+    evidently.html when Evidently computed anything (drift or data quality), in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {}
     if snapshot is not None:
