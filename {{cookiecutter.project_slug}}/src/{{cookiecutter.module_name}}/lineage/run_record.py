@@ -235,10 +235,9 @@ def record_data(run_id: str, data: dict, why_not: list[str]) -> None:
 
 
 def log_dataset(run_id: str, table, data: dict, target: str) -> None:
-    """The table as an MLflow dataset input (context `training`) whose digest is the DVC md5, so the MLflow UI shows
-    which data version trained the run. Through the client: the fluent `mlflow.log_input` needs an active run, and
-    ending one marks it FINISHED while the flow's run stays open across steps. MLflow's warnings (a local path is
-    two kinds of source to it; integer columns) say nothing about the data, so they are silenced."""
+    """The table as an MLflow dataset input (context `training`) whose digest is the DVC md5. Through the client: the
+    fluent `mlflow.log_input` needs an active run, and the flow's run stays open across steps. MLflow's warnings (the
+    source's kind, integer columns) say nothing about the data."""
     import warnings
 
     import mlflow.data
@@ -263,18 +262,15 @@ def log_dataset(run_id: str, table, data: dict, target: str) -> None:
 
 
 def log_training(run_id: str, training: dict, weights_sha256: str, encoder_state: dict | None = None) -> None:
-    """Per-epoch history as metric steps (step = epoch, counted from 1); the epoch kept (`train.best_epoch`, its
-    monitored value) and how many ran as metrics. Whether training stopped early, device, precision, CPU threads,
-    weights hash and throughput as tags: samples/s describes the machine, not the model, so `reproduce` (which
-    compares every metric) leaves it out."""
+    """Per-epoch history as metric steps (step = epoch, from 1); the epoch kept and how many ran as metrics. The rest as
+    tags: samples/s describes the machine, not the model, so it is not a metric `reproduce` would compare."""
     for epoch, metrics in enumerate(training["history"], start=1):
         tracking.log(run_id, metrics=metrics, step=epoch)
     metrics = {"train.best_epoch": training["best_epoch"], "train.epochs_run": training["epochs_run"]}
     if training.get("best_value") is not None:
         metrics[f"train.best_{training['monitor']}"] = training["best_value"]
-    tags = {ACCELERATOR: training["accelerator"], "train.precision": training["precision"]}
-    tags |= {"train.threads": training["threads"]}
-    tags |= {"train.stopped_early": training["stopped_early"], "train.monitor": training.get("monitor") or "none"}
+    tags = {f"train.{key}": training[key] for key in ("precision", "threads", "stopped_early")}
+    tags |= {ACCELERATOR: training["accelerator"], "train.monitor": training.get("monitor") or "none"}
     tags |= {"train.samples_per_second": f"{training['samples_per_second']:.0f}"}
     base = (encoder_state or {}).get("base_model", {})  # text: the pretrained model read, and its resolved commit
     tags |= {f"model.base.{k}": v for k, v in base.items()}

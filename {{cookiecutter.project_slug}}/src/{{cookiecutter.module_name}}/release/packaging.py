@@ -2,9 +2,12 @@
 
 import hashlib
 import io
+import tempfile
 from pathlib import Path
 
 from ..config import PROJECT_ROOT
+from ..lineage import run_record
+from ..lineage.tracking import client
 from .artifact import CARD, write_model_dir
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole package: the MLflow model carries it as code
@@ -34,12 +37,9 @@ def log_and_register(
     run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str], card: str, extra: dict
 ) -> str:
     """Log the model to the MLflow run (signature + input example) and register it; return the registry version."""
-    import tempfile
-
     import mlflow
     from mlflow.models import infer_signature
 
-    from ..lineage.tracking import client
     from .artifact import Predictor
     from .serving import predictions_frame
 
@@ -73,8 +73,6 @@ def save_bentoml_model(
 def build_bento(model_tag: str, project_dir: str | Path = ".", model_card: str = "") -> str:
     """Build the Bento described by bentofile.yaml, pinned to this model version, with the model card as its README.
     Through a copy of bentofile.yaml (labelled with the model), read by BentoML's own bentofile parser."""
-    import tempfile
-
     import bentoml
     import yaml
 
@@ -136,17 +134,14 @@ def publish_model(
     data_pinned: bool = True,
 ) -> dict:
     """Register in MLflow, save to BentoML labelled with the whole lineage, build the Bento, record the BentoML tags on
-    the registry version, and only then move the aliases (`candidate`, and `champion` when promoting): a failure at
-    any earlier step leaves both aliases where they were. Only called for a model that passed every gate (`gates`:
-    the outcome, recorded on the version for `cli promote`). It becomes `champion` only where `cli promote` would
+    the registry version, and only then move the aliases, so a failure leaves both where they were. For a model that
+    passed every gate (`gates`: the outcome, recorded for `cli promote`); `champion` only where `cli promote` would
 {%- if cookiecutter.monitoring %}
     allow it (promotion.blockers: no gate skipped, `data_pinned`); else, and with `require_shadow` while there is a
     champion (until its shadow report passes and `cli promote` moves it), it is `candidate` only: `held` says why."""
 {%- else %}
     allow it (promotion.blockers: no gate skipped, `data_pinned`); else it is `candidate` only: `held` says why."""
 {%- endif %}
-    from ..lineage import run_record
-    from ..lineage.tracking import client, log_text
 {%- if cookiecutter.scale_out %}
     from ..scale.cloud import bento_store
 {%- endif %}
@@ -156,7 +151,7 @@ def publish_model(
     version = log_and_register(run_id, name, weights, spec, example, serving_requirements(), model_card, extra or {})
     mlflow_client = client()
     run_record.record_gates(name, version, gates)
-    log_text(run_id, model_card, CARD)
+    mlflow_client.log_text(run_id, model_card, CARD)
     labels = lineage | {run_record.LABEL_VERSION: version}
     model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
     bento_tag = build_bento(model_tag, PROJECT_ROOT, model_card) if build else ""
@@ -181,7 +176,6 @@ def publish_model(
 
 
 def has_champion(name: str) -> bool:
-    from ..lineage.tracking import client
     from .champion import no_champion
 
     try:
