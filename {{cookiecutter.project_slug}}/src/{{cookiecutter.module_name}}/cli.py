@@ -10,6 +10,7 @@ import yaml
 
 from .config import PROJECT_ROOT, load
 from .errors import ProjectError
+from .lineage.provenance import chain
 from .lineage.snapshots import SnapshotError, reproduce, snapshot
 from .release.promotion import PromotionError, promote, serving_tag
 
@@ -138,8 +139,6 @@ def command(args) -> int:
         out.write_text('{\n  "records": [\n' + records + "\n  ]\n}\n")
         print(f"{out}: {len(body['records'])} records with fields {list(body['records'][0])}")
     else:
-        from .lineage.provenance import chain
-
         bento_name = yaml.safe_load((PROJECT_ROOT / "bentofile.yaml").read_text())["name"]
         rows, broken = chain(name, bento_name, args.bento, args.version)
         for link, value in rows:

@@ -5,8 +5,10 @@ import hashlib
 {%- if cookiecutter.scale_out %}
 import os
 {%- endif %}
+import platform
 import tempfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import yaml
@@ -191,9 +193,8 @@ def read_from_remote(data_path: str, remote: str, md5: str) -> bytes:
 
 
 def read_from_cache(data_path: str, md5: str) -> bytes | None:
-    """That version of `data_path` by its md5, from this project's DVC cache, or None. A version that `dvc add`
-    pinned but whose pointer no commit holds yet (`make retrain` leaves it for you to commit) is found here, not at
-    the commit it was trained at, which pins the version before it."""
+    """That version of `data_path` by its md5 from this project's DVC cache, or None: where a version that `dvc add`
+    pinned but no commit holds yet is found (the commit it was trained at pins the version before it)."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
@@ -236,9 +237,6 @@ KEY_PACKAGES = ("torch", "lightning", "metaflow", "mlflow", "dvc", "bentoml", "p
 
 def environment() -> tuple[dict[str, str], str]:
     """Python and key package versions (as tags), and the whole resolved environment (as a requirements file)."""
-    import platform
-    from importlib import metadata
-
     installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions() if d.metadata["Name"]}
     versions = {"python": platform.python_version()} | {p: installed.get(p, "") for p in KEY_PACKAGES}
     return versions, "\n".join(f"{name}=={version}" for name, version in sorted(installed.items())) + "\n"

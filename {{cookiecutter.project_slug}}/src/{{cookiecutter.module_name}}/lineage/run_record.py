@@ -2,10 +2,14 @@
 version. Writers put them there; readers give them back typed (RunRecord, VersionRecord), so no other module spells
 a name or parses a tag's string, and a renamed tag cannot leave a reader behind."""
 
+import tempfile
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ..config import SplitConfig
+from ..config import PROJECT_ROOT, SplitConfig
 from . import tracking
+from .lineage import environment
 
 # A training run's tags (params are params.yaml flattened: `seed`, `data.target`, `split.test_size`, ...).
 COMMIT, DIRTY, PATHSPEC, METAFLOW_RUN = "git.commit", "git.dirty", "metaflow.pathspec", "metaflow.run_id"
@@ -70,21 +74,11 @@ class RunRecord:
 def read(run) -> RunRecord:
     """The record of an MLflow Run entity."""
     tags, params = run.data.tags, run.data.params
-    gates, checks = {}, {}
-    for key, value in tags.items():
-        if key.startswith(GATE):
-            parts = key.split(".", 3)  # gate, <gate>[, <state>, <check>]
-            if len(parts) == 2:
-                gates[parts[1]] = value
-            elif len(parts) == 4:
-                checks[(parts[1], parts[2], parts[3])] = value
-    split = None
-    if "split.test_size" in params and "split.validation_size" in params:
-        split = SplitConfig(
-            test_size=float(params["split.test_size"]),
-            validation_size=float(params["split.validation_size"]),
-            stratify=params.get("split.stratify", "True") == "True",
-        )
+    verdicts = {tuple(key.split(".", 3)[1:]): value for key, value in tags.items() if key.startswith(GATE)}
+    gates = {parts[0]: value for parts, value in verdicts.items() if len(parts) == 1}  # <gate>
+    checks = {parts: value for parts, value in verdicts.items() if len(parts) == 3}  # <gate>, <state>, <check>
+    found = {key.removeprefix("split."): value for key, value in params.items() if key.startswith("split.")}
+    split = SplitConfig.model_validate(found) if {"test_size", "validation_size"} <= found.keys() else None
     pinned = tags.get(f"{DATA}pinned")
     return RunRecord(
         run_id=run.info.run_id,
@@ -210,8 +204,6 @@ def read_labels(found: dict) -> ModelLabels:
 
 def open_run(params: dict, experiment: str, flow_name: str, metaflow_run_id: str, git: dict) -> str:
     """Create the MLflow run for a Metaflow run and record what made it: params, commit, environment."""
-    from .lineage import environment
-
     versions, frozen = environment()
     run_id = tracking.start_run(
         experiment,
@@ -238,14 +230,10 @@ def log_dataset(run_id: str, table, data: dict, target: str) -> None:
     """The table as an MLflow dataset input (context `training`) whose digest is the DVC md5. Through the client: the
     fluent `mlflow.log_input` needs an active run, and the flow's run stays open across steps. MLflow's warnings (the
     source's kind, integer columns) say nothing about the data."""
-    import warnings
-
     import mlflow.data
     from mlflow.entities import DatasetInput, InputTag
     from mlflow.exceptions import MlflowException
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
-
-    from ..config import PROJECT_ROOT
 
     def dataset(source: str):
         return mlflow.data.from_pandas(table, source=source, name=data["path"], digest=data["md5"], targets=target)
@@ -280,12 +268,8 @@ def log_training(run_id: str, training: dict, weights_sha256: str, encoder_state
 def record_evaluation(
     run_id: str, metrics: dict, verdicts: list[dict], report: dict | None = None, class_metrics: dict | None = None
 ) -> None:
-    """Test metrics (and per class: `test_recall.<class>`), each gate's outcome and every failed or not-judged check
-    (value, threshold), and the gate report (HTML + PNG), logged once the gates have run (or from a failing step), so
-    evaluate and gate need not import MLflow."""
-    import tempfile
-    from pathlib import Path
-
+    """Test metrics (per class too: `test_recall.<class>`), each gate's outcome, every failed or not-judged check, the
+    gate report (HTML + PNG); logged once the gates have run (or by a failing step): evaluate need not import MLflow."""
     tags = {}
     for verdict in verdicts:
         state = "skipped" if verdict.get("skipped") else "off" if verdict.get("disabled") else None

@@ -182,9 +182,8 @@ def on_gpu(*runs) -> bool:
 
 
 def compare(recorded, rerun) -> list[tuple[str, str, str, bool]]:
-    """Rows (what, recorded, rerun, same) for the run status, params, data hash, weights hash, every metric and the
-    recorded verdicts. On CPU everything must be equal; when either run trained on a GPU, metrics may differ by
-    GPU_METRIC_TOLERANCE and weights are not compared bit for bit."""
+    """Rows (what, recorded, rerun, same): status, params, data and weights hashes, metrics, recorded verdicts. Equal on
+    CPU; when either run trained on a GPU, metrics within GPU_METRIC_TOLERANCE and weights not bit for bit."""
     gpu = on_gpu(recorded, rerun)
     rows = [("status", recorded.status, rerun.status, recorded.status == rerun.status)]
     for key in sorted(set(recorded.params) | set(rerun.params)):
