@@ -1,20 +1,4 @@
-"""Project commands beside the flow (also `make snapshot`, `reproduce`, `lineage`, `example`, `card`).
-
-snapshot TAG [-m WHY]       tag code + data together (data pushed to the DVC remote)
-reproduce TAG [--against]   re-run a snapshot in a fresh checkout; exit 1 if anything differs
-lineage [--bento|--version] Bento -> model -> MLflow run -> registry version -> commit -> data; exit 1 if broken
-example [--rows N]          write examples/request.json from the data's first rows (after changing data or columns)
-card [--out FILE]           write the gate card of the latest run that reached the gate (the latest run may not have)
-serve [MODEL] [--port N]    bentoml serve the model behind registry alias MODEL (champion, candidate) or version N
-{%- if cookiecutter.monitoring %}
-      [--shadow MODEL]      ...with MODEL scoring the same records in shadow (default: params.yaml shadow.model)
-shadow-report [--batch F]   judge the challenger in shadow on the logged traffic (and a labelled batch); exit 1 if not
-{%- endif %}
-promote VERSION             move `champion` to registry version VERSION if it passed every gate; exit 1 if refused
-{%- if cookiecutter.monitoring %}
-retrain BATCH               add a labelled batch's new rows to the data (DVC-pinned) and run the flow on it
-{%- endif %}
-"""
+"""Project commands beside the flow (`make snapshot`, `reproduce`, `lineage`, `example`, `card`, `serve`, `promote`)."""
 
 import argparse
 import json
@@ -26,12 +10,12 @@ import yaml
 
 from .config import PROJECT_ROOT, load
 from .errors import ProjectError
+from .lineage.provenance import chain
 from .lineage.snapshots import SnapshotError, reproduce, snapshot
+from .release.promotion import PromotionError, promote, serving_tag
 
-FLOW = "TrainingFlow"
 
-
-def latest_gate_task(flow: str = FLOW):
+def latest_gate_task(flow: str = "TrainingFlow"):
     """The evaluate task (it judges the gates) of the newest run (in your Metaflow namespace) where it finished: `python
     flow.py card view evaluate` looks only at the latest run, which may have stopped before it."""
     from metaflow import Flow
@@ -63,22 +47,19 @@ def write_gate_card(out: str) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="{{ cookiecutter.project_slug }}",  # the console script `make install` adds; or python -m <module>.cli
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    # the console script `make install` adds; or python -m <module>.cli
+    parser = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    snap = commands.add_parser("snapshot", help="tag code + data together")
+    snap = commands.add_parser("snapshot", help="tag code + data together (data pushed to the DVC remote)")
     snap.add_argument("tag")
     snap.add_argument("-m", "--message", default="")
-    rep = commands.add_parser("reproduce", help="re-run a snapshot and compare")
+    rep = commands.add_parser("reproduce", help="re-run a snapshot in a fresh checkout; exit 1 if anything differs")
     rep.add_argument("tag")
     rep.add_argument("--against", default="", help="compare with this MLflow run id instead of the recorded one")
-    lin = commands.add_parser("lineage", help="print the chain behind a Bento or registry version")
+    lin = commands.add_parser("lineage", help="print the chain behind a Bento or registry version; exit 1 if broken")
     lin.add_argument("--bento", default="", help="Bento tag (default: the latest)")
     lin.add_argument("--version", default="", help="MLflow registry version instead of a Bento")
-    ex = commands.add_parser("example", help="write a valid request from the data's first rows")
+    ex = commands.add_parser("example", help="write a request from the data's first rows (after data changes)")
     ex.add_argument("--rows", type=int, default=2)
     ex.add_argument("--out", default="examples/request.json")
 {%- if cookiecutter.monitoring %}
@@ -87,12 +68,29 @@ def main(argv=None) -> int:
 {%- endif %}
     crd = commands.add_parser("card", help="write the gate card of the latest run that reached the gate")
     crd.add_argument("--out", default="gate-card.html")
-    add_registry_commands(commands)
+    srv = commands.add_parser("serve", help="serve the model behind a registry alias (default: champion) or version")
+    srv.add_argument("model", nargs="?", default="champion", help="champion, candidate or a registry version number")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=3000)
+    srv.add_argument("--print-tag", action="store_true", help="print the BentoML model tag only; do not serve")
+{%- if cookiecutter.monitoring %}
+    srv.add_argument("--shadow", default=None, help="candidate, a version, none (default: shadow.model)")
+{%- endif %}
+    pro = commands.add_parser("promote", help="move `champion` to a version that passed every gate; exit 1 if refused")
+    pro.add_argument("version")
+{%- if cookiecutter.monitoring %}
+    sha = commands.add_parser("shadow-report", help="judge the challenger that ran in shadow; exit 1 if it failed")
+    sha.add_argument("--challenger", default=None, help="alias or version (default: shadow.model, else candidate)")
+    sha.add_argument("--batch", default="", help="a labelled CSV or Parquet batch: both models' gates on it")
+{%- endif %}
     args = parser.parse_args(argv)
     if args.command == "example" and args.rows < 1:
         parser.error("--rows must be positive")
     try:
-        return registry_command(args) if args.command in REGISTRY_COMMANDS else command(args)
+        return command(args)
+    except PromotionError as err:  # the registry refuses (no such alias or version, a blocked promotion): exit 1
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except (ProjectError, SnapshotError, LookupError, ValueError) as err:  # ValueError: data does not match params
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -104,12 +102,27 @@ def command(args) -> int:
         return 0
     cfg = load(PROJECT_ROOT / "params.yaml")
     name = cfg.packaging.model_name
-    bento_name = yaml.safe_load((PROJECT_ROOT / "bentofile.yaml").read_text())["name"]
-    if args.command == "snapshot":
+    if args.command == "serve":
+        return serve(cfg, args)
+    if args.command == "promote":  # the MLflow registry's aliases decide what serves
+{%- if cookiecutter.monitoring %}
+        print(promote(name, args.version, cfg.packaging.require_shadow))
+{%- else %}
+        print(promote(name, args.version))
+{%- endif %}
+{%- if cookiecutter.monitoring %}
+    elif args.command == "shadow-report":
+        from .monitoring.shadow_report import report
+
+        passed, text = report(cfg, args.challenger or cfg.shadow.model or "candidate", args.batch)
+        print(text)
+        return 0 if passed else 1
+{%- endif %}
+    elif args.command == "snapshot":
         print(snapshot(args.tag, name, args.message))
     elif args.command == "reproduce":
-        same, report = reproduce(args.tag, name, args.against)
-        print(report)
+        same, text = reproduce(args.tag, name, args.against)
+        print(text)
         return 0 if same else 1
 {%- if cookiecutter.monitoring %}
     elif args.command == "retrain":
@@ -126,8 +139,7 @@ def command(args) -> int:
         out.write_text('{\n  "records": [\n' + records + "\n  ]\n}\n")
         print(f"{out}: {len(body['records'])} records with fields {list(body['records'][0])}")
     else:
-        from .lineage.provenance import chain
-
+        bento_name = yaml.safe_load((PROJECT_ROOT / "bentofile.yaml").read_text())["name"]
         rows, broken = chain(name, bento_name, args.bento, args.version)
         for link, value in rows:
             print(f"{link:>22}  {value}")
@@ -155,58 +167,14 @@ def retrain(cfg, batch: str) -> int:
 {%- endif %}
 
 
-REGISTRY_COMMANDS = ("serve", "promote"{{ ', "shadow-report"' if cookiecutter.monitoring }})
-
-
-def add_registry_commands(commands) -> None:
-    srv = commands.add_parser("serve", help="serve the model behind a registry alias (default: champion)")
-    srv.add_argument("model", nargs="?", default="champion", help="champion, candidate or a registry version number")
-    srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=3000)
-    srv.add_argument("--print-tag", action="store_true", help="print the BentoML model tag only; do not serve")
-{%- if cookiecutter.monitoring %}
-    srv.add_argument("--shadow", default=None, help="candidate, a version, none (default: shadow.model)")
-{%- endif %}
-    pro = commands.add_parser("promote", help="move `champion` to a registry version that passed every gate")
-    pro.add_argument("version")
-{%- if cookiecutter.monitoring %}
-    sha = commands.add_parser("shadow-report", help="judge the challenger that ran in shadow beside the champion")
-    sha.add_argument("--challenger", default=None, help="alias or version (default: shadow.model, else candidate)")
-    sha.add_argument("--batch", default="", help="a labelled CSV or Parquet batch: both models' gates on it")
-{%- endif %}
-
-
-def registry_command(args) -> int:
-    """`serve`, `promote`{{ " and `shadow-report`" if cookiecutter.monitoring }}: the MLflow registry's aliases decide what serves. A refusal exits 1."""
-    from .release.promotion import PromotionError, promote, serving_tag
-
-    cfg = load(PROJECT_ROOT / "params.yaml")
-{%- if cookiecutter.monitoring %}
-    name, shadow = cfg.packaging.model_name, args.shadow if args.command == "serve" else None
-    try:
-        if args.command == "promote":
-            print(promote(name, args.version, cfg.packaging.require_shadow))
-            return 0
-        if args.command == "shadow-report":
-            from .monitoring.shadow_report import report
-
-            passed, text = report(cfg, args.challenger or cfg.shadow.model or "candidate", args.batch)
-            print(text)
-            return 0 if passed else 1
-        tag, version = serving_tag(name, args.model)
-        shadow = cfg.shadow.model if shadow is None else None if shadow == "none" else shadow
-        shadow_tag, shadow_version = serving_tag(name, shadow) if shadow else ("", "")
-{%- else %}
+def serve(cfg, args) -> int:
+    """`bentoml serve` the model behind a registry alias or version (this process becomes the server)."""
     name = cfg.packaging.model_name
-    try:
-        if args.command == "promote":
-            print(promote(name, args.version))
-            return 0
-        tag, version = serving_tag(name, args.model)
+    tag, version = serving_tag(name, args.model)
+{%- if cookiecutter.monitoring %}
+    shadow = cfg.shadow.model if args.shadow is None else None if args.shadow == "none" else args.shadow
+    shadow_tag, shadow_version = serving_tag(name, shadow) if shadow else ("", "")
 {%- endif %}
-    except PromotionError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
     if args.print_tag:
         print(tag)
         return 0

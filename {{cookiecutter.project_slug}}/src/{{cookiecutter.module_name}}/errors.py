@@ -1,8 +1,5 @@
-"""Expected failures: problems the user fixes (a bad config value, data, or option; a failed gate).
-
-Each message names the problem and the fix. flow.py prints them alone, without a traceback; any other exception is a
-bug and keeps its traceback. No heavy imports (and no Metaflow), so every module can raise them.
-"""
+"""Expected failures: problems the user fixes, each message naming the problem and the fix. flow.py prints them alone;
+any other exception is a bug and keeps its traceback. No imports, so every module can raise them."""
 
 
 class ProjectError(Exception):

@@ -1,7 +1,6 @@
-"""The package's one logger. Library modules log through `logging.getLogger(__name__)` (children of this package's
-logger) and never print; an entry point (flow.py, monitor_flow.py, a benchmark) calls `configure()` once, so the
-messages appear as plain lines on stdout, where Metaflow shows each step's output. BentoML configures its own logging
-for the service, whose modules log under `bentoml.serve`."""
+"""The package's one logger. Library modules log through `logging.getLogger(__name__)` and never print; an entry point
+(flow.py, monitor_flow.py, a benchmark) calls `configure()` once, so the messages appear as plain lines on stdout,
+where Metaflow shows each step's output. The service logs through BentoML's logging, under `bentoml.serve`."""
 
 import logging
 import sys
@@ -10,20 +9,12 @@ PACKAGE = __package__
 
 
 class StdoutLines(logging.StreamHandler):
-    """Each record as its message alone, on whatever `sys.stdout` is when it is logged (a step's captured output, a
-    test's capture)."""
+    """Each record as its message alone (the default format), on whatever `sys.stdout` is when it is logged (a step's
+    captured output, a test's capture)."""
 
-    def __init__(self):
-        super().__init__()
-        self.setFormatter(logging.Formatter("%(message)s"))
-
-    @property
-    def stream(self):
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, _):  # StreamHandler sets it; the current sys.stdout is always used instead
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout  # under the handler's lock
+        super().emit(record)
 
 
 def configure(level: int = logging.INFO) -> logging.Logger:

@@ -1,18 +1,18 @@
 """The one place that runs git, with one failure rule: a git command that fails raises GitError with git's own
-one-line complaint. "Is this a git checkout?" is a question (`in_checkout`), not a failure; a step run from
-Metaflow's code package (a pod: no .git) gets the facts taken at launch instead (`git_facts`)."""
-
+one-line complaint. "Is this a git checkout?" is a question (`in_checkout`), not a failure{% if cookiecutter.scale_out %}; a step run from
+Metaflow's code package (a pod: no .git) gets the facts taken at launch instead (`git_facts`){% endif %}."""
+{% if cookiecutter.scale_out %}
 import json
+{%- endif %}
 import shutil
 import subprocess
 from pathlib import Path
 
 from ..errors import ProjectError
+{%- if cookiecutter.scale_out %}
 
 LAUNCH_GIT = "launch-git.json"  # the git facts at launch, in the code package (cloud.py): a pod has no .git
-
-
-NO_GIT = {"commit": "", "branch": "", "dirty": False, "diff": "", "changed": [], "untracked_src": []}
+{%- endif %}
 
 
 class GitError(ProjectError, RuntimeError):
@@ -45,10 +45,15 @@ def in_checkout(root: Path = Path(".")) -> bool:
 def git_facts(root: Path = Path(".")) -> dict:
     """Commit, branch, dirty flag and the diff of a dirty tree (empty strings outside a git repository), the changed
     tracked files, and untracked files under src/ (they change a run yet appear in neither the commit nor the diff).
-    A step run from Metaflow's code package (a pod: no .git) gets the facts taken at launch, packaged with the code."""
+{%- if cookiecutter.scale_out %}
+    A step run from Metaflow's code package (a pod: no .git) gets the facts taken at launch, packaged with the code.
+{%- endif %}"""
     if not in_checkout(root):
-        launched = launch_git(root)
-        return launched if launched is not None else dict(NO_GIT)
+{%- if cookiecutter.scale_out %}
+        if (root / LAUNCH_GIT).is_file():
+            return json.loads((root / LAUNCH_GIT).read_text())
+{%- endif %}
+        return {"commit": "", "branch": "", "dirty": False, "diff": "", "changed": [], "untracked_src": []}
     status = git("status", "--porcelain", "--untracked-files=no", cwd=root)
     untracked = git("ls-files", "--others", "--exclude-standard", "--", "src", cwd=root)
     try:
@@ -63,9 +68,3 @@ def git_facts(root: Path = Path(".")) -> dict:
         "changed": git("diff", "--name-only", "HEAD", cwd=root).splitlines() if status and commit else [],
         "untracked_src": [p for p in untracked.splitlines() if "__pycache__" not in p],
     }
-
-
-def launch_git(root: Path) -> dict | None:
-    """The git facts packaged at launch, or None (not running from a code package)."""
-    path = root / LAUNCH_GIT
-    return json.loads(path.read_text()) if path.is_file() else None

@@ -2,9 +2,13 @@
 (from the workspace, the project's DVC cache, a git revision or a DVC remote). Everything else asks this module."""
 
 import hashlib
+{%- if cookiecutter.scale_out %}
 import os
+{%- endif %}
+import platform
 import tempfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import yaml
@@ -29,11 +33,8 @@ class Pointer:
 
 
 def md5(path: Path) -> str:
-    digest = hashlib.md5()
     with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "md5").hexdigest()
 
 
 def dir_md5(path: Path) -> str:
@@ -105,10 +106,11 @@ def require_file(data_path: str, config: str) -> None:
 
 
 def read_data(
-    data_path: str, rev: str = "", allow_unpinned: bool = False, config: str = "params.yaml", md5: str = ""
+    data_path: str, rev: str = "", allow_unpinned: bool = False, config: str = "params.yaml"{{ ', md5: str = ""' if cookiecutter.scale_out }}
 ) -> tuple[bytes, dict]:
     """The bytes the flow trains on, with facts about their pin: the workspace file (which must match its pointer
     unless `allow_unpinned`), or the file as of git revision `rev`, read through DVC without touching the workspace.
+{%- if cookiecutter.scale_out %}
     `config`: the file that names `data_path`, for messages. Under the cloud profile (CLOUD_DVC_REMOTE) the pinned
     bytes come from that DVC remote, whatever the workspace holds: a step in a pod has no workspace; `md5` there
     names another version in the remote (a pod has no git history to resolve a revision in)."""
@@ -125,18 +127,18 @@ def read_data(
         # rev "workspace": the pointer as the launch's workspace has it (packaged with the code); "remote": --data-md5's
         rev = "remote" if md5 and md5 != pin.md5 else "workspace"
         return content, {"path": data_path, "rev": rev, "md5": md5 or pin.md5, "pinned": True, "remote": data_remote()}
+{%- else %}
+    `config`: the file that names `data_path`, for messages."""
+{%- endif %}
     if rev:
         content = read_at(data_path, rev)
         return content, {"path": data_path, "rev": rev, "md5": hashlib.md5(content).hexdigest(), "pinned": True}
     require_file(data_path, config)
-    if allow_unpinned and Path(data_path).is_file():
-        pin = pointer(data_path)
-        content = Path(data_path).read_bytes()
-        actual = hashlib.md5(content).hexdigest()
-        pinned = bool(pin and pin.md5 == actual)
-        return content, {"path": data_path, "rev": "workspace", "md5": actual, "pinned": pinned}
-    actual = verify_pinned(Path(data_path))
-    return Path(data_path).read_bytes(), {"path": data_path, "rev": "workspace", "md5": actual, "pinned": True}
+    if not (allow_unpinned and Path(data_path).is_file()):
+        verify_pinned(Path(data_path))  # DataNotPinned, saying why and what to run
+    content = Path(data_path).read_bytes()
+    actual, pin = hashlib.md5(content).hexdigest(), pointer(data_path)
+    return content, {"path": data_path, "rev": "workspace", "md5": actual, "pinned": bool(pin and pin.md5 == actual)}
 
 
 def read_at(data_path: str, rev: str) -> bytes:
@@ -155,46 +157,35 @@ def read_at(data_path: str, rev: str) -> bytes:
     return checked(content, pin.md5, f"{data_path}@{rev}")
 
 
+{%- if cookiecutter.scale_out %}
+
+
 def data_remote() -> str:
     """The DVC remote URL the steps read data from, or "" (local profile: the workspace file)."""
     return os.environ.get("CLOUD_DVC_REMOTE", "")
+{%- endif %}
 
 
 def read_from_remote(data_path: str, remote: str, md5: str) -> bytes:
     """Version `md5` of `data_path` (e.g. the data an older model trained on), read through DVC from `remote` alone,
     checked against its md5: in a scratch DVC repository holding only the pointer, rewritten to name that version, so
     neither the workspace nor its DVC cache can supply it. DataNotPinned when the remote lacks it."""
-    import logging
-    import shutil
-
     import dvc.api
     from dvc.exceptions import DvcException
-    from dvc.repo import Repo
 
     pin = pointer(data_path)
     if pin is None:
         raise DataNotPinned(f"{data_path}.dvc not found: a version is read from a DVC remote through its pointer")
     with tempfile.TemporaryDirectory(prefix="dvc-read-") as scratch:
+        Path(scratch, ".dvc").mkdir()  # a DVC repository; its config is passed to the read
         pin_file = Path(scratch, f"{data_path}.dvc")
         pin_file.parent.mkdir(parents=True, exist_ok=True)
-        if pin.md5 == md5:
-            shutil.copyfile(f"{data_path}.dvc", pin_file)
-        else:  # the same pointer (hash scheme, path) naming another version
-            document = yaml.load(Path(f"{data_path}.dvc").read_text(), Loader=yaml.BaseLoader)  # hashes stay strings
-            document["outs"][0] = {k: v for k, v in pin.entry.items() if k != "size"} | {"md5": md5}
-            pin_file.write_text(yaml.safe_dump(document, sort_keys=False))
-        dvc_logger = logging.getLogger("dvc")
-        level = dvc_logger.level
-        dvc_logger.setLevel(logging.WARNING)  # no "Initialized DVC repository." in the step's log
+        document = yaml.load(Path(f"{data_path}.dvc").read_text(), Loader=yaml.BaseLoader)  # hashes stay strings
+        document["outs"][0] = {k: v for k, v in pin.entry.items() if k != "size"} | {"md5": md5}
+        pin_file.write_text(yaml.safe_dump(document, sort_keys=False))
+        config = {"core": {"no_scm": True, "remote": "cloud"}, "remote": {"cloud": {"url": remote}}}
         try:
-            repo = Repo.init(scratch, no_scm=True)
-        finally:
-            dvc_logger.setLevel(level)
-        with repo.config.edit() as conf:
-            conf["remote"]["cloud"] = {"url": remote}
-            conf["core"]["remote"] = "cloud"
-        try:
-            content = dvc.api.read(data_path, repo=scratch, mode="rb")
+            content = dvc.api.read(data_path, repo=scratch, mode="rb", config=config)
         except DvcException as err:  # e.g. never pushed: `dvc push -r <remote>`
             version = f"{data_path} (md5 {md5})"
             raise DataNotPinned(f"{version} cannot be read from the DVC remote {remote}: {err}") from None
@@ -202,9 +193,8 @@ def read_from_remote(data_path: str, remote: str, md5: str) -> bytes:
 
 
 def read_from_cache(data_path: str, md5: str) -> bytes | None:
-    """That version of `data_path` by its md5, from this project's DVC cache, or None. A version that `dvc add`
-    pinned but whose pointer no commit holds yet (`make retrain` leaves it for you to commit) is found here, not at
-    the commit it was trained at, which pins the version before it."""
+    """That version of `data_path` by its md5 from this project's DVC cache, or None: where a version that `dvc add`
+    pinned but no commit holds yet is found (the commit it was trained at pins the version before it)."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
@@ -215,12 +205,15 @@ def read_from_cache(data_path: str, md5: str) -> bytes | None:
 
 
 def read_version(data_path: str, md5: str, rev: str, commit: str) -> tuple[bytes, str]:
-    """Version `md5` of `data_path` (what a run trained on), and where it came from: under the cloud profile its DVC
-    remote (a pod has no workspace and no git history); else the workspace file when its md5 is that one, else the
-    project's DVC cache (pinned by `dvc add`, perhaps in no commit yet), else DVC at revision `rev` ("workspace": at
-    the training `commit`). DataNotPinned says why none holds it."""
+    """Version `md5` of `data_path` (what a run trained on), and where it came from:{% if cookiecutter.scale_out %} under the cloud profile its DVC
+    remote (a pod has no workspace and no git history); else{% endif %}
+    the workspace file when its md5 is that one, else the project's DVC cache (pinned by `dvc add`, perhaps in no
+    commit yet), else DVC at revision `rev` ("workspace": at the training `commit`). DataNotPinned says why none
+    holds it."""
+{%- if cookiecutter.scale_out %}
     if data_remote():
         return read_from_remote(data_path, data_remote(), md5), f"dvc remote {data_remote()}"
+{%- endif %}
     content = Path(data_path).read_bytes() if rev == "workspace" and Path(data_path).is_file() else b""
     if content and hashlib.md5(content).hexdigest() == md5:
         return content, "workspace"
@@ -244,9 +237,6 @@ KEY_PACKAGES = ("torch", "lightning", "metaflow", "mlflow", "dvc", "bentoml", "p
 
 def environment() -> tuple[dict[str, str], str]:
     """Python and key package versions (as tags), and the whole resolved environment (as a requirements file)."""
-    import platform
-    from importlib import metadata
-
     installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions() if d.metadata["Name"]}
     versions = {"python": platform.python_version()} | {p: installed.get(p, "") for p in KEY_PACKAGES}
     return versions, "\n".join(f"{name}=={version}" for name, version in sorted(installed.items())) + "\n"

@@ -1,11 +1,10 @@
-"""Walk a served model back to what made it, each link verified by identity: Bento → its BentoML model → the MLflow
-run id in that model's labels → the run, in the current tracking store → the registry version registered from that
-run (searched by run id, never looked up by number) → Metaflow run → git commit → data → snapshot tag. A version
-number means nothing in another registry, so a missing link ends the walk with one line naming it: the chain of
-another model is never shown."""
+"""Walk a served model back to what made it, each link verified by identity: Bento → BentoML model → the MLflow run id
+in its labels → that run → the registry version registered from it (by run id, never by number: a number means
+nothing in another registry) → Metaflow run → commit → data → snapshot. A missing link ends the walk, named."""
 
 from . import run_record
 from .snapshots import snapshots_of
+from .tracking import client, tracking_uri
 
 
 def _latest_bento(name: str):
@@ -21,12 +20,10 @@ def chain(model_name: str, bento_name: str, bento: str = "", version: str = "") 
     """(link, value) rows from a Bento (default: the latest) or from a registry version, verified so far, and the
     missing link ("" when the chain is whole)."""
     if version:
-        from .tracking import client
-
         try:
             found = run_record.read_version(client().get_model_version(model_name, version))
         except Exception as err:  # noqa: BLE001 - no such version here, or a store that cannot be read
-            return [], f"{model_name} v{version}: not in the registry at {_store()} ({type(err).__name__})"
+            return [], f"{model_name} v{version}: not in the registry at {tracking_uri()} ({type(err).__name__})"
         return verify(model_name, run_record.ModelLabels(found.run_id, found.version))
     import bentoml
 
@@ -36,12 +33,6 @@ def chain(model_name: str, bento_name: str, bento: str = "", version: str = "") 
     return [("bento", str(found.tag)), ("bentoml model", model_tag), *rows], broken
 
 
-def _store() -> str:
-    from .tracking import tracking_uri
-
-    return tracking_uri()
-
-
 def verify(model_name: str, labels: run_record.ModelLabels) -> tuple[list[tuple[str, str]], str]:
     """The chain from a BentoML model's labels on: its MLflow run, and the registry version registered from it."""
     if not labels.run_id:
@@ -49,10 +40,10 @@ def verify(model_name: str, labels: run_record.ModelLabels) -> tuple[list[tuple[
     try:
         run = run_record.find(labels.run_id)
     except Exception as err:  # noqa: BLE001 - a server that is down (e.g. after `make down`) or refuses
-        return [], f"the tracking store at {_store()} cannot be read ({type(err).__name__}: {str(err)[:200]})"
+        return [], f"the tracking store at {tracking_uri()} cannot be read ({type(err).__name__}: {str(err)[:200]})"
     if run is None or run.deleted:
         why = "it was deleted" if run else "it was recorded by another tracking server, or deleted for good"
-        return [], f"mlflow run {labels.run_id}: not in the tracking store at {_store()} ({why})"
+        return [], f"mlflow run {labels.run_id}: not in the tracking store at {tracking_uri()} ({why})"
     if labels.data_md5 and labels.data_md5 != run.data_md5:
         return [], f"mlflow run {run.run_id} trained on data md5 {run.data_md5}, the model says {labels.data_md5}"
     versions = run_record.versions_of_run(model_name, run.run_id)

@@ -2,10 +2,14 @@
 version. Writers put them there; readers give them back typed (RunRecord, VersionRecord), so no other module spells
 a name or parses a tag's string, and a renamed tag cannot leave a reader behind."""
 
+import tempfile
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ..config import SplitConfig
+from ..config import PROJECT_ROOT, SplitConfig
 from . import tracking
+from .lineage import environment
 
 # A training run's tags (params are params.yaml flattened: `seed`, `data.target`, `split.test_size`, ...).
 COMMIT, DIRTY, PATHSPEC, METAFLOW_RUN = "git.commit", "git.dirty", "metaflow.pathspec", "metaflow.run_id"
@@ -70,23 +74,11 @@ class RunRecord:
 def read(run) -> RunRecord:
     """The record of an MLflow Run entity."""
     tags, params = run.data.tags, run.data.params
-    gates, checks = {}, {}
-    for key, value in tags.items():
-        if key.startswith(GATE):
-            parts = key.split(".", 3)  # gate, <gate>[, <state>, <check>]
-            if len(parts) == 2:
-                gates[parts[1]] = value
-            elif len(parts) == 4:
-                checks[(parts[1], parts[2], parts[3])] = value
-    split = None
-    if "split.test_size" in params and "split.validation_size" in params:
-        split = SplitConfig(
-            test_size=float(params["split.test_size"]),
-            validation_size=float(params["split.validation_size"]),
-{%- if cookiecutter.task != "tabular_regression" %}
-            stratify=params.get("split.stratify", "True") == "True",
-{%- endif %}
-        )
+    verdicts = {tuple(key.split(".", 3)[1:]): value for key, value in tags.items() if key.startswith(GATE)}
+    gates = {parts[0]: value for parts, value in verdicts.items() if len(parts) == 1}  # <gate>
+    checks = {parts: value for parts, value in verdicts.items() if len(parts) == 3}  # <gate>, <state>, <check>
+    found = {key.removeprefix("split."): value for key, value in params.items() if key.startswith("split.")}
+    split = SplitConfig.model_validate(found) if {"test_size", "validation_size"} <= found.keys() else None
     pinned = tags.get(f"{DATA}pinned")
     return RunRecord(
         run_id=run.info.run_id,
@@ -212,8 +204,6 @@ def read_labels(found: dict) -> ModelLabels:
 
 def open_run(params: dict, experiment: str, flow_name: str, metaflow_run_id: str, git: dict) -> str:
     """Create the MLflow run for a Metaflow run and record what made it: params, commit, environment."""
-    from .lineage import environment
-
     versions, frozen = environment()
     run_id = tracking.start_run(
         experiment,
@@ -237,18 +227,13 @@ def record_data(run_id: str, data: dict, why_not: list[str]) -> None:
 
 
 def log_dataset(run_id: str, table, data: dict, target: str) -> None:
-    """The table as an MLflow dataset input (context `training`) whose digest is the DVC md5, so the MLflow UI shows
-    which data version trained the run. Through the client: the fluent `mlflow.log_input` needs an active run, and
-    ending one marks it FINISHED while the flow's run stays open across steps. MLflow's warnings (a local path is
-    two kinds of source to it; integer columns) say nothing about the data, so they are silenced."""
-    import warnings
-
+    """The table as an MLflow dataset input (context `training`) whose digest is the DVC md5. Through the client: the
+    fluent `mlflow.log_input` needs an active run, and the flow's run stays open across steps. MLflow's warnings (the
+    source's kind, integer columns) say nothing about the data."""
     import mlflow.data
     from mlflow.entities import DatasetInput, InputTag
     from mlflow.exceptions import MlflowException
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
-
-    from ..config import PROJECT_ROOT
 
     def dataset(source: str):
         return mlflow.data.from_pandas(table, source=source, name=data["path"], digest=data["md5"], targets=target)
@@ -265,18 +250,15 @@ def log_dataset(run_id: str, table, data: dict, target: str) -> None:
 
 
 def log_training(run_id: str, training: dict, weights_sha256: str, encoder_state: dict | None = None) -> None:
-    """Per-epoch history as metric steps (step = epoch, counted from 1); the epoch kept (`train.best_epoch`, its
-    monitored value) and how many ran as metrics. Whether training stopped early, device, precision, CPU threads,
-    weights hash and throughput as tags: samples/s describes the machine, not the model, so `reproduce` (which
-    compares every metric) leaves it out."""
+    """Per-epoch history as metric steps (step = epoch, from 1); the epoch kept and how many ran as metrics. The rest as
+    tags: samples/s describes the machine, not the model, so it is not a metric `reproduce` would compare."""
     for epoch, metrics in enumerate(training["history"], start=1):
         tracking.log(run_id, metrics=metrics, step=epoch)
     metrics = {"train.best_epoch": training["best_epoch"], "train.epochs_run": training["epochs_run"]}
     if training.get("best_value") is not None:
         metrics[f"train.best_{training['monitor']}"] = training["best_value"]
-    tags = {ACCELERATOR: training["accelerator"], "train.precision": training["precision"]}
-    tags |= {"train.threads": training["threads"]}
-    tags |= {"train.stopped_early": training["stopped_early"], "train.monitor": training.get("monitor") or "none"}
+    tags = {f"train.{key}": training[key] for key in ("precision", "threads", "stopped_early")}
+    tags |= {ACCELERATOR: training["accelerator"], "train.monitor": training.get("monitor") or "none"}
     tags |= {"train.samples_per_second": f"{training['samples_per_second']:.0f}"}
     base = (encoder_state or {}).get("base_model", {})  # text: the pretrained model read, and its resolved commit
     tags |= {f"model.base.{k}": v for k, v in base.items()}
@@ -286,12 +268,8 @@ def log_training(run_id: str, training: dict, weights_sha256: str, encoder_state
 def record_evaluation(
     run_id: str, metrics: dict, verdicts: list[dict], report: dict | None = None, class_metrics: dict | None = None
 ) -> None:
-    """Test metrics (and per class: `test_recall.<class>`), each gate's outcome and every failed or not-judged check
-    (value, threshold), and the gate report (HTML + PNG), logged once the gates have run (or from a failing step), so
-    evaluate and gate need not import MLflow."""
-    import tempfile
-    from pathlib import Path
-
+    """Test metrics (per class too: `test_recall.<class>`), each gate's outcome, every failed or not-judged check, the
+    gate report (HTML + PNG); logged once the gates have run (or by a failing step): evaluate need not import MLflow."""
     tags = {}
     for verdict in verdicts:
         state = "skipped" if verdict.get("skipped") else "off" if verdict.get("disabled") else None

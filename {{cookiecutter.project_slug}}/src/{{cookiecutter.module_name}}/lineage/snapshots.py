@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -10,7 +11,8 @@ from pathlib import Path
 from ..config import PROJECT_ROOT
 from .git import GitError, git, git_facts
 from .lineage import committed_pins, pointer
-from .run_record import GATE, WEIGHTS
+from .run_record import GATE, WEIGHTS, find, runs
+from .tracking import tracking_uri
 
 
 class SnapshotError(RuntimeError):
@@ -89,15 +91,11 @@ def _stands_for(run_commit: str, head: str, root: Path = PROJECT_ROOT) -> bool:
 
 def canonical_run(head: str, experiment: str):
     """The newest finished canonical run (its record) that stands for commit `head`; None when there is none."""
-    from .run_record import runs
-
     return next((r for r in runs(experiment, canonical=True) if _stands_for(r.commit, head)), None)
 
 
 def _why_not(head: str, experiment: str) -> str:
     """Why the newest run of `head` is not canonical, to put in the refusal."""
-    from .run_record import runs
-
     found = runs(experiment, commit=head, limit=1)
     if not found:
         return "there is no run of it"
@@ -159,22 +157,18 @@ def snapshots_of(mlflow_run_id: str, root: Path = PROJECT_ROOT) -> list[str]:
 
 def _checkout(tag: str, workdir: Path) -> Path:
     """A clean clone at `tag` with its data pulled from the project's DVC remote."""
+    from dvc.repo import Repo
+
     clone = workdir / "checkout"
     git("clone", "-q", str(PROJECT_ROOT), str(clone))
     git("-c", "advice.detachedHead=false", "checkout", "-q", tag, cwd=clone)
-    for name, url in _remotes(PROJECT_ROOT).items():  # a local remote is relative to its project: use the original's
+    with Repo(str(PROJECT_ROOT)) as repo:  # its config resolves a local remote's path against the project
+        remotes = {name: remote["url"] for name, remote in repo.config["remote"].items()}
+    for name, url in remotes.items():  # a local remote is relative to its project: use the original's
         if "://" not in url:
             _dvc("remote", "modify", "--local", name, "url", url, cwd=clone)
     _dvc("pull", "-q", cwd=clone)
     return clone
-
-
-def _remotes(root: Path) -> dict[str, str]:
-    """{name: url} of the project's DVC remotes, local paths resolved against `root`."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        return {name: remote["url"] for name, remote in repo.config["remote"].items()}
 
 
 REGISTRY_GATES = ("champion",)  # judged against the registry as it was: recorded, not re-judged
@@ -188,9 +182,8 @@ def on_gpu(*runs) -> bool:
 
 
 def compare(recorded, rerun) -> list[tuple[str, str, str, bool]]:
-    """Rows (what, recorded, rerun, same) for the run status, params, data hash, weights hash, every metric and the
-    recorded verdicts. On CPU everything must be equal; when either run trained on a GPU, metrics may differ by
-    GPU_METRIC_TOLERANCE and weights are not compared bit for bit."""
+    """Rows (what, recorded, rerun, same): status, params, data and weights hashes, metrics, recorded verdicts. Equal on
+    CPU; when either run trained on a GPU, metrics within GPU_METRIC_TOLERANCE and weights not bit for bit."""
     gpu = on_gpu(recorded, rerun)
     rows = [("status", recorded.status, rerun.status, recorded.status == rerun.status)]
     for key in sorted(set(recorded.params) | set(rerun.params)):
@@ -215,11 +208,6 @@ def compare(recorded, rerun) -> list[tuple[str, str, str, bool]]:
 def _rerun(tag: str, workdir: Path) -> tuple[str | None, str]:
     """Run the flow of snapshot `tag` in a fresh clone, nothing published, the registry gates skipped (the registry
     has moved on since); return (the re-run's MLflow run id or None, the flow's output)."""
-    import re
-
-    from .run_record import runs
-    from .tracking import tracking_uri
-
     clone = _checkout(tag, workdir)
     skip = ",".join(REGISTRY_GATES)
     command = [sys.executable, "flow.py", "--no-pylint", "run", "--publish", "false", "--skip-gates", skip]
@@ -239,8 +227,6 @@ def _cell(value: str, limit: int = 64) -> str:
 def reproduce(tag: str, experiment: str, against: str = "") -> tuple[bool, str]:
     """Re-run snapshot `tag` in a fresh checkout and compare with its recorded run (or run `against`): params, data,
     weights, metrics and the recorded verdicts. A re-run that fails is a difference, not an error."""
-    from .run_record import find
-
     recorded_id = against or read_snapshot(tag)["mlflow_run_id"]
     with tempfile.TemporaryDirectory(prefix="reproduce-") as tmp:
         rerun_id, output = _rerun(tag, Path(tmp))

@@ -1,9 +1,5 @@
-"""MLflow plumbing: one MLflow run per Metaflow run, written to by id from every step (each step is its own process).
-What the run records, by name, is run_record.py's.
-
-Embedded default: a SQLite store `mlflow.db` and artifacts in `mlartifacts/` at the project root (`mlflow ui` from
-there shows them). Set MLFLOW_TRACKING_URI to use a tracking server instead.
-"""
+"""MLflow plumbing: one MLflow run per Metaflow run, written to by id from every step (what it records, by name, is
+run_record.py's). Default: `mlflow.db` and `mlartifacts/` at the project root; MLFLOW_TRACKING_URI: a server."""
 
 import os
 import re

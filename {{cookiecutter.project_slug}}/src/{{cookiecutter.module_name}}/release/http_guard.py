@@ -1,17 +1,7 @@
-"""The service's HTTP boundary: a plain ASGI middleware (service.py adds it with BentoML's `add_asgi_middleware`) and
-two log filters. No BentoML import, so it is tested without a server.
-
-Before a request reaches the API, RequestGuard refuses
-    a content type other than `application/json` (charset utf-8), or a content encoding    HTTP 415
-    a body over `max_body_bytes`: by its Content-Length before reading it, or counted        HTTP 413
-      as a chunked body arrives (the connection is closed)
-    a body not received within `body_timeout_s`                                             HTTP 408
-    malformed JSON, NaN/Infinity, duplicate keys at any depth, a top level that is not an   HTTP 400
-      object, or a top-level key the endpoint does not take
-and every 4xx answer (its own and the API's validation errors) comes back with bounded text (names and messages
-truncated, control characters escaped, at most MAX_ERRORS errors) and is logged in one line, without a traceback.
-Every answer the API gives carries `headers` (service.py: the model's lineage), batched endpoints included.
-"""
+"""The service's HTTP boundary: a plain ASGI middleware (service.py adds it with BentoML's `add_asgi_middleware`) that
+refuses what the README's "What the service refuses" lists before the API sees it, bounds and logs every 4xx in one
+line, and adds the model's lineage headers to every answer; and two log filters. No BentoML import: tested without a
+server."""
 
 import asyncio
 import json
@@ -95,18 +85,13 @@ def check_headers(scope, max_body_bytes: int) -> None:
         raise ClientError(413, f"body of {int(lengths[0])} bytes is over the limit of {max_body_bytes} bytes")
 
 
-def _bounded(detail) -> list:
-    """BentoML's validation errors (pydantic's list of {type, loc, msg, ...}) with every name and message bounded."""
-    errors = detail if isinstance(detail, list) else [detail]
-    bounded = []
-    for error in errors[:MAX_ERRORS]:
-        if isinstance(error, dict):
-            loc = [item if isinstance(item, int) else clean(item, NAME_CHARS) for item in error.get("loc", [])[:8]]
-            message = clean(error.get("msg", error.get("error", "")))
-            bounded.append({"type": clean(error.get("type", ""), NAME_CHARS), "loc": loc, "msg": message})
-        else:
-            bounded.append({"msg": clean(error)})
-    return bounded
+def _bounded(error) -> dict:
+    """One of BentoML's validation errors (pydantic's {type, loc, msg, ...}) with every name and message bounded."""
+    if not isinstance(error, dict):
+        return {"msg": clean(error)}
+    loc = [item if isinstance(item, int) else clean(item, NAME_CHARS) for item in error.get("loc", [])[:8]]
+    message = clean(error.get("msg", error.get("error", "")))
+    return {"type": clean(error.get("type", ""), NAME_CHARS), "loc": loc, "msg": message}
 
 
 def bounded_body(status: int, body: bytes) -> dict:
@@ -122,7 +107,7 @@ def bounded_body(status: int, body: bytes) -> dict:
     out = {"error": clean(data.get("error", f"HTTP {status}"))}
     if "detail" in data:
         errors = data["detail"] if isinstance(data["detail"], list) else [data["detail"]]
-        out["detail"] = _bounded(errors)
+        out["detail"] = [_bounded(error) for error in errors[:MAX_ERRORS]]
         if len(errors) > MAX_ERRORS:
             out["more_errors"] = len(errors) - MAX_ERRORS
     return out
@@ -186,18 +171,13 @@ class RequestGuard:
 
     async def _refuse(self, scope, send, err: ClientError) -> None:
         body = {"error": str(err)}
-        close = err.status in (408, 413)  # the rest of the body is not read: this connection cannot be reused
-        await _respond(send, err.status, body, close)
+        data = json.dumps(body).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+        if err.status in (408, 413):  # the rest of the body is not read: this connection cannot be reused
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": err.status, "headers": headers})
+        await send({"type": "http.response.body", "body": data, "more_body": False})
         LOG.warning("%s %s -> %d: %s", scope["method"], clean(scope["path"], NAME_CHARS), err.status, summary(body))
-
-
-async def _respond(send, status: int, body: dict, close: bool = False) -> None:
-    data = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-    if close:
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data, "more_body": False})
 
 
 class _BoundedErrors:
@@ -255,10 +235,9 @@ class EscapeControls(logging.Filter):
 
 
 def install_log_filters() -> None:
-    """In the serving process: client errors without tracebacks, and no raw control characters in the access log.
-    BentoML offers no setting for either (checked: 1.4's logging and `api_server` config). Its error records come
-    from a logger under its internal modules, so the traceback filter sits on the handlers of `bentoml`, the
-    documented logger they all propagate to, rather than on a logger named after an internal module."""
+    """In the serving process: client errors without tracebacks, no raw control characters in the access log (BentoML
+    has no setting for either). The traceback filter sits on the handlers of `bentoml`, the documented logger that its
+    internal modules' error records propagate to."""
     for handler in logging.getLogger("bentoml").handlers:
         if not any(isinstance(f, ClientErrorTracebacks) for f in handler.filters):
             handler.addFilter(ClientErrorTracebacks())

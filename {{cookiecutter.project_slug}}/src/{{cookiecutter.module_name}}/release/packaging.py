@@ -2,10 +2,18 @@
 
 import hashlib
 import io
+import shutil
+import tempfile
 from pathlib import Path
 
+import yaml
+
 from ..config import PROJECT_ROOT
-from .artifact import CARD, write_model_dir
+from ..lineage import run_record
+from ..lineage.tracking import client
+from .artifact import CARD, Predictor, write_model_dir
+from .promotion import blockers
+from .serving import predictions_frame
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole package: the MLflow model carries it as code
 
@@ -30,22 +38,13 @@ def serving_requirements() -> list[str]:
     return [r for r in (line.split("#")[0].strip() for line in lines) if r]
 
 
-def log_and_register(
-    run_id: str, name: str, weights: bytes, spec: dict, example, requirements: list[str], card: str, extra: dict
-) -> str:
+def log_and_register(run_id: str, name: str, model_dir: Path, example, requirements: list[str]) -> str:
     """Log the model to the MLflow run (signature + input example) and register it; return the registry version."""
-    import tempfile
-
     import mlflow
     from mlflow.models import infer_signature
 
-    from ..lineage.tracking import client
-    from .artifact import Predictor
-    from .serving import predictions_frame
-
     client()  # points mlflow at the project's tracking store
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
-        model_dir = write_model_dir(Path(tmp) / "model", weights, spec, card, extra)
+    with mlflow.start_run(run_id=run_id):
         output = predictions_frame(Predictor(model_dir).predict(example.to_dict("records")))
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -59,24 +58,19 @@ def log_and_register(
     return mlflow.register_model(info.model_uri, name).version
 
 
-def save_bentoml_model(
-    name: str, weights: bytes, spec: dict, labels: dict, metadata: dict, card: str, extra: dict
-) -> str:
-    """Store the model in the BentoML store; return its tag."""
+def save_bentoml_model(name: str, model_dir: Path, labels: dict, metadata: dict) -> str:
+    """Store the model directory in the BentoML store; return its tag."""
     import bentoml
 
     with bentoml.models.create(name, labels={k: str(v) for k, v in labels.items()}, metadata=metadata) as model:
-        write_model_dir(model.path, weights, spec, card, extra)
+        shutil.copytree(model_dir, model.path, dirs_exist_ok=True)
     return str(model.tag)
 
 
 def build_bento(model_tag: str, project_dir: str | Path = ".", model_card: str = "") -> str:
     """Build the Bento described by bentofile.yaml, pinned to this model version, with the model card as its README.
     Through a copy of bentofile.yaml (labelled with the model), read by BentoML's own bentofile parser."""
-    import tempfile
-
     import bentoml
-    import yaml
 
     spec = yaml.safe_load(Path(project_dir, "bentofile.yaml").read_text())
     spec["labels"] = spec.get("labels", {}) | {"model": model_tag}
@@ -136,29 +130,26 @@ def publish_model(
     data_pinned: bool = True,
 ) -> dict:
     """Register in MLflow, save to BentoML labelled with the whole lineage, build the Bento, record the BentoML tags on
-    the registry version, and only then move the aliases (`candidate`, and `champion` when promoting): a failure at
-    any earlier step leaves both aliases where they were. Only called for a model that passed every gate (`gates`:
-    the outcome, recorded on the version for `cli promote`). It becomes `champion` only where `cli promote` would
+    the registry version, and only then move the aliases, so a failure leaves both where they were. For a model that
+    passed every gate (`gates`: the outcome, recorded for `cli promote`); `champion` only where `cli promote` would
 {%- if cookiecutter.monitoring %}
     allow it (promotion.blockers: no gate skipped, `data_pinned`); else, and with `require_shadow` while there is a
     champion (until its shadow report passes and `cli promote` moves it), it is `candidate` only: `held` says why."""
 {%- else %}
     allow it (promotion.blockers: no gate skipped, `data_pinned`); else it is `candidate` only: `held` says why."""
 {%- endif %}
-    from ..lineage import run_record
-    from ..lineage.tracking import client, log_text
 {%- if cookiecutter.scale_out %}
     from ..scale.cloud import bento_store
-{%- endif %}
-    from .promotion import blockers
-
+{% endif %}
     run_id = run_record.read_labels(lineage).run_id
-    version = log_and_register(run_id, name, weights, spec, example, serving_requirements(), model_card, extra or {})
     mlflow_client = client()
-    run_record.record_gates(name, version, gates)
-    log_text(run_id, model_card, CARD)
-    labels = lineage | {run_record.LABEL_VERSION: version}
-    model_tag = save_bentoml_model(name, weights, spec, labels, metadata, model_card, extra or {})
+    with tempfile.TemporaryDirectory() as tmp:  # one model directory, for MLflow and for BentoML
+        model_dir = write_model_dir(Path(tmp) / "model", weights, spec, model_card, extra or {})
+        version = log_and_register(run_id, name, model_dir, example, serving_requirements())
+        run_record.record_gates(name, version, gates)
+        mlflow_client.log_text(run_id, model_card, CARD)
+        labels = lineage | {run_record.LABEL_VERSION: version}
+        model_tag = save_bentoml_model(name, model_dir, labels, metadata)
     bento_tag = build_bento(model_tag, PROJECT_ROOT, model_card) if build else ""
 {%- if cookiecutter.scale_out %}
     urls = export_to_store(model_tag, bento_tag, bento_store()) if bento_store() else {}
@@ -181,7 +172,6 @@ def publish_model(
 
 
 def has_champion(name: str) -> bool:
-    from ..lineage.tracking import client
     from .champion import no_champion
 
     try:

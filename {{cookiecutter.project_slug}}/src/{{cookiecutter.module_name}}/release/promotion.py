@@ -1,14 +1,9 @@
 """The registry decides what serves: resolve `champion` / `candidate` (or a version number) to the BentoML model the
-flow recorded on that registry version, and move `champion` by hand to a version that passed every gate.
-
-The flow records on each registry version it publishes the gate outcome and the BentoML model and Bento (run_record)
-before it moves any alias, so an alias always points at a complete version.
-"""
+flow recorded on that registry version, and move `champion` by hand to a version that passed every gate."""
 
 from ..errors import ProjectError
-from ..lineage.run_record import BENTOML_MODEL, GATES, RunRecord, VersionRecord
-
-ALIASES = ("champion", "candidate")
+from ..lineage.run_record import BENTOML_MODEL, GATES, RunRecord, VersionRecord, find, read_version
+from ..lineage.tracking import client
 
 
 class PromotionError(ProjectError, LookupError):
@@ -18,20 +13,15 @@ class PromotionError(ProjectError, LookupError):
 
 
 def missing_alias(alias: str) -> PromotionError:
-    if alias == "champion":
-        return PromotionError("no champion yet: run `python flow.py run` (a run that passes every gate promotes)")
-    return PromotionError(f"no {alias} yet: run `python flow.py run` (a run that passes every gate becomes {alias})")
-
-
-def label(version) -> str:
-    return f"v{version}"
+    does = "promotes" if alias == "champion" else f"becomes {alias}"
+    return PromotionError(f"no {alias} yet: run `python flow.py run` (a run that passes every gate {does})")
 
 
 def bentoml_model(version: VersionRecord) -> str:
     """The BentoML model tag recorded on a registry version, or why there is none."""
     if not version.bentoml_model:
         raise PromotionError(
-            f"{label(version.version)} has no BentoML model recorded (tag `{BENTOML_MODEL}`): it was registered "
+            f"v{version.version} has no BentoML model recorded (tag `{BENTOML_MODEL}`): it was registered "
             "outside the flow, or its run failed while packaging"
         )
     return version.bentoml_model
@@ -42,10 +32,8 @@ UNPINNED = "trained on data DVC does not pin (--allow-unpinned-data): later runs
 
 def blockers(version: VersionRecord, run: RunRecord) -> list[str]:
     """Why registry version `version` (trained by MLflow run `run`) may not become champion: empty when it passed
-    every gate, on data DVC pins, and was fully packaged. The one rule for the flow's own promotion and for `promote`.
-    Gates skipped with --skip-gates block it too; gates turned off in params.yaml do not (that is the configuration,
-    said on purpose). Unpinned data blocks it because every later run is judged against the champion on test rows
-    the champion never trained on, which are found by re-reading its training data through DVC."""
+    every gate, on data DVC pins, and was fully packaged; the one rule for the flow and for `promote`. Gates skipped
+    with --skip-gates block it; gates off in params.yaml do not (said on purpose)."""
     found = []
     for gate, outcome in sorted(run.gates.items()):
         if outcome == "failed":
@@ -53,7 +41,7 @@ def blockers(version: VersionRecord, run: RunRecord) -> list[str]:
             found += checks or [f"{gate}: gate failed"]
     outcome = version.gates
     if not outcome:
-        found.append(f"{label(version.version)} has no gate record (tag `{GATES}`): it was not published by the flow")
+        found.append(f"v{version.version} has no gate record (tag `{GATES}`): it was not published by the flow")
     elif outcome != "passed" and not found:
         found.append(f"gates {outcome}")
     if outcome and not version.bentoml_model:
@@ -65,15 +53,12 @@ def blockers(version: VersionRecord, run: RunRecord) -> list[str]:
 
 def resolve(name: str, model: str) -> VersionRecord:
     """The registry version behind `model`: an alias (champion, candidate) or a version number."""
-    from ..lineage.run_record import read_version
-    from ..lineage.tracking import client
     from .champion import no_champion
 
-    mlflow_client = client()
     try:
         if model.isdigit():
-            return read_version(mlflow_client.get_model_version(name, model))
-        return read_version(mlflow_client.get_model_version_by_alias(name, model))
+            return read_version(client().get_model_version(name, model))
+        return read_version(client().get_model_version_by_alias(name, model))
     except Exception as err:
         if not no_champion(err):
             raise
@@ -108,13 +93,10 @@ def promote(name: str, version: str, require_shadow: bool = False) -> str:
 def promote(name: str, version: str) -> str:
     """Move `champion` to `version` if it passed every gate; raise PromotionError naming each blocker otherwise."""
 {%- endif %}
-    from ..lineage import run_record
-    from ..lineage.tracking import client
-
     if not str(version).isdigit():
         raise PromotionError(f"promote takes a registry version number, got {version!r}")
     target = resolve(name, str(version))
-    run = (run_record.find(target.run_id) if target.run_id else None) or RunRecord()
+    run = (find(target.run_id) if target.run_id else None) or RunRecord()
     try:
         champion = resolve(name, "champion").version
     except PromotionError:
@@ -126,9 +108,9 @@ def promote(name: str, version: str) -> str:
 {%- endif %}
     if found:
         lines = "\n".join(f"  {line}" for line in found)
-        raise PromotionError(f"{name} {label(target.version)} may not become champion:\n{lines}")
-    before = label(champion) if champion else "none"
-    if before == label(target.version):
+        raise PromotionError(f"{name} v{target.version} may not become champion:\n{lines}")
+    before = f"v{champion}" if champion else "none"
+    if champion == target.version:
         return f"{name} champion is {before} already"
     client().set_registered_model_alias(name, "champion", target.version)
-    return f"{name} champion: {before} -> {label(target.version)} (serve it with `make serve`)"
+    return f"{name} champion: {before} -> v{target.version} (serve it with `make serve`)"
