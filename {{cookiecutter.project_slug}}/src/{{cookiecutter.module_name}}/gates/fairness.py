@@ -10,7 +10,6 @@ import pandas as pd
 from ..config import FairnessGate
 from .verdict import LOWER_IS_BETTER, Check, Verdict
 
-GROUP_METRICS = ["count", "accuracy", "selection_rate", "true_positive_rate", "false_positive_rate"]
 CHART_METRICS = ["selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"]  # gate report charts
 CONFUSION = ["true_negatives", "false_positives", "false_negatives", "true_positives"]
 RATES = {"selection_rate": "count", "true_positive_rate": "positives", "false_positive_rate": "negatives"}

@@ -45,11 +45,9 @@ def epoch_line(epoch: int, max_epochs: int, metrics: dict, seconds: float, new_b
 
 
 class Progress(pl.Callback):
-    """One line per epoch, printed and flushed as the epoch ends, and the per-epoch metrics (`history`).
-
-    Printed rather than logged: these lines are the train step's user-facing progress, and Metaflow shows a step's
-    stdout live and keeps it with the task (`python flow.py logs RUN/train`), while the library's logger stays for
-    diagnostics that nobody has to watch. Lightning's own progress bar is for terminals only (see training.fit)."""
+    """One line per epoch as the epoch ends, through the package's logger (plain lines on stdout, logs.py: Metaflow
+    shows a step's stdout live and keeps it with the task), and the per-epoch metrics (`history`). Lightning's own
+    progress bar is for terminals only (see training.fit)."""
 
     def __init__(self, best: BestWeights | None = None):
         self.best, self.history, self.started = best, [], 0.0

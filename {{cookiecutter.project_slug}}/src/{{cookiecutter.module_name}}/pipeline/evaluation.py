@@ -4,6 +4,7 @@ import numpy as np
 
 
 def predict_proba(network, x, batch_size: int = 1024) -> np.ndarray:
+{%- if cookiecutter.task == "text_classification" %}
     """x: one array of inputs, or a tuple of them (token ids and attention mask: each batch is trimmed to its longest
     text, see batching.py, so short texts are not scored at the width of the longest)."""
     import torch
@@ -15,6 +16,16 @@ def predict_proba(network, x, batch_size: int = 1024) -> np.ndarray:
 
     def batch(start: int) -> tuple:
         return trim_padding(tuple(torch.from_numpy(a[start : start + batch_size]) for a in inputs))
+{%- else %}
+    """x: one array of inputs, or a tuple of them."""
+    import torch
+
+    inputs = x if isinstance(x, tuple) else (x,)
+    network.eval()
+
+    def batch(start: int) -> tuple:
+        return tuple(torch.from_numpy(a[start : start + batch_size]) for a in inputs)
+{%- endif %}
 
     with torch.inference_mode():
         chunks = [torch.softmax(network(*batch(i)).float(), -1) for i in range(0, len(inputs[0]), batch_size)]

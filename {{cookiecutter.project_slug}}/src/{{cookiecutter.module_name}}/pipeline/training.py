@@ -40,6 +40,7 @@ def seed_everything(seed: int) -> None:
 
 
 def _loader(x, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bool):
+{%- if cookiecutter.task == "text_classification" %}
     """x: one array of inputs, or a tuple of them (token ids and attention mask: each batch is trimmed to its longest
     text, see batching.py). Each batch is one indexing of the tensors (a batch sampler), not `batch_size` single rows
     stacked again: the same batches as a shuffled DataLoader from the same seed, at a fraction of the cost."""
@@ -47,6 +48,12 @@ def _loader(x, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bo
     from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
     from .batching import trim_batch
+{%- else %}
+    """Each batch is one indexing of the tensors (a batch sampler), not `batch_size` single rows stacked again: the
+    same batches as a shuffled DataLoader from the same seed, at a fraction of the cost."""
+    import torch
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+{%- endif %}
 
     inputs = x if isinstance(x, tuple) else (x,)
     data = TensorDataset(*(torch.from_numpy(a) for a in inputs), torch.from_numpy(y))
@@ -58,7 +65,9 @@ def _loader(x, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bo
         batch_size=None,  # the sampler yields whole batches of indices; the dataset indexes them at once
         generator=generator,
         pin_memory=pin,
+{%- if cookiecutter.task == "text_classification" %}
         collate_fn=trim_batch,
+{%- endif %}
     )
 
 

@@ -67,17 +67,18 @@ class ModelSpec(BaseModel):
 {%- endif %}
 
 
+{% if cookiecutter.mitigation -%}
 def write_model_dir(
     path: str | Path, weights: bytes, spec: ModelSpec, card: str = "", thresholds: dict | None = None
 ) -> Path:
     """Write a model directory (the BentoML store's, the MLflow model's); `thresholds`: mitigation's table."""
     spec = ModelSpec.model_validate(spec.model_dump() if isinstance(spec, ModelSpec) else spec)  # re-validated
-{%- if cookiecutter.mitigation %}
     if bool(spec.mitigation) != bool(thresholds):
         raise ValueError("a spec with a mitigation section needs its thresholds table, and only then")
-{%- else %}
-    if thresholds:
-        raise ValueError("a thresholds table needs the fairness mitigation option (this project has none)")
+{%- else -%}
+def write_model_dir(path: str | Path, weights: bytes, spec: ModelSpec, card: str = "") -> Path:
+    """Write a model directory (the BentoML store's, the MLflow model's)."""
+    spec = ModelSpec.model_validate(spec.model_dump() if isinstance(spec, ModelSpec) else spec)  # re-validated
 {%- endif %}
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -85,8 +86,10 @@ def write_model_dir(
     (path / SPEC).write_text(spec.model_dump_json(indent=1))
     if card:
         (path / CARD).write_text(card)
+{%- if cookiecutter.mitigation %}
     if thresholds:
         (path / THRESHOLDS).write_text(json.dumps(thresholds, indent=1, allow_nan=False))
+{%- endif %}
     return path
 
 

@@ -122,7 +122,9 @@ def publish_model(
     model_card: str,
     promote: bool,
     build: bool,
+{%- if cookiecutter.mitigation %}
     extra: dict | None = None,
+{%- endif %}
     gates: str = "passed",
 {%- if cookiecutter.monitoring %}
     require_shadow: bool = False,
@@ -144,7 +146,11 @@ def publish_model(
     run_id = run_record.read_labels(lineage).run_id
     mlflow_client = client()
     with tempfile.TemporaryDirectory() as tmp:  # one model directory, for MLflow and for BentoML
+{%- if cookiecutter.mitigation %}
         model_dir = write_model_dir(Path(tmp) / "model", weights, spec, model_card, extra or {})
+{%- else %}
+        model_dir = write_model_dir(Path(tmp) / "model", weights, spec, model_card)
+{%- endif %}
         version = log_and_register(run_id, name, model_dir, example, serving_requirements())
         run_record.record_gates(name, version, gates)
         mlflow_client.log_text(run_id, model_card, CARD)
