@@ -29,6 +29,9 @@ class ClientError(Exception):
 
 
 def _no_duplicates(pairs: list) -> dict:
+    """json's object_pairs_hook: a repeated key is refused. Ours because neither parser behind the API can refuse one:
+    pydantic 2's `model_validate_json` keeps the last value (no ConfigDict setting for duplicates) and BentoML's input
+    models parse with `json.loads`, which does the same; only this hook sees every pair."""
     data = dict(pairs)  # in C; the loop below only when a key repeats
     if len(data) == len(pairs):
         return data
