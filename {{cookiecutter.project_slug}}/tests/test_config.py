@@ -92,6 +92,12 @@ def test_broken_yaml_is_a_config_error():
         parse("seed: 1\ndata: [unclosed\n", "other.yaml")
 
 
+def test_a_key_given_twice_is_refused_with_its_line(params):
+    text = yaml.safe_dump(params.model_dump()) + "seed: 7\n"  # YAML parsers keep the last one silently
+    with pytest.raises(ConfigError, match=r"invalid other.yaml: not valid YAML: duplicate key 'seed' .* line \d+"):
+        parse(text, "other.yaml")
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [

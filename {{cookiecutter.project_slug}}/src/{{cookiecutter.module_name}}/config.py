@@ -475,10 +475,24 @@ def validate(raw: dict, source: str = DEFAULT_FILE) -> Params:
         raise ConfigError(f"invalid {source}:\n" + "\n".join(_problem(e) for e in err.errors())) from None
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice in one mapping is an error: PyYAML keeps the last silently, so the
+    first setting a reader sees would not be the one in force (PyYAML has no option for this)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def parse(text: str, source: str = DEFAULT_FILE) -> dict:
     """Metaflow Config parser: YAML text -> validated, plain dict (defaults filled in)."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         raise ConfigError(f"invalid {source}: not valid YAML: {' '.join(str(err).split())}") from None
     if not isinstance(raw, dict):
