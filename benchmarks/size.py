@@ -31,7 +31,7 @@ CAPABILITIES = [
     name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
 ]
 TAB, TEXT, REG = "tabular_classification", "text_classification", "tabular_regression"
-REG_TAKES = ["scale_out", "sweep"]  # what a regression bake generates (the hook refuses mitigation, monitoring)
+REG_TAKES = ["monitoring", "scale_out", "sweep"]  # what a regression bake generates (the hook refuses mitigation)
 OPTION_SETS = [  # (label, answers)
     ("tabular, core (default)", {"task": TAB}),
     *((f"tabular, + {name}", {"task": TAB, name: True}) for name in CAPABILITIES),

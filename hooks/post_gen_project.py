@@ -38,7 +38,7 @@ UNUSED = {
     # retraining on Argo Workflows: a monitor's event starts the deployed TrainingFlow (monitoring and scale_out)
     f"{PACKAGE}/monitoring/retrain_event.py": not (MONITORING and SCALE_OUT),
     "tests/test_retrain_event.py": not (MONITORING and SCALE_OUT),
-    "docs": TEXT or not MONITORING,  # the tabular drift demo's picture
+    "docs": TEXT or REGRESSION or not MONITORING,  # the tabular classification drift demo's picture
     # scale_out: the cloud profile, the loopback stack, multi-node training
     f"{PACKAGE}/scale": not SCALE_OUT,
     f"{PACKAGE}/pipeline/distributed.py": not SCALE_OUT,

@@ -39,7 +39,6 @@ SENSITIVE = [s.strip() for s in "{{ cookiecutter.sensitive_features }}".split(",
 TEXT = "{{ cookiecutter.task }}" == "text_classification"
 REGRESSION = "{{ cookiecutter.task }}" == "tabular_regression"
 MITIGATION = "{{ cookiecutter.mitigation }}" == "True"
-MONITORING = "{{ cookiecutter.monitoring }}" == "True"
 
 
 def module_problem(name):
@@ -74,8 +73,6 @@ def problems():
         yield "'text' is the text column of a text project; answer other target_column and sensitive_features names"
     if REGRESSION and MITIGATION:
         yield "mitigation post-processes a classifier's scores; a regression has none: answer mitigation no"
-    if REGRESSION and MONITORING:
-        yield "monitoring does not cover tabular_regression yet: answer monitoring no"
     for name in [TARGET, *SENSITIVE]:
         if name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             yield (

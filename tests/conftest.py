@@ -33,6 +33,7 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_text_e2e",
     "test_end_to_end",
     "test_monitoring_e2e",
+    "test_regression_monitoring_e2e",
     "test_cloud_lineage",
     "test_failures",
     "test_regression_e2e",

@@ -18,7 +18,7 @@ from .conftest import TEMPLATE, bake, run
 # task x compute crossed (they interact: GPU settings differ per task); licence and CI cycled so every
 # value is generated at least once; custom names on every task. The capabilities (yes/no each): every one both ways
 # on each classification task, all of them on (FULL) and all off (the default, lean core) on the tabular task, and on
-# the regression task those it accepts (mitigation and monitoring are refused there: test_hooks.py).
+# the regression task those it accepts (mitigation is refused there: test_hooks.py).
 TAB, TEXT, REG = "tabular_classification", "text_classification", "tabular_regression"
 CAPABILITIES = [
     name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
@@ -71,7 +71,7 @@ MATRIX = [
         "Apache-2.0",
         "github-actions",
         "3.11",
-        on=("scale_out", "sweep", "benchmarks"),
+        on=("monitoring", "scale_out", "sweep", "benchmarks"),
         project_name="Limit Model",
         target_column="limit_k",
         sensitive_features="gender",

@@ -28,7 +28,6 @@ BAD_ANSWERS = [
     ({"target_column": "approved?"}, "must be letters, digits and '_'"),
     ({"task": "text_classification", "sensitive_features": "text"}, "'text' is the text column"),
     ({"task": "tabular_regression", "mitigation": True}, "a regression has none: answer mitigation no"),
-    ({"task": "tabular_regression", "monitoring": True}, "monitoring does not cover tabular_regression yet"),
 ]
 
 

@@ -131,7 +131,11 @@ class MonitorFlow(FlowSpec):
         predictor = Predictor(self.lineage.model_path)
         self.numeric, self.categorical = scoring.model_inputs(predictor)
         self.inputs = self.numeric + self.categorical
+{%- if cookiecutter.task == "tabular_regression" %}
+        self.predicted = scoring.prediction_columns()  # the predicted value
+{%- else %}
         self.predicted = scoring.prediction_columns(predictor.encoder.classes)
+{%- endif %}
         self.reference = scoring.with_predictions(predictor, train, self.inputs)
         self.current = scoring.with_predictions(predictor, rows, self.inputs) if self.batch else rows
         truth = performance.labelled(rows, self.lineage.target) if self.batch else rows.iloc[0:0]
@@ -224,7 +228,7 @@ class MonitorFlow(FlowSpec):
 def window_columns() -> list[str]:
     from {{ cookiecutter.module_name }}.monitoring.window import BOOKKEEPING
 
-    return [*BOOKKEEPING, "label"]
+    return [*BOOKKEEPING, "{{ "value" if cookiecutter.task == "tabular_regression" else "label" }}"]
 
 
 if __name__ == "__main__":

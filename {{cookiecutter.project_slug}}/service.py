@@ -84,9 +84,15 @@ BATCHING = SERVING.adaptive_batching
 MAX_BODY_BYTES = SERVING.max_body_bytes or max_body_bytes(value_chars(Record), PREDICTOR.max_batch_size)
 {%- if cookiecutter.monitoring %}
 FIELD_TYPES = field_types(Record.model_json_schema())
+{%- if cookiecutter.task == "tabular_regression" %}
+PREDICTIONS = bentoml.metrics.Counter(
+    name="predictions", documentation="Records answered, by model", labelnames=["model_version"]
+)
+{%- else %}
 PREDICTIONS = bentoml.metrics.Counter(
     name="predictions", documentation="Records answered, by label and model", labelnames=["label", "model_version"]
 )
+{%- endif %}
 {%- endif %}
 
 
@@ -122,9 +128,13 @@ def log_predictions(records: list[dict], predictions: list[dict]) -> None:
     with bentoml.monitor("predictions") as monitor:
         for name, role, kind, values in columns(records, predictions, FIELD_TYPES, LINEAGE["model_version"], shadow):
             monitor.log_batch(values, name=name, role=role, data_type=kind)
+{%- if cookiecutter.task == "tabular_regression" %}
+    PREDICTIONS.labels(model_version=LINEAGE["model_version"]).inc(len(predictions))
+{%- else %}
     for label in {str(p["label"]) for p in predictions}:
         count = sum(str(p["label"]) == label for p in predictions)
         PREDICTIONS.labels(label=label, model_version=LINEAGE["model_version"]).inc(count)
+{%- endif %}
 {%- endif %}
 
 

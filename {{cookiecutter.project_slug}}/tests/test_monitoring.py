@@ -204,6 +204,40 @@ def test_a_drift_verdict_fails_the_run_unless_report_only():
     assert report.fail_on_verdict("ok", [], "r") == "verdict: ok"
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def test_a_failed_gate_on_labelled_rows_is_degraded_and_fails_the_run():
+    """The training gates' verdicts as monitoring checks: each check as judged, then the gate (degraded when it
+    would block a release); degraded outranks drift and stops the run naming the check and its margin."""
+    gate = PerformanceGate(min={"r2": 0.8}, max={"rmse": 3.0})
+    failed = performance_gate({"rmse": 4.5, "r2": float("nan")}, gate)
+    found = performance.as_checks([failed], rows=500)
+    states = {c.name: c.status for c in found}
+    assert states == {
+        "performance.r2": "not_judged",
+        "performance.rmse": "degraded",
+        "performance.gate": "degraded",  # strict: a metric it could not compute blocks, as in training
+    }
+    assert found[-1].threshold == "500 labelled rows" and "rmse = 4.5000, needs <= 3.0" in found[-1].detail
+    drift = checks.DriftCheck("drift.b.psi", "feature_drift", "b", "psi", 0.4, "warn >= 0.1, drift >= 0.25", "drift")
+    assert report.verdict([drift, *found]) == "degraded"
+    lines = performance.failed_gates(found)
+    with pytest.raises(report.ModelDegraded, match=r"(?s)rmse = 4\.5000, needs <= 3\.0 \(off by 1\.5000\)"):
+        report.fail_on_verdict("degraded", ["b"], "r", degraded=lines)
+    assert report.fail_on_verdict("degraded", ["b"], "r", report_only=True, degraded=lines) == "verdict: degraded"
+    passed = performance.as_checks([performance_gate({"rmse": 2.0, "r2": 0.9}, gate)], rows=500)
+    assert {c.status for c in passed} == {"ok"} and performance.failed_gates(passed) == []
+    nothing = performance.as_checks([Verdict("fairness", [], ["not judged: the rows lack the sensitive features"])], 9)
+    assert [c.status for c in nothing] == ["not_judged"] and report.verdict(nothing) == "warn"
+
+
+def test_target_values_that_are_not_numbers_stop_the_monitor():
+    frame = pd.DataFrame({"y": [10.5, 3, None, "7.25"]})
+    rows = performance.labelled(frame, "y")
+    assert len(rows) == 3 and len(performance.labelled(frame, "other")) == 0
+    assert performance.true_values(rows["y"]).tolist() == [10.5, 3.0, 7.25]
+    with pytest.raises(MonitoringError, match="target value 'lots' is not a number"):
+        performance.true_values(pd.Series([1.0, "lots"]))
+{%- else -%}
 def test_a_failed_gate_on_labelled_rows_is_degraded_and_fails_the_run():
     """The training gates' verdicts as monitoring checks: each check as judged, then the gate (degraded when it
     would block a release); degraded outranks drift and stops the run naming the check and its margin."""
@@ -236,6 +270,7 @@ def test_labels_the_model_has_no_class_for_stop_the_monitor():
     assert performance.true_labels([0, 1], rows["y"]).tolist() == [0, 1, 1]
     with pytest.raises(MonitoringError, match="label 'maybe' is not one of the model's classes"):
         performance.true_labels([0, 1], pd.Series(["maybe"]))
+{%- endif %}
 
 
 def test_monitoring_settings_are_validated():
@@ -248,6 +283,32 @@ def test_monitoring_settings_are_validated():
     assert DriftThresholds(categorical_threshold=0.2).threshold("jensenshannon") == 0.2
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def test_the_prediction_judged_is_the_value_as_a_numeric_column():
+    assert scoring.prediction_columns() == ["value"]
+    columns = checks.drift_columns([], [], scoring.prediction_columns())
+    assert columns == [("value", "numeric", "prediction_drift")]
+    rng = np.random.default_rng(0)
+    reference, alike, lower = (pd.DataFrame({"value": rng.normal(mean, 5.0, 1500)}) for mean in (12.0, 12.0, 8.0))
+    same = checks.evidently_checks(reference, alike, columns, [], [], CFG)[0]
+    assert {c.name: c.status for c in same} == {"prediction.value.psi": "ok", "prediction.value.wasserstein": "ok"}
+    lower = checks.evidently_checks(reference, lower, columns, [], [], CFG)[0]
+    assert {c.status for c in lower} == {"drift"} and checks.drifted(lower, "prediction_drift") == ["value"]
+
+
+class Constant:
+    """A stand-in model: 7.5 for every row."""
+
+    def predict_values(self, frame):
+        return np.full(len(frame), 7.5)
+
+
+def test_the_answer_is_added_as_the_log_writes_it_replacing_a_target_named_value():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "value": [3.0, 4.0]}, index=[5, 7])
+    scored = scoring.with_predictions(Constant(), frame, ["x"])
+    assert list(scored.columns) == ["x", "value"] and scored["value"].tolist() == [7.5, 7.5]
+    assert scoring.with_predictions(Constant(), frame, ["x", "missing"]) is frame
+{%- else -%}
 def test_the_predictions_judged_are_the_label_and_the_positive_probability():
     assert scoring.prediction_columns([0, 1]) == ["label", "probability_1"]
     assert scoring.prediction_columns(["a", "b", "c"]) == ["label", "probability_a", "probability_b", "probability_c"]
@@ -268,6 +329,7 @@ def test_answers_are_added_as_the_log_writes_them_replacing_a_target_named_label
     assert list(scored.columns) == ["x", "label", "probability_no", "probability_yes"]
     assert scored["label"].tolist() == ["yes", "yes"] and scored["probability_yes"].tolist() == [0.8, 0.8]
     assert scoring.with_predictions(Constant(), frame, ["x", "missing"]) is frame
+{%- endif %}
 
 
 def lineage(path: str, md5: str, rev: str = "workspace", commit: str = "") -> Lineage:
@@ -294,6 +356,9 @@ def test_the_shifted_demo_batch_moves_income_and_employment_only(tmp_path):
     assert sorted(set(plain.columns) - set(same)) == sorted({"approved", "employment", "income"})
     assert shifted["income"].median() < 0.7 * plain["income"].median()
     assert (shifted["employment"] == "unemployed").mean() > 2 * (plain["employment"] == "unemployed").mean()
+{%- if cookiecutter.task == "tabular_regression" %}
+    assert shifted["approved"].mean() < plain["approved"].mean() - 2  # the limits follow the same score: they fall
+{%- endif %}
 {%- endif %}
 {%- if cookiecutter.task == "text_classification" %}
 

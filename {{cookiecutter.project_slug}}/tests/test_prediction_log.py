@@ -9,10 +9,14 @@ import threading
 from {{ cookiecutter.module_name }}.release.prediction_log import PredictionLog, columns, field_types
 
 RECORDS = [{"age": 41, "region": "north"}, {"age": None, "region": "west"}]
+{%- if cookiecutter.task == "tabular_regression" %}
+PREDICTIONS = [{"value": 12.5}, {"value": 0.0}]
+{%- else %}
 PREDICTIONS = [
     {"label": 1, "probability": 0.9, "probabilities": {"0": 0.1, "1": 0.9}},
     {"label": 0, "probability": 0.8, "probabilities": {"0": 0.8, "1": 0.2}},
 ]
+{%- endif %}
 REQUEST_ID = contextvars.ContextVar("request_id", default=None)
 
 
@@ -78,7 +82,12 @@ def test_no_answer_waits_for_the_log_and_a_full_queue_drops_rows(caplog):
     gate = threading.Event()
     sink = Sink(gate)
     body = json.dumps({"records": RECORDS}).encode()
+{%- if cookiecutter.task == "tabular_regression" %}
+    size = len(body) + len(json.dumps(PREDICTIONS))  # a request and its answer: room for three
+    log = PredictionLog(Api(), routes={"/classify"}, write=sink, max_pending_bytes=3 * size)
+{%- else %}
     log = PredictionLog(Api(), routes={"/classify"}, write=sink, max_pending_bytes=3 * (len(body) + 200))
+{%- endif %}
     statuses = [call(log, body=body) for _ in range(6)]
     assert statuses == [200] * 6 and sink.rows == []  # answered while the writer was stuck
     assert log.dropped >= 2 and "not logged" in caplog.text
@@ -96,6 +105,23 @@ def test_a_row_that_cannot_be_written_is_logged_and_the_writer_goes_on(caplog):
     assert "could not be written" in caplog.text and log.writer.is_alive()
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def test_columns_are_one_value_per_record_in_monitoring_terms():
+    fields = {"age": "numerical", "region": "categorical"}
+    out = {name: (role, kind, values) for name, role, kind, values in columns(RECORDS, PREDICTIONS, fields, "m:1")}
+    assert list(out) == ["age", "region", "value", "model_version"]
+    assert out["age"] == ("feature", "numerical", [41, None])
+    assert out["value"] == ("prediction", "numerical", [12.5, 0.0])  # the predicted value, a 0 kept as 0
+    assert out["model_version"] == ("prediction", "categorical", ["m:1", "m:1"])
+
+
+def test_a_challenger_in_shadow_is_logged_beside_the_champion_and_a_refused_record_says_why():
+    theirs = [{"value": 11.0}, None]
+    errors = [None, "age: Input should be a valid number"]
+    out = {c[0]: c[3] for c in columns(RECORDS, PREDICTIONS, {}, "m:1", (theirs, "m:2", errors))}
+    assert out["value"] == [12.5, 0.0] and out["shadow_value"] == [11.0, None]
+    assert out["shadow_model_version"] == ["m:2", "m:2"] and out["shadow_error"] == errors
+{%- else -%}
 def test_columns_are_one_value_per_record_in_monitoring_terms():
     fields = {"age": "numerical", "region": "categorical"}
     out = {name: (role, kind, values) for name, role, kind, values in columns(RECORDS, PREDICTIONS, fields, "m:1")}
@@ -112,6 +138,7 @@ def test_a_challenger_in_shadow_is_logged_beside_the_champion_and_a_refused_reco
     assert out["label"] == [1, 0] and out["shadow_label"] == [0, None]
     assert out["shadow_probability_1"] == [0.4, None] and out["shadow_model_version"] == ["m:2", "m:2"]
     assert out["shadow_error"] == errors
+{%- endif %}
 
 
 def test_field_types_follow_the_record_schema():

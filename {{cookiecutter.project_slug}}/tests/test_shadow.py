@@ -4,11 +4,83 @@ import numpy as np
 import pandas as pd
 import pytest
 
+{% if cookiecutter.task == "tabular_regression" -%}
+from {{ cookiecutter.module_name }}.monitoring.shadow import mean_absolute_difference, score_summary, shadow_gate, shadow_rows
+{%- else -%}
 from {{ cookiecutter.module_name }}.monitoring.shadow import score_summary, selection_spread, shadow_gate, shadow_rows
 
 CLASSES = [0, 1]
+{%- endif %}
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def log_rows(n=600, difference=0.5, errors=0, seed=0) -> pd.DataFrame:
+    """n rows answered by champion m:1 with m:2 in shadow; the shadow's values are `difference` above the champion's
+    on every other row and as far below on the rest."""
+    rng = np.random.default_rng(seed)
+    value = rng.normal(12.0, 5.0, n)
+    rows = pd.DataFrame(
+        {
+            "value": value,
+            "model_version": "m:1",
+            "shadow_value": value + np.where(np.arange(n) % 2 == 0, difference, -difference),
+            "shadow_model_version": "m:2",
+            "shadow_error": None,
+        }
+    )
+    rows.loc[: errors - 1, "shadow_value"] = np.nan
+    rows.loc[: errors - 1, "shadow_error"] = "refused"
+    return rows
+
+
+def states(verdict) -> dict[str, str]:
+    return {c.name: c.state for c in verdict.checks}
+
+
+def test_enough_close_traffic_passes_when_fairness_is_judged_on_a_labelled_batch(params):
+    verdict = shadow_gate(log_rows(), params, labelled_fairness=True)
+    assert verdict.passed, verdict.summary()
+    assert states(verdict)["mean absolute difference from the champion"] == "passed"
+    assert mean_absolute_difference(log_rows()) == pytest.approx(0.5)
+    assert "mean difference, challenger - champion: 0.0000" in verdict.notes
+    assert any("judged on the labelled batch" in note for note in verdict.notes)
+
+
+def test_without_a_labelled_batch_fairness_is_not_judged_and_the_report_fails(params):
+    """Traffic has no true values: a regression's fairness checks (the groups' errors) cannot be computed from it."""
+    verdict = shadow_gate(log_rows(), params)
+    feature = params.data.sensitive_features[0]
+    assert not verdict.passed and states(verdict)[f"group MAE ratio, highest / lowest [{feature}]"] == "not judged"
+    assert "give a labelled batch (--batch)" in verdict.summary()
+
+
+@pytest.mark.parametrize(
+    "rows, failed",
+    [
+        (log_rows(n=100), "records scored in shadow"),
+        (log_rows(errors=3), "share it could not score"),
+        (log_rows(difference=5.0), "mean absolute difference from the champion"),
+    ],
+)
+def test_too_little_traffic_refused_records_or_values_far_from_the_champions_fail_by_how_much(params, rows, failed):
+    verdict = shadow_gate(rows, params, labelled_fairness=True)
+    assert [c.name for c in verdict.checks if c.state == "failed"] == [failed]
+    assert any(line.startswith(failed) and "off by" in line for line in verdict.failures)
+
+
+def test_the_difference_is_reported_not_judged_when_its_bound_is_null(params):
+    update = {"max_mean_absolute_difference": None}
+    cfg = params.model_copy(update={"shadow": params.shadow.model_copy(update=update)})
+    verdict = shadow_gate(log_rows(difference=5.0), cfg, labelled_fairness=True)
+    assert verdict.passed and "mean absolute difference from the champion" not in states(verdict)
+    assert "mean absolute difference from the champion: 5.0 (not judged)" in verdict.notes
+
+
+def test_fairness_turned_off_on_purpose_is_said(params):
+    cfg = params.model_copy(update={"shadow": params.shadow.model_copy(update={"fairness": False})})
+    verdict = shadow_gate(log_rows(), cfg)
+    assert verdict.passed and "fairness: off (shadow.fairness, gates.fairness)" in verdict.notes
+{%- else -%}
 def log_rows(n=600, agree=0.9, errors=0, groups=None, seed=0) -> pd.DataFrame:
     """n rows answered by champion m:1 with m:2 in shadow; the shadow flips a share 1 - agree of the labels."""
     rng = np.random.default_rng(seed)
@@ -86,6 +158,7 @@ def test_groups_smaller_than_min_group_size_are_shown_not_judged():
     spread, rates = selection_spread(labels, groups, CLASSES, min_rows=30)
     assert spread == pytest.approx(0.0) and rates["c"] == 1.0
     assert selection_spread(labels, groups, CLASSES, min_rows=60) == (None, rates)
+{%- endif %}
 
 
 def test_only_rows_of_this_champion_with_this_challenger_in_shadow_are_judged():
@@ -96,7 +169,16 @@ def test_only_rows_of_this_champion_with_this_challenger_in_shadow_are_judged():
     assert shadow_rows(rows.drop(columns=[c for c in rows if c.startswith("shadow_")]), "m:1", "m:2").empty
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def test_score_summary_compares_both_distributions():
+    same = log_rows(n=200, difference=0.0)
+    assert score_summary(same)["wasserstein.value"] == pytest.approx(0.0)
+    summary = score_summary(log_rows(n=200).assign(shadow_value=lambda f: f["value"] + 2.0))
+    assert summary["wasserstein.value"] == pytest.approx(2.0)
+    assert summary["challenger.value.mean"] == pytest.approx(summary["champion.value.mean"] + 2.0)
+{%- else -%}
 def test_score_summary_compares_both_distributions():
     same = log_rows(n=200).assign(shadow_probability_1=lambda f: f["probability_1"])
     assert score_summary(same)["wasserstein.probability_1"] == pytest.approx(0.0)
     assert score_summary(log_rows(n=200))["wasserstein.probability_1"] > 0.01
+{%- endif %}

@@ -350,8 +350,14 @@ class ShadowConfig(_Strict):
     model: str | None = Field(None, pattern=r"^(candidate|champion|[0-9]+)$")  # alias or version; None: no shadow
     min_records: PositiveInt = 500  # records the challenger scored: fewer, and the report is not judged (fails)
     max_error_rate: float = Field(0.0, ge=0, le=1)  # records it could not score, as a share of those it saw
+{%- if regression %}
+    # mean |challenger's value - champion's| on the records both scored, in the target's units; None: reported only
+    max_mean_absolute_difference: float | None = Field(None, ge=0)
+    fairness: bool = True  # judged by gates.fairness on a labelled batch (traffic has no true values): required
+{%- else %}
     min_agreement: float | None = Field(0.8, ge=0, le=1)  # share labelled alike by both; None: reported only
     fairness: bool = True  # its selection-rate spread between groups, bounded as gates.fairness bounds it
+{%- endif %}
 {%- endif %}
 
 

@@ -3,7 +3,11 @@ not judged, where a gate check is only passed, failed or not judged): one per fe
 value, threshold and status. Drift statistics and data-quality counts are Evidently's, computed in one Report run of
 the current rows against the training split (evidently_checks); the schema check is set arithmetic on column names.
 
+{% if cookiecutter.task == "tabular_regression" -%}
+Per column (model inputs, and the prediction: `value`, the predicted value, judged as a numeric column):
+{%- else -%}
 Per column (model inputs, and the predictions: `label` and the class probabilities):
+{%- endif %}
   psi          population stability index, bands psi_warn / psi_drift (0.1 / 0.25): warn, drift
   wasserstein  numeric: Wasserstein distance normed by the reference's std; drift at or above the threshold
   ks           numeric: Kolmogorov-Smirnov test; drift when its p-value is below the threshold
@@ -69,8 +73,13 @@ def bands(method: str, thresholds) -> str:
 
 
 def drift_columns(numeric: list[str], categorical: list[str], predictions: list[str]) -> list[tuple[str, str, str]]:
+{%- if cookiecutter.task == "tabular_regression" %}
+    """(column, numeric|categorical, kind) for every column whose drift is judged: the inputs, then the predicted
+    value (numeric)."""
+{%- else %}
     """(column, numeric|categorical, kind) for every column whose drift is judged: the inputs, then the predicted
     label (categorical) and the class probabilities (numeric)."""
+{%- endif %}
     columns = [(c, "numeric", "feature_drift") for c in numeric]
     columns += [(c, "categorical", "feature_drift") for c in categorical]
     columns += [(c, "categorical" if c == "label" else "numeric", "prediction_drift") for c in predictions]

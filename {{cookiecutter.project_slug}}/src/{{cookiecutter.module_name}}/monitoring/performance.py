@@ -9,7 +9,9 @@ metric it could not compute is degraded, as it would have blocked the release.
 import pandas as pd
 
 from ..gates.verdict import Verdict
+{%- if cookiecutter.task != "tabular_regression" %}
 from ..pipeline.data import encode_labels
+{%- endif %}
 from .checks import DriftCheck
 from .window import MonitoringError
 
@@ -23,6 +25,38 @@ def labelled(frame: pd.DataFrame, target: str) -> pd.DataFrame:
     return frame[frame[target].notna()].reset_index(drop=True)
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def true_values(values: pd.Series):
+    """The target's values as numbers (float64); a value that is not a number stops the monitor, naming it."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.isna().any():
+        raise MonitoringError(f"target value {values[numbers.isna()].iloc[0]!r} is not a number")
+    return numbers.to_numpy(dtype="float64")
+
+
+def labelled_gates(
+    predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg
+) -> tuple[list[Verdict], dict[str, float]]:
+    """The performance gate (and the fairness gate, when on) over `rows`, scored by `predictor` on its `inputs`: the
+    verdicts and the metrics (rmse, mae, mean_error, r2, in the target's units but r2). `cfg`: the project's Params
+    (gates, data.sensitive_features)."""
+    from ..gates.fairness import fairness_gate, group_tables
+    from ..gates.judge import performance_gate
+    from ..pipeline.evaluation import regression_metrics
+
+    y_true = true_values(rows[target])
+    y_pred = predictor.predict_values(rows[inputs])
+    metrics = regression_metrics(y_true, y_pred)
+    verdicts = [performance_gate(metrics, cfg.gates.performance)]
+    fairness, sensitive = cfg.gates.fairness, cfg.data.sensitive_features
+    if fairness.enabled and all(c in rows for c in sensitive):
+        tables = group_tables(y_true, y_pred, rows[sensitive], fairness.intersections)
+        verdicts.append(fairness_gate(tables, fairness, cfg.gates.primary_metric))
+    elif fairness.enabled:  # not judged, said so (a warning), rather than silently absent
+        missing = [c for c in sensitive if c not in rows]
+        verdicts.append(Verdict("fairness", [], [f"not judged: the rows lack the sensitive features {missing}"]))
+    return verdicts, metrics
+{%- else -%}
 def true_labels(classes: list, values: pd.Series):
     """Class ids of the labels; a label the model has no class for stops the monitor, naming it."""
     try:
@@ -54,6 +88,7 @@ def labelled_gates(
         missing = [c for c in sensitive if c not in rows]
         verdicts.append(Verdict("fairness", [], [f"not judged: the rows lack the sensitive features {missing}"]))
     return verdicts, metrics
+{%- endif %}
 
 
 def gate_status(verdict: Verdict) -> str:

@@ -1,6 +1,19 @@
 """Shadow evaluation: a challenger scores the records the champion answers, off the request path, and is judged on
 that traffic before it may answer anyone.
 
+{% if cookiecutter.task == "tabular_regression" -%}
+The service (`make serve SHADOW=candidate`) logs the challenger's answer beside the champion's in the prediction log:
+`shadow_value`, `shadow_model_version`, and `shadow_error` where its own request contract refused a record
+(`score_in_shadow`). The shadow report (`make shadow-report`, shadow_report.py) judges the rows both models scored
+(`shadow_gate`), with params.yaml's `shadow:` thresholds:
+  records       rows the challenger scored           >= shadow.min_records (fewer: too little traffic to judge)
+  errors        share it could not score             <= shadow.max_error_rate
+  difference    mean |challenger's value - champion's value| on the same records, in the target's units
+                <= shadow.max_mean_absolute_difference (null: reported only)
+  fairness      not on traffic: a regression's fairness checks compare the groups' errors, which need the true values.
+                With shadow.fairness and gates.fairness on, a labelled batch (--batch) judges it by gates.fairness;
+                without one, each of those checks is not judged.
+{%- else -%}
 The service (`make serve SHADOW=candidate`) logs the challenger's answer beside the champion's in the prediction log:
 `shadow_label`, `shadow_probability_<class>`, `shadow_model_version`, and `shadow_error` where its own request
 contract refused a record (`score_in_shadow`). The shadow report (`make shadow-report`, shadow_report.py) judges the
@@ -12,6 +25,7 @@ rows both models scored (`shadow_gate`), with params.yaml's `shadow:` thresholds
                 <= gates.fairness.max_demographic_parity_difference; groups under gates.fairness.min_group_size rows
                 are shown, not judged. The log has the groups only where the request carries them
                 ({{ "mitigation, or " if cookiecutter.mitigation }}data.use_sensitive_as_feature); otherwise a labelled batch (--batch) judges fairness.
+{%- endif %}
 A check that cannot be computed is not judged, and the report fails: the challenger has not proven itself.
 """
 
@@ -67,6 +81,46 @@ def scored(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows[f"{PREFIX}error"].isna()] if f"{PREFIX}error" in rows else rows
 
 
+{% if cookiecutter.task == "tabular_regression" -%}
+def mean_absolute_difference(rows: pd.DataFrame) -> float | None:
+    """The mean absolute difference between both models' values on the rows both scored (the target's units)."""
+    ok = scored(rows)
+    return float((ok["value"] - ok[f"{PREFIX}value"]).abs().mean()) if len(ok) else None
+
+
+def shadow_gate(rows: pd.DataFrame, cfg, labelled_fairness: bool = False) -> Verdict:
+    """The `shadow` verdict over the rows both models scored. `cfg`: the project's Params. `labelled_fairness`: a
+    labelled batch's fairness gate judged fairness (traffic has no true values to judge the groups' errors by)."""
+    shadow, fairness = cfg.shadow, cfg.gates.fairness
+    seen, ok = len(rows), scored(rows)
+    checks = [Check("records scored in shadow", float(len(ok)), float(shadow.min_records), ">=")]
+    reason = "no record reached the challenger"
+    checks.append(
+        Check("share it could not score", 1 - len(ok) / seen if seen else None, shadow.max_error_rate, "<=", reason)
+    )
+    difference, notes = mean_absolute_difference(rows), []
+    if len(ok):
+        notes.append(f"mean difference, challenger - champion: {(ok[f'{PREFIX}value'] - ok['value']).mean():.4f}")
+    name = "mean absolute difference from the champion"
+    if shadow.max_mean_absolute_difference is None:
+        notes.append(f"{name}: {difference if difference is None else round(difference, 4)} (not judged)")
+    else:
+        checks.append(Check(name, difference, shadow.max_mean_absolute_difference, "<=", reason))
+    bounds = [
+        ("group MAE ratio, highest / lowest", fairness.max_mae_ratio),
+        ("mean error difference between groups", fairness.max_mean_error_difference),
+    ]
+    bounds = [(check, bound) for check, bound in bounds if bound is not None]
+    if not (shadow.fairness and fairness.enabled and bounds):
+        notes.append("fairness: off (shadow.fairness, gates.fairness)")
+    elif labelled_fairness:
+        notes.append("fairness: judged on the labelled batch (gates.fairness; traffic has no true values)")
+    else:
+        why = "the groups' errors need the true values: give a labelled batch (--batch)"
+        for feature in cfg.data.sensitive_features:
+            checks += [Check(f"{check} [{feature}]", None, bound, "<=", why) for check, bound in bounds]
+    return Verdict("shadow", checks, notes)
+{%- else -%}
 def label_text(values: pd.Series) -> pd.Series:
     """Labels as text, alike for 1, 1.0 and "1": a log column with gaps (rows without a shadow) is read as floats."""
     numbers = pd.to_numeric(values, errors="coerce")
@@ -140,15 +194,25 @@ def shadow_gate(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool 
             f"challenger's selection rates by {feature}: " + ", ".join(f"{k}={v:.3f}" for k, v in rates.items())
         )
     return Verdict("shadow", checks, notes)
+{%- endif %}
 
 
 def score_summary(rows: pd.DataFrame) -> dict[str, float]:
+{%- if cookiecutter.task == "tabular_regression" %}
+    """Both models' value distributions on the same records: mean and quartiles of the predicted value, and the
+    Wasserstein distance between the two (scipy)."""
+    from scipy.stats import wasserstein_distance
+
+    ok, out = scored(rows), {}
+    for column in [c for c in ["value"] if c in ok and f"{PREFIX}{c}" in ok]:
+{%- else %}
     """Both models' score distributions on the same records: mean and quartiles of each class's probability, and the
     Wasserstein distance between the two (scipy)."""
     from scipy.stats import wasserstein_distance
 
     ok, out = scored(rows), {}
     for column in [c for c in ok if c.startswith("probability_") and f"{PREFIX}{c}" in ok]:
+{%- endif %}
         mine, theirs = ok[column].astype(float), ok[f"{PREFIX}{column}"].astype(float)
         for who, values in (("champion", mine), ("challenger", theirs)):
             out |= {f"{who}.{column}.mean": values.mean(), f"{who}.{column}.median": values.median()}

@@ -2,7 +2,7 @@
 answered (shadow.py) and, with a labelled batch, by the training flow's own gates on the batch's rows that neither
 model trained on, against the champion on the same rows.
 
-The outcome is an MLflow run in the experiment `<model name>-shadow` (every check, both models' score distributions)
+The outcome is an MLflow run in the experiment `<model name>-shadow` (every check, both models' {{ "value" if cookiecutter.task == "tabular_regression" else "score" }} distributions)
 and a record on the challenger's registry version (run_record.record_shadow: the outcome, the champion version it was
 judged against, the report's run), which `make promote` reads when packaging.require_shadow is on. A report against
 an older champion does not count.
@@ -68,7 +68,11 @@ def report(cfg, challenger: str = "candidate", batch: str = "") -> tuple[bool, s
     from ..lineage.run_record import record_shadow
     from ..lineage.tracking import finish, log, log_text, start_run
     from ..release.promotion import PromotionError, serving_tag
+{%- if cookiecutter.task == "tabular_regression" %}
+    from .shadow import mean_absolute_difference, score_summary, scored, shadow_gate, shadow_rows
+{%- else %}
     from .shadow import agreement, score_summary, scored, shadow_gate, shadow_rows
+{%- endif %}
     from .window import read_log
 
     name = cfg.packaging.model_name
@@ -79,12 +83,21 @@ def report(cfg, challenger: str = "candidate", batch: str = "") -> tuple[bool, s
     rows = shadow_rows(read_log(cfg.monitoring.log_dir), champion_tag, challenger_tag)
     verdicts, labelled_rows = labelled_verdicts(cfg, batch, models) if batch else ([], 0)
     fairness_on_batch = any(v.gate.startswith("fairness") and v.judged for v in verdicts)
+{%- if cookiecutter.task == "tabular_regression" %}
+    verdicts.insert(0, shadow_gate(rows, cfg, labelled_fairness=fairness_on_batch))
+{%- else %}
     classes = predictor_of(champion_tag).encoder.classes
     verdicts.insert(0, shadow_gate(rows, classes, cfg, labelled_fairness=fairness_on_batch))
+{%- endif %}
     passed = all(v.passed for v in verdicts)
     outcome = "passed" if passed else "failed: " + ", ".join(v.gate for v in verdicts if not v.passed)
     figures = {"records": len(rows), "records_scored": len(scored(rows)), "labelled_rows": labelled_rows}
+{%- if cookiecutter.task == "tabular_regression" %}
+    difference = mean_absolute_difference(rows)
+    figures |= {"mean_absolute_difference": difference} if difference is not None else {}
+{%- else %}
     figures |= {"agreement": agree} if (agree := agreement(rows)) is not None else {}
+{%- endif %}
     figures |= score_summary(rows)
     head = (
         f"shadow report: challenger v{challenger_v} ({challenger_tag}) against champion v{champion_v} "

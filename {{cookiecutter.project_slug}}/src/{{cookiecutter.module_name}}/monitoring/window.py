@@ -1,8 +1,14 @@
 """The rows judged: a window of the prediction log (the newest records, the last hours), or a batch file.
 
+{% if cookiecutter.task == "tabular_regression" -%}
+The log is JSON lines, one row per answered record (prediction_log.py): the record's input fields, `value` (the
+predicted value), `model_version` (the BentoML model tag), and BentoML's `timestamp`, `request_id` and
+`trace_id`.
+{%- else -%}
 The log is JSON lines, one row per answered record (prediction_log.py): the record's input fields, `label`,
 `probability_<class>` per class, `model_version` (the BentoML model tag), and BentoML's `timestamp`, `request_id`,
-`trace_id`. Files are read in full; the window is cut after sorting by time.
+`trace_id`.
+{%- endif %} Files are read in full; the window is cut after sorting by time.
 """
 
 import json

@@ -22,8 +22,13 @@ EDUCATION = {"high_school": -0.3, "bachelor": 0.2, "master": 0.4, "doctorate": 0
 REGIONS = ["north", "south", "east", "west"]
 TIERS = ["denied", "review", "approved"]  # --classes 3: string labels, cut from the same latent score
 # --shift: the drift demo's batch (make drift-demo). Incomes fall by 40% and the unemployed's share of the employment
+{%- if cookiecutter.task == "tabular_regression" %}
+# mix rises from 10% to 31%; every other feature keeps its distribution. Limits follow from the same score, so they
+# fall. Same random draws as without --shift: only these two features differ.
+{%- else %}
 # mix rises from 10% to 31%; every other feature keeps its distribution. Labels follow from the same score, so fewer
 # applicants are approved. Same random draws as without --shift: only these two features differ.
+{%- endif %}
 INCOME_SHIFT = 0.6
 EMPLOYMENT_WEIGHTS = {False: [55, 15, 10, 10, 10], True: [55, 15, 40, 10, 10]}
 

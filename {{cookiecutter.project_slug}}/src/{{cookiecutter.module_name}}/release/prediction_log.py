@@ -1,5 +1,10 @@
+{% set regression = cookiecutter.task == "tabular_regression" -%}
 """The prediction log, written off the request path: for every request the service answered, one row per record with
+{%- if regression %}
+its inputs, the predicted value and the model version, for monitoring to read back.
+{%- else %}
 its inputs, the label, every class's probability and the model version, for monitoring to read back.
+{%- endif %}
 
 PredictionLog is a plain ASGI middleware (no BentoML import, so it is tested without a server). When an API route
 answers 200, it queues the request's body, the answer's body and the request's context (BentoML's request id is in
@@ -23,8 +28,13 @@ def columns(
     records: list[dict], predictions: list[dict], fields: dict[str, str], model_version: str, shadow: tuple = ()
 ) -> list[tuple]:
     """(name, role, data_type, values) per column, in BentoML monitoring's vocabulary: every input field
+{%- if regression %}
+    (`fields`: name -> "numerical" | "categorical"), then the predicted value and the model version, one value per
+    record.
+{%- else %}
     (`fields`: name -> "numerical" | "categorical"), then the label, each class's probability and the model version,
-    one value per record. `shadow`: (predictions, model_version, errors) of a challenger that scored the same records
+    one value per record.
+{%- endif %} `shadow`: (predictions, model_version, errors) of a challenger that scored the same records
     (a prediction is None where it could not; errors: why, per record, else None), logged beside as `shadow_*`."""
     out = [(name, "feature", kind, [record.get(name) for record in records]) for name, kind in fields.items()]
     out += answers(predictions, model_version, len(records))
@@ -35,6 +45,11 @@ def columns(
     return out
 
 
+{% if regression -%}
+def answers(predictions: list[dict | None], model_version: str, rows: int, prefix: str = "") -> list[tuple]:
+    """The predicted value (numerical) and the model version: None where a record has no prediction."""
+    out = [(f"{prefix}value", "prediction", "numerical", [None if p is None else p["value"] for p in predictions])]
+{%- else -%}
 def answers(predictions: list[dict | None], model_version: str, rows: int, prefix: str = "") -> list[tuple]:
     """The label, each class's probability and the model version: None where a record has no prediction."""
     known = next((p for p in predictions if p is not None), None)
@@ -42,6 +57,7 @@ def answers(predictions: list[dict | None], model_version: str, rows: int, prefi
     for cls in known["probabilities"] if known else []:
         values = [p["probabilities"].get(cls) if p else None for p in predictions]
         out.append((f"{prefix}probability_{cls}", "prediction", "numerical", values))
+{%- endif %}
     out.append((f"{prefix}model_version", "prediction", "categorical", [model_version] * rows))
     return out
 
