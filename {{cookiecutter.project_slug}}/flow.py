@@ -419,19 +419,6 @@ class TrainingFlow(FlowSpec):
         """evaluate's first half: the test split's predictions and metrics, and the champion's beside them."""
 {%- if cookiecutter.task == "tabular_regression" %}
         from {{ cookiecutter.module_name }}.pipeline.evaluation import predict_values, regression_metrics
-        from {{ cookiecutter.module_name }}.pipeline.tasks import task
-        from {{ cookiecutter.module_name }}.pipeline.training import load_weights
-        from {{ cookiecutter.module_name }}.release.champion import champion_metrics
-
-        cfg = self.settings
-        encoder = task.encoder_from_state(self.encoder_state)
-        network = load_weights(task.build_network(encoder, cfg.model, pretrained=False), self.weights)
-        test = self.test_split
-        y_true = test[cfg.data.target].to_numpy(dtype="float64")  # in its units (test_arrays: standardised)
-        self.predictions = {"y_true": y_true, "y_pred": predict_values(network, self.test_arrays[0], encoder)}
-        self.classes, self.class_metrics = [], {}
-        self.metrics = regression_metrics(y_true, self.predictions["y_pred"])
-        print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
 {%- else %}
         from {{ cookiecutter.module_name }}.pipeline.evaluation import (
             classification_metrics,
@@ -439,6 +426,7 @@ class TrainingFlow(FlowSpec):
             per_class_metrics,
             predict_proba,
         )
+{%- endif %}
         from {{ cookiecutter.module_name }}.pipeline.tasks import task
         from {{ cookiecutter.module_name }}.pipeline.training import load_weights
         from {{ cookiecutter.module_name }}.release.champion import champion_metrics
@@ -446,6 +434,14 @@ class TrainingFlow(FlowSpec):
         cfg = self.settings
         encoder = task.encoder_from_state(self.encoder_state)
         network = load_weights(task.build_network(encoder, cfg.model, pretrained=False), self.weights)
+{%- if cookiecutter.task == "tabular_regression" %}
+        test = self.test_split
+        y_true = test[cfg.data.target].to_numpy(dtype="float64")  # in its units (test_arrays: standardised)
+        self.predictions = {"y_true": y_true, "y_pred": predict_values(network, self.test_arrays[0], encoder)}
+        self.classes, self.class_metrics = [], {}
+        self.metrics = regression_metrics(y_true, self.predictions["y_pred"])
+        print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
+{%- else %}
         (x_test, y_test), test = self.test_arrays, self.test_split
         proba = predict_proba(network, x_test)
 {%- if cookiecutter.mitigation %}

@@ -81,6 +81,20 @@ def scored(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows[f"{PREFIX}error"].isna()] if f"{PREFIX}error" in rows else rows
 
 
+NO_TRAFFIC = "no record reached the challenger"
+
+
+def traffic_checks(rows: pd.DataFrame, shadow) -> list[Check]:
+    """How much of the traffic the challenger scored: enough records (`shadow.min_records`), few it could not score
+    (`shadow.max_error_rate`)."""
+    seen, ok = len(rows), len(scored(rows))
+    errors = 1 - ok / seen if seen else None
+    return [
+        Check("records scored in shadow", float(ok), float(shadow.min_records), ">="),
+        Check("share it could not score", errors, shadow.max_error_rate, "<=", NO_TRAFFIC),
+    ]
+
+
 {% if cookiecutter.task == "tabular_regression" -%}
 def mean_absolute_difference(rows: pd.DataFrame) -> float | None:
     """The mean absolute difference between both models' values on the rows both scored (the target's units)."""
@@ -92,12 +106,7 @@ def shadow_gate(rows: pd.DataFrame, cfg, labelled_fairness: bool = False) -> Ver
     """The `shadow` verdict over the rows both models scored. `cfg`: the project's Params. `labelled_fairness`: a
     labelled batch's fairness gate judged fairness (traffic has no true values to judge the groups' errors by)."""
     shadow, fairness = cfg.shadow, cfg.gates.fairness
-    seen, ok = len(rows), scored(rows)
-    checks = [Check("records scored in shadow", float(len(ok)), float(shadow.min_records), ">=")]
-    reason = "no record reached the challenger"
-    checks.append(
-        Check("share it could not score", 1 - len(ok) / seen if seen else None, shadow.max_error_rate, "<=", reason)
-    )
+    ok, checks = scored(rows), traffic_checks(rows, shadow)
     difference, notes = mean_absolute_difference(rows), []
     if len(ok):
         notes.append(f"mean difference, challenger - champion: {(ok[f'{PREFIX}value'] - ok['value']).mean():.4f}")
@@ -105,7 +114,7 @@ def shadow_gate(rows: pd.DataFrame, cfg, labelled_fairness: bool = False) -> Ver
     if shadow.max_mean_absolute_difference is None:
         notes.append(f"{name}: {difference if difference is None else round(difference, 4)} (not judged)")
     else:
-        checks.append(Check(name, difference, shadow.max_mean_absolute_difference, "<=", reason))
+        checks.append(Check(name, difference, shadow.max_mean_absolute_difference, "<=", NO_TRAFFIC))
     bounds = [
         ("group MAE ratio, highest / lowest", fairness.max_mae_ratio),
         ("mean error difference between groups", fairness.max_mean_error_difference),
@@ -160,18 +169,13 @@ def shadow_gate(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool 
     """The `shadow` verdict over the rows both models scored. `cfg`: the project's Params. `labelled_fairness`: a
     labelled batch's fairness gate judges fairness instead, when the log lacks the groups."""
     shadow, fairness = cfg.shadow, cfg.gates.fairness
-    seen, ok = len(rows), scored(rows)
-    checks = [Check("records scored in shadow", float(len(ok)), float(shadow.min_records), ">=")]
-    reason = "no record reached the challenger"
-    checks.append(
-        Check("share it could not score", 1 - len(ok) / seen if seen else None, shadow.max_error_rate, "<=", reason)
-    )
+    ok, checks = scored(rows), traffic_checks(rows, shadow)
     agree = agreement(rows)
     notes = []
     if shadow.min_agreement is None:
         notes.append(f"agreement with the champion: {agree if agree is None else round(agree, 4)} (not judged)")
     else:
-        checks.append(Check("agreement with the champion", agree, shadow.min_agreement, ">=", reason))
+        checks.append(Check("agreement with the champion", agree, shadow.min_agreement, ">=", NO_TRAFFIC))
     bound = fairness.max_demographic_parity_difference
     if not (shadow.fairness and fairness.enabled and bound is not None):
         notes.append("fairness on traffic: off (shadow.fairness, gates.fairness)")
@@ -198,21 +202,12 @@ def shadow_gate(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool 
 
 
 def score_summary(rows: pd.DataFrame) -> dict[str, float]:
-{%- if cookiecutter.task == "tabular_regression" %}
-    """Both models' value distributions on the same records: mean and quartiles of the predicted value, and the
-    Wasserstein distance between the two (scipy)."""
+    """Both models' score distributions on the same records: mean and quartiles of each {{ "predicted value" if cookiecutter.task == "tabular_regression" else "class's probability" }}, and
+    the Wasserstein distance between the two (scipy)."""
     from scipy.stats import wasserstein_distance
 
     ok, out = scored(rows), {}
-    for column in [c for c in ["value"] if c in ok and f"{PREFIX}{c}" in ok]:
-{%- else %}
-    """Both models' score distributions on the same records: mean and quartiles of each class's probability, and the
-    Wasserstein distance between the two (scipy)."""
-    from scipy.stats import wasserstein_distance
-
-    ok, out = scored(rows), {}
-    for column in [c for c in ok if c.startswith("probability_") and f"{PREFIX}{c}" in ok]:
-{%- endif %}
+    for column in [c for c in ok if c{{ ' == "value"' if cookiecutter.task == "tabular_regression" else '.startswith("probability_")' }} and f"{PREFIX}{c}" in ok]:
         mine, theirs = ok[column].astype(float), ok[f"{PREFIX}{column}"].astype(float)
         for who, values in (("champion", mine), ("challenger", theirs)):
             out |= {f"{who}.{column}.mean": values.mean(), f"{who}.{column}.median": values.median()}
