@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from .conftest import Server, bake, free_port, latest_run, mlflow_client, pin_demo_data, run
+from .test_monitoring_e2e import statuses
 
 pytestmark = pytest.mark.e2e
 
@@ -74,14 +75,6 @@ def verdict_of_latest_monitor(project) -> tuple[dict, dict]:
     found = latest_run(client, f"{MODULE}-monitoring")
     path = client.download_artifacts(found.info.run_id, "monitoring/verdict.json", str(project / "downloaded"))
     return found.data.tags, json.loads(Path(path).read_text())
-
-
-def statuses(verdict: dict, kind: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for check in verdict["checks"]:
-        if check["kind"] == kind:
-            out.setdefault(check["column"], set()).add(check["status"])
-    return out
 
 
 @pytest.fixture(scope="module")
