@@ -119,6 +119,7 @@ def test_answers_reach_the_files(baked):
     if answers["license"] != "Proprietary":
         assert pyproject["project"]["license"] == answers["license"]
     assert (project / ".github" / "workflows" / "ci.yml").exists() == (answers["ci"] == "github-actions")
+    assert (project / "requirements.lock").is_file() and not (project / "locks").exists()  # regression: tabular's
     header = (project / "data" / f"{module}.csv").read_text().splitlines()[0].split(",")
     assert params["data"]["target"] in header and set(sensitive) <= set(header)
 
@@ -250,6 +251,8 @@ def test_each_capability_is_generated_only_when_answered_yes(baked):
     assert ("def train_candidate" in flow) == answers["sweep"] and ("def train_node" in flow) == answers["scale_out"]
     assert ("@cloud_profile" in flow) == answers["scale_out"]
     assert ("@retrain_trigger" in flow) == (answers["monitoring"] and answers["scale_out"])  # retraining on Argo
+    readme = (project / "README.md").read_text()  # a yes that generated nothing says so
+    assert ("so not generated here" in readme) == (answers["benchmarks"] and answers["task"] != TAB)
     assert ("shadow" in (project / "service.py").read_text()) == answers["monitoring"]
 
 

@@ -483,7 +483,8 @@ def validate(raw: dict, source: str = DEFAULT_FILE) -> Params:
 
 class _UniqueKeys(yaml.SafeLoader):
     """YAML's safe loader, but a key given twice in one mapping is an error: PyYAML keeps the last silently, so the
-    first setting a reader sees would not be the one in force (PyYAML has no option for this)."""
+    first setting a reader sees would not be the one in force (PyYAML has no option for this). ruamel.yaml, in the
+    lock through DVC, refuses duplicates but reads YAML 1.2, which would change what some values mean (`yes`, `on`)."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
