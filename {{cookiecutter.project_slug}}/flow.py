@@ -417,15 +417,11 @@ class TrainingFlow(FlowSpec):
 
     def score(self):
         """evaluate's first half: the test split's predictions and metrics, and the champion's beside them."""
+        from {{ cookiecutter.module_name }}.gates.evidence import scored, shown
 {%- if cookiecutter.task == "tabular_regression" %}
-        from {{ cookiecutter.module_name }}.pipeline.evaluation import predict_values, regression_metrics
+        from {{ cookiecutter.module_name }}.pipeline.evaluation import predict_values, score
 {%- else %}
-        from {{ cookiecutter.module_name }}.pipeline.evaluation import (
-            classification_metrics,
-            decide,
-            per_class_metrics,
-            predict_proba,
-        )
+        from {{ cookiecutter.module_name }}.pipeline.evaluation import decide, per_class_metrics, predict_proba, score
 {%- endif %}
         from {{ cookiecutter.module_name }}.pipeline.tasks import task
         from {{ cookiecutter.module_name }}.pipeline.training import load_weights
@@ -439,8 +435,8 @@ class TrainingFlow(FlowSpec):
         y_true = test[cfg.data.target].to_numpy(dtype="float64")  # in its units (test_arrays: standardised)
         self.predictions = {"y_true": y_true, "y_pred": predict_values(network, self.test_arrays[0], encoder)}
         self.classes, self.class_metrics = [], {}
-        self.metrics = regression_metrics(y_true, self.predictions["y_pred"])
-        print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
+        self.metrics = scored(self.predictions, score, cfg.gates, cfg.seed)
+        print("test metrics:", shown(self.metrics))
 {%- else %}
         (x_test, y_test), test = self.test_arrays, self.test_split
         proba = predict_proba(network, x_test)
@@ -450,9 +446,8 @@ class TrainingFlow(FlowSpec):
             from {{ cookiecutter.module_name }}.gates.mitigation import Thresholds, fit_outside_training
             from {{ cookiecutter.module_name }}.pipeline.data import model_inputs
 
-            unmitigated = classification_metrics(y_test, proba, labels)
-            print("before mitigation:", {k: round(v, 4) for k, v in unmitigated.items()})
             self.unmitigated = {"y_pred": labels, "proba": proba}
+            print("before mitigation:", shown(score(self.unmitigated | {"y_true": y_test})))
             inputs = model_inputs(self.columns, cfg)
             self.thresholds = fit_outside_training(network, encoder, self.arrays, self.splits, cfg, inputs)
             labels = Thresholds(self.thresholds).decide(proba, test)
@@ -460,15 +455,16 @@ class TrainingFlow(FlowSpec):
         labels = decide(proba, cfg.serving.threshold)
 {%- endif %}
         self.classes = encoder.classes
-        self.metrics = classification_metrics(y_test, proba, labels)
-        self.class_metrics = per_class_metrics(y_test, labels, self.classes)
         self.predictions = {"y_true": y_test, "y_pred": labels, "proba": proba}
-        print("test metrics:", {k: round(v, 4) for k, v in self.metrics.items()})
+        self.metrics = scored(self.predictions, score, cfg.gates, cfg.seed)
+        self.class_metrics = per_class_metrics(y_test, labels, self.classes)
+        print("test metrics:", shown(self.metrics))
         if len(self.classes) > 2:
             print("per class:", {c: round(m["recall"], 4) for c, m in self.class_metrics.items()}, "(recall)")
 {%- endif %}
         name = cfg.packaging.model_name
-        self.champion = champion_metrics(name, self.champion_pin, test, cfg.data.target, self.predictions)
+        pin, target = self.champion_pin, cfg.data.target
+        self.champion = champion_metrics(name, pin, test, target, self.predictions, cfg.gates, cfg.seed)
 
     def judge(self):
         """evaluate's second half: the gates' verdicts on those scores, the card and the report."""
@@ -488,7 +484,7 @@ class TrainingFlow(FlowSpec):
 {%- else %}
             y_true, primary = self.predictions["y_true"], cfg.gates.primary_metric
             return group_tables(
-                y_true, p["y_pred"], p["proba"], sensitive, primary, fairness.intersections, self.classes
+                y_true, p["y_pred"], p["proba"], sensitive, primary, fairness.intersections, self.classes, cfg.gates
             )
 {%- endif %}
 

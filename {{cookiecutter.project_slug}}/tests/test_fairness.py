@@ -56,7 +56,7 @@ def test_each_bound_fails_by_the_hand_computed_margin(table):
         "equalized odds difference [group]": (0.5, False),
         "lowest group roc_auc [group]": (0.75, False),
     }
-    assert "demographic parity difference [group] = 0.2500, needs <= 0.2 (off by 0.0500)" in verdict.summary()
+    assert "demographic parity difference [group] = 0.2500 on 8 rows, needs <= 0.2 (off by 0.0500)" in verdict.summary()
 
 
 def test_loose_bounds_pass(table):
@@ -147,3 +147,32 @@ def test_undefined_group_metric_is_not_judged_for_that_group():
     assert verdict.checks[0].value == 1.0  # judged on group b alone
     only_a = fairness_gate({"g": table.loc[["a"]]}, FairnessGate(min_group_primary=0.5, **ANY_SIZE, **OFF), "roc_auc")
     assert not only_a.passed and only_a.checks[0].state == "not judged"
+
+
+def test_fairness_checks_decide_on_bootstrap_intervals_of_the_differences():
+    """Selection rates 0.5 and 0.6: the demographic parity difference's interval holds 0.1, so a bound of 0.3 passes,
+    one of 0.02 fails, and one of 0.1 cannot be decided: not judged, failing unless gates.undecided is report."""
+    from {{ cookiecutter.module_name }}.config import GatesConfig
+
+    rng = np.random.default_rng(0)
+    rows = 2000
+    sex = pd.DataFrame({"sex": rng.choice(["f", "m"], rows)})
+    y_true = rng.integers(0, 2, rows)
+    y_pred = (rng.random(rows) < np.where(sex["sex"] == "m", 0.6, 0.5)).astype(int)
+    proba = np.c_[1 - y_pred * 0.8 - 0.1, y_pred * 0.8 + 0.1]
+
+    def verdict(bound: float, **more):
+        fairness = FairnessGate(max_demographic_parity_difference=bound, max_equalized_odds_difference=None)
+        gates = GatesConfig(primary_metric="accuracy", resamples=300, fairness=fairness, **more)
+        tables = group_tables(y_true, y_pred, proba, sex, "accuracy", False, [0, 1], gates)
+        return tables["sex"], fairness_gate(tables, fairness, "accuracy", rule=gates)
+
+    table, passed = verdict(0.3)
+    low, high = table.attrs["intervals"]["demographic parity difference"]
+    assert low < table["selection_rate"].max() - table["selection_rate"].min() < high < 0.3 and passed.passed
+    assert f"[{low:.4f}, {high:.4f}] on {rows} rows <= 0.3" in passed.summary()
+    assert not verdict(0.02)[1].passed
+    undecided = verdict(0.1)[1]
+    assert not undecided.passed and "its interval straddles <= 0.1" in undecided.failures[0]
+    reported = verdict(0.1, undecided="report")[1]  # shown, not failing; but nothing else was judged
+    assert reported.failures == ["none of its 1 checks could be judged (require_judgement)"]

@@ -9,7 +9,9 @@ from {{ cookiecutter.module_name }}.gates.judge import run_gates
 Y = np.array([1, 0, 1, 0, 1, 1, 0, 0])
 PROBA = np.stack([0.9 - Y * 0.8, Y * 0.8 + 0.1], axis=1)
 TABLES = group_tables(Y, Y, PROBA, pd.DataFrame({"sex": ["f", "m"] * 4}), "roc_auc", False, [0, 1])
-CFG = GatesConfig(performance=PerformanceGate(min={"roc_auc": 0.99}), fairness=FairnessGate(min_group_size=1))
+CFG = GatesConfig(
+    performance=PerformanceGate(min={"roc_auc": 0.99}), fairness=FairnessGate(min_group_size=1), decide_on="point"
+)
 VERDICTS = [v.as_dict() for v in run_gates({"roc_auc": 0.9}, TABLES, None, CFG, skip=set())]
 
 

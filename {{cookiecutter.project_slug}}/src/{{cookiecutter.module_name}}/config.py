@@ -172,6 +172,7 @@ class PerformanceGate(_Strict):
 
     min: dict[Metric, float] = {}
     max: dict[Metric, float] = {}
+    min_rows: PositiveInt = 100  # fewer test rows: every check is "not judged" (and the gate fails)
 
 
 {% if regression -%}
@@ -229,6 +230,7 @@ class MitigationConfig(_Strict):
 class ChampionGate(_Strict):
     enabled: bool = True
     tolerance: float = Field(0.01, ge=0)
+    min_rows: PositiveInt = 100  # fewer rows that neither model trained on: not comparable (the gate fails)
 
 
 class GatesConfig(_Strict):
@@ -237,6 +239,10 @@ class GatesConfig(_Strict):
 {%- else %}
     primary_metric: Metric = "roc_auc"
 {%- endif %}
+    decide_on: Literal["interval", "point"] = "interval"  # interval: a check decides only when its whole interval does
+    confidence: float = Field(0.95, gt=0.5, lt=1)  # of the bootstrap intervals
+    resamples: int = Field(1000, ge=100, le=100_000)  # bootstrap resamples of the test rows
+    undecided: Literal["fail", "report"] = "fail"  # an interval that straddles a bound: fail the gate, or report it
     performance: PerformanceGate = PerformanceGate()
     fairness: FairnessGate = FairnessGate()
     champion: ChampionGate = ChampionGate()

@@ -78,9 +78,12 @@ def group_table(y_true, y_pred, scores, groups: pd.Series | pd.DataFrame, primar
     return table
 
 
-def group_tables(y_true, y_pred, proba, sensitive: pd.DataFrame, primary: str, intersections: bool, classes: list):
+def group_tables(
+    y_true, y_pred, proba, sensitive: pd.DataFrame, primary: str, intersections: bool, classes: list, gates=None
+):
     """{feature (or "a × b" intersection): group table}; for a multi-class target, one table per feature and class
-    ("feature | class c"), that class against the rest. `proba`: class probabilities, columns in `classes` order."""
+    ("feature | class c"), that class against the rest. `proba`: class probabilities, columns in `classes` order.
+    With `gates` (GatesConfig), each table carries the intervals of the figures its checks judge (`attrs`)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if len(classes) == 2:
         views = {"": (y_true, y_pred, proba[:, 1])}
@@ -89,11 +92,66 @@ def group_tables(y_true, y_pred, proba, sensitive: pd.DataFrame, primary: str, i
     groupings = {col: sensitive[col].astype(str) for col in sensitive}
     if intersections and sensitive.shape[1] > 1:
         groupings[" × ".join(sensitive.columns)] = sensitive.astype(str)
-    return {
-        feature + suffix: group_table(yt.astype(int), yp.astype(int), scores, groups, primary)
-        for suffix, (yt, yp, scores) in views.items()
-        for feature, groups in groupings.items()
-    }
+    tables = {}
+    for suffix, (yt, yp, scores) in views.items():
+        for feature, groups in groupings.items():
+            table = tables[feature + suffix] = group_table(yt.astype(int), yp.astype(int), scores, groups, primary)
+            if gates is not None:
+                table.attrs["intervals"] = _intervals(yt.astype(int), yp.astype(int), scores, groups, table, gates)
+    return tables
+
+
+def _judged_groups(table: pd.DataFrame, cfg: FairnessGate) -> tuple[pd.DataFrame, pd.Index, pd.Index]:
+    """The groups each check judges: those of `min_group_size` rows, and of them those with enough positives (true
+    positive rates) and negatives (false positive rates)."""
+    sized = table[table["count"] >= cfg.min_group_size]
+    positives = sized.index[sized["positives"] >= cfg.min_group_positives]
+    return sized, positives, sized.index[sized["negatives"] >= cfg.min_group_negatives]
+
+
+def _intervals(y_true, y_pred, scores, groups, table: pd.DataFrame, gates) -> dict[str, tuple[float, float]]:
+    """The bootstrap intervals (evidence.bootstrap, the same rows resampled for every group) of the figures the
+    checks judge, over the groups they judge."""
+    from .evidence import bootstrap
+
+    cfg = gates.fairness
+    sized, positives, negatives = _judged_groups(table, cfg)
+    keys = pd.MultiIndex.from_frame(groups) if isinstance(groups, pd.DataFrame) else pd.Index(groups)
+    where = table.index.get_indexer(keys)  # each row's group, as a position in the table
+    judged = {"sized": sized.index, "positives": positives, "negatives": negatives}
+    chosen = {name: table.index.get_indexer(index) for name, index in judged.items()}
+    metric = _primary(primary := gates.primary_metric)
+
+    def rates(rows, among) -> np.ndarray:
+        counts = np.bincount(where[rows][among], minlength=len(table))
+        hits = np.bincount(where[rows][among], weights=y_pred[rows][among], minlength=len(table))
+        return np.divide(hits, counts, out=np.full(len(table), np.nan), where=counts > 0)
+
+    def figures(rows) -> dict[str, float]:
+        every, yt, yp = np.ones(len(rows), bool), y_true[rows], y_pred[rows]
+        selection = rates(rows, every)[chosen["sized"]]
+        tpr, fpr = rates(rows, yt == 1)[chosen["positives"]], rates(rows, yt == 0)[chosen["negatives"]]
+        spreads = [x for x in (_nan_spread(tpr), _nan_spread(fpr)) if not np.isnan(x)]
+        top = np.nanmax(selection)
+        found = {
+            "demographic parity difference": _nan_spread(selection),
+            "demographic parity ratio": np.nanmin(selection) / top if top > 0 else 1.0,
+            "equalized odds difference": max(spreads) if spreads else np.nan,
+        }
+        if cfg.min_group_primary is not None:
+            masks = [m for g in chosen["sized"] if (m := where[rows] == g).any()]
+            values = [metric(yt[m], yp[m], scores[rows][m]) for m in masks]
+            worst = np.nanmax if primary in LOWER_IS_BETTER else np.nanmin
+            found["group primary"] = worst(values) if values else np.nan
+        return found
+
+    return bootstrap(figures, len(y_true), gates, seed=0) if len(sized) >= 2 else {}
+
+
+def _nan_spread(values: np.ndarray) -> float:
+    """Highest minus lowest of the groups present in a resample; NaN with fewer than two."""
+    present = values[~np.isnan(values)]
+    return float(present.max() - present.min()) if len(present) >= 2 else np.nan
 
 
 def class_of(table_name: str) -> str | None:
@@ -108,14 +166,15 @@ def spread(values: pd.Series) -> float | None:
 
 {% if cookiecutter.mitigation -%}
 def fairness_gate(
-    tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str, before: dict | None = None
+    tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str, before: dict | None = None, rule=None
 ) -> Verdict:
 {%- else -%}
-def fairness_gate(tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str) -> Verdict:
+def fairness_gate(tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str, rule=None) -> Verdict:
 {%- endif %}
     """Checks per table on the groups large enough to judge: selection rates on groups of `min_group_size` rows,
     true positive rates on groups with `min_group_positives` positives, false positive rates on groups with
-    `min_group_negatives` negatives. A check with too few such groups is "not judged", never passed.
+    `min_group_negatives` negatives. A check with too few such groups is "not judged", never passed. `rule`
+    (GatesConfig): decide on the tables' intervals (group_tables with `gates`); None: on the point values.
 {%- if cookiecutter.mitigation %}
     `before`: the tables of the network's own decisions when mitigated, shown as notes beside the verdict.
 {%- endif %}"""
@@ -124,32 +183,43 @@ def fairness_gate(tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: s
     checks, notes = [], []
 {%- if cookiecutter.mitigation %}
     if before is not None:
-        notes += [f"before mitigation: {c.describe()}" for c in fairness_gate(before, cfg, primary).checks]
+        notes += [f"before mitigation: {c.describe()}" for c in fairness_gate(before, cfg, primary, rule=rule).checks]
 {%- endif %}
     for name, table in tables.items():
         if cfg.classes is not None and class_of(name) not in {str(c) for c in cfg.classes}:
             notes.append(f"[{name}] reported, not judged (not in gates.fairness.classes)")
             continue
-        found, more = _table_checks(name, table, cfg, primary)
+        found, more = _table_checks(name, table, cfg, primary, rule)
         checks += found
         notes += more
-    return Verdict("fairness", checks, notes, strict=False, require_judgement=cfg.require_judgement)
+    undecided = rule is None or rule.undecided == "fail"
+    return Verdict(
+        "fairness", checks, notes, strict=False, require_judgement=cfg.require_judgement, fail_undecided=undecided
+    )
 
 
-def _table_checks(name: str, table: pd.DataFrame, cfg: FairnessGate, primary: str) -> tuple[list[Check], list[str]]:
+def _table_checks(name: str, table: pd.DataFrame, cfg: FairnessGate, primary: str, rule) -> tuple[list, list[str]]:
     checks, notes = _small_groups(name, table, cfg)
-    sized = table[table["count"] >= cfg.min_group_size]
+    sized, _, _ = _judged_groups(table, cfg)
     rates, too_few = sized["selection_rate"], f"fewer than 2 groups with >= {cfg.min_group_size} rows"
+    intervals, by_interval = table.attrs.get("intervals", {}), rule is not None and rule.decide_on == "interval"
+
+    def check(label: str, value, bound, op: str, reason: str, key: str) -> Check:
+        low, high = intervals.get(key, (None, None))
+        rows = int(sized["count"].sum())
+        return Check(f"{label} [{name}]", value, bound, op, reason, low, high, rows, by_interval)
+
     if (bound := cfg.max_demographic_parity_difference) is not None:
-        checks.append(Check(f"demographic parity difference [{name}]", spread(rates), bound, "<=", too_few))
+        key = "demographic parity difference"
+        checks.append(check(key, spread(rates), bound, "<=", too_few, key))
     if (bound := cfg.min_demographic_parity_ratio) is not None:
         ratio = (float(rates.min() / rates.max()) if rates.max() > 0 else 1.0) if len(rates) >= 2 else None
-        checks.append(Check(f"demographic parity ratio [{name}]", ratio, bound, ">=", too_few))
+        checks.append(check("demographic parity ratio", ratio, bound, ">=", too_few, "demographic parity ratio"))
     if (bound := cfg.max_equalized_odds_difference) is not None:
         value, more = _equalized_odds(name, sized, cfg)
         least = f"{cfg.min_group_positives} positives or {cfg.min_group_negatives} negatives"
-        reason = f"fewer than 2 groups with >= {least}"
-        checks.append(Check(f"equalized odds difference [{name}]", value, bound, "<=", reason))
+        key = "equalized odds difference"
+        checks.append(check(key, value, bound, "<=", f"fewer than 2 groups with >= {least}", key))
         notes += more
     if (bound := cfg.min_group_primary) is not None:
         defined = sized[primary].dropna()  # undefined on a group with one class: shown, not judged
@@ -159,7 +229,7 @@ def _table_checks(name: str, table: pd.DataFrame, cfg: FairnessGate, primary: st
         worst = (defined.max() if lower else defined.min()) if len(defined) else None
         reason = f"no group with >= {cfg.min_group_size} rows of both classes"
         label, op = ("highest", "<=") if lower else ("lowest", ">=")
-        checks.append(Check(f"{label} group {primary} [{name}]", worst, bound, op, reason))
+        checks.append(check(f"{label} group {primary}", worst, bound, op, reason, "group primary"))
     return checks, notes
 
 

@@ -7,6 +7,7 @@ import io
 
 import pandas as pd
 
+from .evidence import interval, point_metrics
 from .fairness import CHART_METRICS
 
 MARKS = {"passed": "ok  ", "failed": "FAIL", "not judged": "----"}
@@ -169,7 +170,7 @@ def model_card(
         *_training_lines(training),
         "## Test metrics",
         "",
-        *[f"- {name}: {value:.4f}" for name, value in metrics.items()],
+        *_metric_lines(metrics),
         "",
     ]
     if class_metrics and len(decision.get("classes", [])) > 2:
@@ -207,16 +208,28 @@ def model_card(
         "",
 {%- if cookiecutter.task == "tabular_regression" %}
         "- Judged on one held-out split; groups with fewer rows than the configured minimum are reported, not "
-        "judged. Intervals: 95% t-intervals of the mean absolute error.",
+        "judged. Group intervals: 95% t-intervals of the mean absolute error; metric and difference intervals: "
+        "bootstrap (gates.confidence), on which the gates decide unless gates.decide_on is point.",
 {%- else %}
         "- Judged on one held-out split; groups with fewer rows (or, for true and false positive rates, fewer "
-        "positives or negatives) than the configured minimums are reported, not judged. Intervals: 95% Wilson.",
+        "positives or negatives) than the configured minimums are reported, not judged. Group rate intervals: 95% "
+        "Wilson; metric and difference intervals: bootstrap (gates.confidence), on which the gates decide unless "
+        "gates.decide_on is point.",
 {%- endif %}
         "- Fairness is measured only over the configured sensitive features, not proxies of them.",
         "- Retrain and re-gate when the input distribution drifts from the training data.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _metric_lines(metrics: dict) -> list[str]:
+    """Each test metric with its bootstrap interval, and the rows they rest on."""
+    lines = []
+    for name, value in point_metrics(metrics).items():
+        low, high = interval(metrics, name)
+        lines.append(f"- {name}: {value:.4f}" + (f" (interval {low:.4f} to {high:.4f})" if low is not None else ""))
+    return lines + ([f"- on {metrics['rows']} test rows"] if "rows" in metrics else [])
 
 
 def _training_lines(training: dict | None) -> list[str]:

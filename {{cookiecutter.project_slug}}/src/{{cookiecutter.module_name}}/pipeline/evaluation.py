@@ -40,25 +40,32 @@ def decide(proba: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return proba.argmax(1).astype("int64")
 
 
-def classification_metrics(y_true: np.ndarray, proba: np.ndarray, y_pred: np.ndarray | None = None) -> dict[str, float]:
+def classification_metrics(
+    y_true: np.ndarray, proba: np.ndarray, y_pred: np.ndarray | None = None, names=None
+) -> dict[str, float]:
     """The gate's metrics, all in [0, 1] except log_loss. Binary: precision, recall and F1 of the positive class (the
     last one); multi-class: their macro average, and ROC AUC one class against the rest. `y_pred`: the decisions
-    (default: `decide` at 0.5)."""
+    (default: `decide` at 0.5); `names`: only these metrics (a bootstrap computes them a thousand times)."""
     from sklearn import metrics
 
     y_pred = decide(proba) if y_pred is None else y_pred
     labels = list(range(proba.shape[1]))
-    binary = proba.shape[1] == 2
-    average = "binary" if binary else "macro"
-    return {
-        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
-        "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
-        "precision": float(metrics.precision_score(y_true, y_pred, average=average, zero_division=0)),
-        "recall": float(metrics.recall_score(y_true, y_pred, average=average, zero_division=0)),
-        "f1": float(metrics.f1_score(y_true, y_pred, average=average, zero_division=0)),
-        "roc_auc": _roc_auc(y_true, proba, labels),
-        "log_loss": float(metrics.log_loss(y_true, proba, labels=labels)),
+    average = "binary" if proba.shape[1] == 2 else "macro"
+    scorers = {
+        "accuracy": lambda: metrics.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": lambda: metrics.balanced_accuracy_score(y_true, y_pred),
+        "precision": lambda: metrics.precision_score(y_true, y_pred, average=average, zero_division=0),
+        "recall": lambda: metrics.recall_score(y_true, y_pred, average=average, zero_division=0),
+        "f1": lambda: metrics.f1_score(y_true, y_pred, average=average, zero_division=0),
+        "roc_auc": lambda: _roc_auc(y_true, proba, labels),
+        "log_loss": lambda: metrics.log_loss(y_true, proba, labels=labels),
     }
+    return {name: float(scorer()) for name, scorer in scorers.items() if names is None or name in names}
+
+
+def score(answers: dict[str, np.ndarray], names=None) -> dict[str, float]:
+    """The metrics of a model's `answers` on some rows: {"y_true", "y_pred", "proba"}, row-aligned arrays."""
+    return classification_metrics(answers["y_true"], answers["proba"], answers["y_pred"], names)
 
 
 def _roc_auc(y_true, proba, labels) -> float:

@@ -27,3 +27,9 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         "mean_error": float(np.mean(y_pred - y_true)),
         "r2": float(metrics.r2_score(y_true, y_pred)) if len(y_true) >= 2 else float("nan"),
     }
+
+
+def score(answers: dict[str, np.ndarray], names=None) -> dict[str, float]:
+    """The metrics of a model's `answers` on some rows: {"y_true", "y_pred"}, row-aligned arrays (`names`: only those)."""
+    found = regression_metrics(answers["y_true"], answers["y_pred"])
+    return {name: value for name, value in found.items() if names is None or name in names}

@@ -34,21 +34,21 @@ def pinned_champion(name: str) -> dict | None:
         return {"version": "?", "error": f"registry error: {type(err).__name__}: {str(err)[:300]}"}
 
 
-def champion_metrics(name: str, pinned: dict | None, rows: pd.DataFrame, target: str, challenger: dict) -> dict | None:
-    """The `pinned` champion (pinned_champion) and this run's model (`challenger`: its `y_true`, `y_pred`{{ "" if cookiecutter.task == "tabular_regression" else ", `proba`" }} on
-    `rows`), both scored on the `rows` the champion never trained on: {'version', 'metrics', 'challenger_metrics',
+def champion_metrics(
+    name: str, pinned: dict | None, rows: pd.DataFrame, target: str, challenger: dict, gates, seed: int
+) -> dict | None:
+    """The `pinned` champion (pinned_champion) and this run's model (`challenger`: its answers on `rows`, as
+    evaluation.score takes them), both scored on the `rows` the champion never trained on: {'version', 'metrics',
+    'challenger_metrics', 'difference' (the paired interval of the primary metric, ours minus the champion's),
     'rows', 'left_out'}; None when there is no champion; {'version', 'error'} when the registry could not be read,
     the champion's training data cannot be found, or it cannot score this data (the gate then fails closed)."""
     if pinned is None or "error" in pinned:
         return pinned
     import mlflow
 
+    from ..gates.evidence import paired_difference
     from ..lineage.tracking import client
-{%- if cookiecutter.task == "tabular_regression" %}
-    from ..pipeline.evaluation import regression_metrics
-{%- else %}
-    from ..pipeline.evaluation import classification_metrics
-{%- endif %}
+    from ..pipeline.evaluation import score
     from ..pipeline.trained_on import unseen_by
     from .artifact import Predictor
 
@@ -61,21 +61,18 @@ def champion_metrics(name: str, pinned: dict | None, rows: pd.DataFrame, target:
         path = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
         predictor = Predictor(path / "artifacts" / "model")
         same = fresh.index.to_numpy()  # positions in `rows`, where the challenger's answers are
+        ours = {k: v[same] for k, v in challenger.items()}
 {%- if cookiecutter.task == "tabular_regression" %}
-        values = predictor.predict_values(fresh.reset_index(drop=True))
-        y_true, ours = challenger["y_true"][same], challenger["y_pred"][same]
-        return {
-            "version": version,
-            "metrics": regression_metrics(fresh[target].to_numpy(dtype="float64"), values),
-            "challenger_metrics": regression_metrics(y_true, ours),
+        theirs = {"y_true": ours["y_true"], "y_pred": predictor.predict_values(fresh.reset_index(drop=True))}
 {%- else %}
         labels, proba = predictor.decide(fresh.reset_index(drop=True))  # its own decisions, mitigated or not
-        theirs = {k: challenger[k][same] for k in ("y_true", "y_pred", "proba")}
+        theirs = {"y_true": predictor.encoder.encode_target(fresh[target]), "y_pred": labels, "proba": proba}
+{%- endif %}
         return {
             "version": version,
-            "metrics": classification_metrics(predictor.encoder.encode_target(fresh[target]), proba, labels),
-            "challenger_metrics": classification_metrics(theirs["y_true"], theirs["proba"], theirs["y_pred"]),
-{%- endif %}
+            "metrics": score(theirs),
+            "challenger_metrics": score(ours),
+            "difference": paired_difference(ours, theirs, score, gates.primary_metric, gates, seed),
             "rows": len(fresh),
             "left_out": len(rows) - len(fresh),
         }
