@@ -480,7 +480,7 @@ class TrainingFlow(FlowSpec):
             if not fairness.enabled:
                 return {}
 {%- if cookiecutter.task == "tabular_regression" %}
-            return group_tables(self.predictions["y_true"], p["y_pred"], sensitive, fairness.intersections)
+            return group_tables(self.predictions["y_true"], p["y_pred"], sensitive, fairness.intersections, cfg.gates)
 {%- else %}
             y_true, primary = self.predictions["y_true"], cfg.gates.primary_metric
             return group_tables(

@@ -141,9 +141,12 @@ class MonitorFlow(FlowSpec):
         truth = performance.labelled(rows, self.lineage.target) if self.batch else rows.iloc[0:0]
         self.gate_checks, self.labelled_rows = [], len(truth)  # labelled rows: judged by the training gates too
         if self.labelled_rows:
-            verdicts, metrics = performance.labelled_gates(predictor, truth, self.inputs, self.lineage.target, cfg)
+            from {{ cookiecutter.module_name }}.gates.evidence import shown
+
+            target = self.lineage.target
+            verdicts, metrics, _ = performance.labelled_gates(predictor, truth, self.inputs, target, cfg)
             self.gate_checks = performance.as_checks(verdicts, len(truth))
-            print(f"{len(truth)} labelled rows:", {k: round(v, 4) for k, v in metrics.items()})
+            print("labelled rows:", shown(metrics))
         if cfg.data.text_column:  # texts are judged through their statistics (length, unknown tokens)
             from {{ cookiecutter.module_name }}.monitoring import text
 

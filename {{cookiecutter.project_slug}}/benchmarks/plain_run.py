@@ -38,6 +38,7 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }} import __doc__ as description
     from {{ cookiecutter.module_name }}.config import load
     from {{ cookiecutter.module_name }}.gates import reports
+    from {{ cookiecutter.module_name }}.gates.evidence import scored, shown
     from {{ cookiecutter.module_name }}.gates.fairness import group_tables
     from {{ cookiecutter.module_name }}.gates.judge import enforce, run_gates
     from {{ cookiecutter.module_name }}.lineage import run_record, tracking
@@ -47,10 +48,10 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }}.logs import configure
     from {{ cookiecutter.module_name }}.pipeline.data import model_inputs, read_table, split, validate_table
     from {{ cookiecutter.module_name }}.pipeline.evaluation import (
-        classification_metrics,
         decide,
         per_class_metrics,
         predict_proba,
+        score,
     )
     from {{ cookiecutter.module_name }}.pipeline.tasks import task
     from {{ cookiecutter.module_name }}.pipeline.training import fit, seed_everything, summary, weights_to_bytes
@@ -99,19 +100,20 @@ def main(argv=None) -> dict:
 {%- else %}
     labels = decide(proba, cfg.serving.threshold)
 {%- endif %}
-    metrics = classification_metrics(y_test, proba, labels)
-    class_metrics = per_class_metrics(y_test, labels, encoder.classes)
     predictions = {"y_true": y_test, "y_pred": labels, "proba": proba}
+    metrics = scored(predictions, score, cfg.gates, cfg.seed)
+    class_metrics = per_class_metrics(y_test, labels, encoder.classes)
     name, target = cfg.packaging.model_name, cfg.data.target
-    champion = champion_metrics(name, pinned, test, target, predictions)
-    print("test metrics:", {k: round(v, 4) for k, v in metrics.items()})
+    champion = champion_metrics(name, pinned, test, target, predictions, cfg.gates, cfg.seed)
+    print("test metrics:", shown(metrics))
     fairness, sensitive = cfg.gates.fairness, test[cfg.data.sensitive_features]
 
     def tables_of(p):
         if not fairness.enabled:
             return {}
         primary, classes = cfg.gates.primary_metric, encoder.classes
-        return group_tables(y_test, p["y_pred"], p["proba"], sensitive, primary, fairness.intersections, classes)
+        intersections = fairness.intersections
+        return group_tables(y_test, p["y_pred"], p["proba"], sensitive, primary, intersections, classes, cfg.gates)
 
     tables = tables_of({"y_pred": labels, "proba": proba})
 {%- if cookiecutter.mitigation %}

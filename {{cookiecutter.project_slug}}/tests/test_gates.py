@@ -218,7 +218,8 @@ def test_champion_gate_fails_when_the_registry_cannot_be_read(tmp_path, monkeypa
     pinned = pinned_champion("model")
     found = champion_metrics("model", pinned, pd.DataFrame({"y": [0, 1]}), "y", {}, GatesConfig(), 0)
     assert found is pinned  # scoring passes the registry's error on, to fail the gate
-    assert found["error"].startswith("registry error") and not champion_gate({"{{ m.roc_auc }}": 1}, found, rule("{{ m.roc_auc }}")).passed
+    assert found["error"].startswith("registry error")
+    assert not champion_gate({"{{ m.roc_auc }}": 1}, found, rule("{{ m.roc_auc }}")).passed
 
 
 def test_a_run_without_a_pinned_champion_does_not_import_mlflow_to_evaluate():

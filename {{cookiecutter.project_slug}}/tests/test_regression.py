@@ -70,8 +70,25 @@ def test_groups_are_judged_on_their_loss_ratio_and_mean_error_spread():
     assert table.loc["f", "mae_low"] == table.loc["f", "mae_high"] == 3  # no spread: the interval is the value
     verdict = fairness_gate(tables, FairnessGate(max_mae_ratio=1.25, max_mean_error_difference=0.5), "rmse")
     assert not verdict.passed
-    assert "group MAE ratio, highest / lowest [sex] = 3.0000, needs <= 1.25" in verdict.failures[0]
-    assert "mean error difference between groups [sex] = 0.0000 <= 0.5" in verdict.summary()
+    assert "group MAE ratio, highest / lowest [sex] = 3.0000 on 80 rows, needs <= 1.25" in verdict.failures[0]
+    assert "mean error difference between groups [sex] = 0.0000 on 80 rows <= 0.5" in verdict.summary()
+
+
+def test_group_differences_are_decided_on_their_bootstrap_interval():
+    """Each group errs by a noisy amount: the MAE ratio's interval holds its value, and a bound inside that interval
+    cannot be decided (not judged, failing), while one above it passes."""
+    rng = np.random.default_rng(0)
+    y_pred = Y_TRUE + rng.normal(scale=np.r_[np.full(40, 2.0), np.full(40, 1.0)])
+
+    def verdict(bound: float):
+        gates = GatesConfig(resamples=300, fairness=FairnessGate(max_mae_ratio=bound))
+        tables = group_tables(Y_TRUE, y_pred, SEX, False, gates)
+        return tables["sex"].attrs["intervals"]["mae ratio"], fairness_gate(tables, gates.fairness, "rmse", gates)
+
+    (low, high), passed = verdict(10.0)
+    assert low < passed.checks[0].value < high < 10 and passed.passed
+    straddled = verdict((low + high) / 2)[1]
+    assert not straddled.passed and "its interval straddles" in straddled.failures[0]
 
 
 def test_a_group_the_model_under_predicts_fails_the_mean_error_check():
@@ -89,15 +106,19 @@ def test_small_groups_are_not_judged_and_nothing_judged_fails():
 
 def test_champion_gate_holds_rmse_lower_is_better():
     champion = {"version": "2", "metrics": {"rmse": 2.0, "r2": 0.8}}
-    assert champion_gate({"rmse": 2.005}, champion, "rmse", 0.01).passed
-    assert not champion_gate({"rmse": 2.5}, champion, "rmse", 0.01).passed
-    assert not champion_gate({"r2": 0.7}, champion, "r2", 0.01).passed  # higher is better
+
+    def rule(primary: str) -> GatesConfig:
+        return GatesConfig(primary_metric=primary, decide_on="point")
+
+    assert champion_gate({"rmse": 2.005}, champion, rule("rmse")).passed
+    assert not champion_gate({"rmse": 2.5}, champion, rule("rmse")).passed
+    assert not champion_gate({"r2": 0.7}, champion, rule("r2")).passed  # higher is better
 
 
 def test_reports_show_each_group_loss_with_its_interval():
     y_pred = Y_TRUE + np.tile([1.0, -2.0, 0.5, 0.0], 20)
     tables = group_tables(Y_TRUE, y_pred, SEX, False)
-    cfg = GatesConfig(performance=PerformanceGate(max={"rmse": 0.5}))
+    cfg = GatesConfig(performance=PerformanceGate(max={"rmse": 0.5}), decide_on="point")
     verdicts = [v.as_dict() for v in run_gates(regression_metrics(Y_TRUE, y_pred), tables, None, cfg, set())]
     shown = reports.display_table(tables["sex"])
     assert shown.loc["f", "mae"].startswith("0.875 [")  # the mean with its 95% interval

@@ -50,12 +50,42 @@ def group_table(y_true, y_pred, groups: pd.Series | pd.DataFrame) -> pd.DataFram
     return table
 
 
-def group_tables(y_true, y_pred, sensitive: pd.DataFrame, intersections: bool) -> dict[str, pd.DataFrame]:
-    """{feature (or "a × b" intersection): group table}."""
+def group_tables(y_true, y_pred, sensitive: pd.DataFrame, intersections: bool, gates=None) -> dict[str, pd.DataFrame]:
+    """{feature (or "a × b" intersection): group table}. With `gates` (GatesConfig), each table carries the intervals
+    of the figures its checks judge (`attrs`)."""
     groupings = {col: sensitive[col].astype(str) for col in sensitive}
     if intersections and sensitive.shape[1] > 1:
         groupings[" × ".join(sensitive.columns)] = sensitive.astype(str)
-    return {feature: group_table(y_true, y_pred, groups) for feature, groups in groupings.items()}
+    tables = {}
+    for feature, groups in groupings.items():
+        table = tables[feature] = group_table(y_true, y_pred, groups)
+        if gates is not None:
+            table.attrs["intervals"] = _intervals(y_true, y_pred, groups, table, gates)
+    return tables
+
+
+def _intervals(y_true, y_pred, groups, table: pd.DataFrame, gates) -> dict[str, tuple[float, float]]:
+    """Bootstrap intervals (evidence.bootstrap, the same rows resampled for every group) of the MAE ratio and the
+    mean error difference over the groups the checks judge."""
+    from .evidence import bootstrap
+
+    keys = pd.MultiIndex.from_frame(groups) if isinstance(groups, pd.DataFrame) else pd.Index(groups)
+    where = table.index.get_indexer(keys)  # each row's group, as a position in the table
+    judged = table.index.get_indexer(table.index[table["count"] >= gates.fairness.min_group_size])
+    error = np.asarray(y_pred, dtype="float64") - np.asarray(y_true, dtype="float64")
+
+    def figures(rows) -> dict[str, float]:
+        counts = np.bincount(where[rows], minlength=len(table))[judged]
+        present = counts > 0
+        mae = np.bincount(where[rows], np.abs(error[rows]), len(table))[judged][present] / counts[present]
+        mean = np.bincount(where[rows], error[rows], len(table))[judged][present] / counts[present]
+        enough = present.sum() >= 2
+        return {
+            "mae ratio": (mae.max() / mae.min() if mae.min() > 0 else np.inf) if enough else np.nan,
+            "mean error difference": mean.max() - mean.min() if enough else np.nan,
+        }
+
+    return bootstrap(figures, len(error), gates, seed=0) if len(judged) >= 2 else {}
 
 
 def spread(values: pd.Series) -> float | None:
@@ -63,10 +93,11 @@ def spread(values: pd.Series) -> float | None:
     return float(values.max() - values.min()) if len(values) >= 2 else None
 
 
-def fairness_gate(tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str) -> Verdict:
+def fairness_gate(tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: str, rule=None) -> Verdict:
     """Checks per table on the groups of at least `min_group_size` rows: the ratio of the largest to the smallest
     group MAE, and the spread of the groups' mean errors. A check with too few such groups is "not judged", never
-    passed."""
+    passed. `rule` (GatesConfig): decide on the tables' intervals (group_tables with `gates`); None: on the point
+    values."""
     if not cfg.enabled:
         return Verdict("fairness", [], ["not assessed: gates.fairness.enabled is false"], disabled=True)
     checks, notes = [], []
@@ -79,11 +110,19 @@ def fairness_gate(tables: dict[str, pd.DataFrame], cfg: FairnessGate, primary: s
                 notes.append(f"{label} is {size} (< {cfg.min_group_size}): reported, too small to judge")
         sized = table[table["count"] >= cfg.min_group_size]
         too_few = f"fewer than 2 groups with >= {cfg.min_group_size} rows"
+        intervals, rows = table.attrs.get("intervals", {}), int(sized["count"].sum())
+        by_interval = rule is not None and rule.decide_on == "interval"
         if (bound := cfg.max_mae_ratio) is not None:
             mae = sized["mae"]
             ratio = (float(mae.max() / mae.min()) if mae.min() > 0 else float("inf")) if len(mae) >= 2 else None
-            checks.append(Check(f"group MAE ratio, highest / lowest [{name}]", ratio, bound, "<=", too_few))
+            low, high = intervals.get("mae ratio", (None, None))
+            label = f"group MAE ratio, highest / lowest [{name}]"
+            checks.append(Check(label, ratio, bound, "<=", too_few, low, high, rows, by_interval))
         if (bound := cfg.max_mean_error_difference) is not None:
-            value = spread(sized["mean_error"])
-            checks.append(Check(f"mean error difference between groups [{name}]", value, bound, "<=", too_few))
-    return Verdict("fairness", checks, notes, strict=False, require_judgement=cfg.require_judgement)
+            value, (low, high) = spread(sized["mean_error"]), intervals.get("mean error difference", (None, None))
+            label = f"mean error difference between groups [{name}]"
+            checks.append(Check(label, value, bound, "<=", too_few, low, high, rows, by_interval))
+    undecided = rule is None or rule.undecided == "fail"
+    return Verdict(
+        "fairness", checks, notes, strict=False, require_judgement=cfg.require_judgement, fail_undecided=undecided
+    )

@@ -36,26 +36,29 @@ def true_values(values: pd.Series):
 
 def labelled_gates(
     predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg
-) -> tuple[list[Verdict], dict[str, float]]:
+) -> tuple[list[Verdict], dict[str, float], dict]:
     """The performance gate (and the fairness gate, when on) over `rows`, scored by `predictor` on its `inputs`: the
-    verdicts and the metrics (rmse, mae, mean_error, r2, in the target's units but r2). `cfg`: the project's Params
+    verdicts, the metrics (rmse, mae, mean_error, r2, in the target's units but r2; with intervals) and the answers
+    they score (evaluation.score). `cfg`: the project's Params
     (gates, data.sensitive_features)."""
+    from ..gates.evidence import scored
     from ..gates.fairness import fairness_gate, group_tables
     from ..gates.judge import performance_gate
-    from ..pipeline.evaluation import regression_metrics
+    from ..pipeline.evaluation import score
 
     y_true = true_values(rows[target])
     y_pred = predictor.predict_values(rows[inputs])
-    metrics = regression_metrics(y_true, y_pred)
-    verdicts = [performance_gate(metrics, cfg.gates.performance)]
+    answers = {"y_true": y_true, "y_pred": y_pred}
+    metrics = scored(answers, score, cfg.gates, cfg.seed)
+    verdicts = [performance_gate(metrics, cfg.gates.performance, cfg.gates)]
     fairness, sensitive = cfg.gates.fairness, cfg.data.sensitive_features
     if fairness.enabled and all(c in rows for c in sensitive):
-        tables = group_tables(y_true, y_pred, rows[sensitive], fairness.intersections)
-        verdicts.append(fairness_gate(tables, fairness, cfg.gates.primary_metric))
+        tables = group_tables(y_true, y_pred, rows[sensitive], fairness.intersections, cfg.gates)
+        verdicts.append(fairness_gate(tables, fairness, cfg.gates.primary_metric, cfg.gates))
     elif fairness.enabled:  # not judged, said so (a warning), rather than silently absent
         missing = [c for c in sensitive if c not in rows]
         verdicts.append(Verdict("fairness", [], [f"not judged: the rows lack the sensitive features {missing}"]))
-    return verdicts, metrics
+    return verdicts, metrics, answers
 {%- else -%}
 def true_labels(classes: list, values: pd.Series):
     """Class ids of the labels; a label the model has no class for stops the monitor, naming it."""
@@ -67,27 +70,30 @@ def true_labels(classes: list, values: pd.Series):
 
 def labelled_gates(
     predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg
-) -> tuple[list[Verdict], dict[str, float]]:
+) -> tuple[list[Verdict], dict[str, float], dict]:
     """The performance gate (and the fairness gate, when on) over `rows`, scored by `predictor` on its `inputs`: the
-    verdicts and the metrics. `cfg`: the project's Params (gates, data.sensitive_features)."""
+    verdicts, the metrics (with intervals) and the answers they score (evaluation.score). `cfg`: the project's
+    Params (gates, data.sensitive_features)."""
+    from ..gates.evidence import scored
     from ..gates.fairness import fairness_gate, group_tables
     from ..gates.judge import performance_gate
-    from ..pipeline.evaluation import classification_metrics
+    from ..pipeline.evaluation import score
 
-    classes = predictor.encoder.classes
+    classes, gates = predictor.encoder.classes, cfg.gates
     y_true = true_labels(classes, rows[target])
     y_pred, proba = predictor.decide(rows[inputs])
-    metrics = classification_metrics(y_true, proba, y_pred)
-    verdicts = [performance_gate(metrics, cfg.gates.performance)]
-    fairness, sensitive = cfg.gates.fairness, cfg.data.sensitive_features
+    answers = {"y_true": y_true, "y_pred": y_pred, "proba": proba}
+    metrics = scored(answers, score, gates, cfg.seed)
+    verdicts = [performance_gate(metrics, gates.performance, gates)]
+    fairness, sensitive = gates.fairness, cfg.data.sensitive_features
     if fairness.enabled and all(c in rows for c in sensitive):
-        primary = cfg.gates.primary_metric
-        tables = group_tables(y_true, y_pred, proba, rows[sensitive], primary, fairness.intersections, classes)
-        verdicts.append(fairness_gate(tables, fairness, primary))
+        primary = gates.primary_metric
+        tables = group_tables(y_true, y_pred, proba, rows[sensitive], primary, fairness.intersections, classes, gates)
+        verdicts.append(fairness_gate(tables, fairness, primary, rule=gates))
     elif fairness.enabled:  # not judged, said so (a warning), rather than silently absent
         missing = [c for c in sensitive if c not in rows]
         verdicts.append(Verdict("fairness", [], [f"not judged: the rows lack the sensitive features {missing}"]))
-    return verdicts, metrics
+    return verdicts, metrics, answers
 {%- endif %}
 
 
@@ -103,7 +109,7 @@ def as_checks(verdicts: list[Verdict], rows: int) -> list[DriftCheck]:
     found = []
     for verdict in verdicts:
         for c in verdict.checks:
-            value, detail = (c.value, "") if c.judged else (None, c.reason)
+            value, detail = (c.value, "") if c.judged else (None, c.reason or c.describe())
             found.append(
                 DriftCheck(
                     f"{verdict.gate}.{c.name}",

@@ -41,7 +41,9 @@ def fresh(name: str, rows: pd.DataFrame, versions: list[str]) -> pd.DataFrame:
 def labelled_verdicts(cfg, batch: str, models: dict[str, tuple[str, str]]) -> tuple[list[Verdict], int]:
     """The challenger's performance and fairness gates, and the champion gate, on the batch's labelled rows that
     neither model trained on; `models`: {"champion" | "challenger": (BentoML tag, registry version)}."""
+    from ..gates.evidence import paired_difference
     from ..gates.judge import champion_gate
+    from ..pipeline.evaluation import score
     from .performance import labelled, labelled_gates
     from .scoring import model_inputs
     from .window import MonitoringError, read_batch
@@ -55,11 +57,12 @@ def labelled_verdicts(cfg, batch: str, models: dict[str, tuple[str, str]]) -> tu
     for who, (tag, _) in models.items():
         predictor = predictor_of(tag)
         judged[who] = labelled_gates(predictor, rows, sum(model_inputs(predictor), []), target, cfg)
-    verdicts, metrics = judged["challenger"]
+    (verdicts, metrics, ours), (_, theirs, answers) = judged["challenger"], judged["champion"]
     left_out = len(given) - len(rows)
     note = f"compared on {len(rows)} rows of {batch} neither model trained on ({left_out} left out: one of them did)"
-    champion = {"version": models["champion"][1], "metrics": judged["champion"][1], "note": note}
-    verdicts.append(champion_gate(metrics, champion, cfg.gates.primary_metric, cfg.gates.champion.tolerance))
+    difference = paired_difference(ours, answers, score, cfg.gates.primary_metric, cfg.gates, cfg.seed)
+    champion = {"version": models["champion"][1], "metrics": theirs, "note": note, "rows": len(rows)}
+    verdicts.append(champion_gate(metrics, champion | {"difference": difference}, cfg.gates))
     return [dataclasses.replace(v, gate=f"{v.gate} (labelled batch)") for v in verdicts], len(rows)
 
 

@@ -30,6 +30,6 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 
 
 def score(answers: dict[str, np.ndarray], names=None) -> dict[str, float]:
-    """The metrics of a model's `answers` on some rows: {"y_true", "y_pred"}, row-aligned arrays (`names`: only those)."""
+    """The metrics of a model's `answers` on some rows: {"y_true", "y_pred"}, row-aligned (`names`: only those)."""
     found = regression_metrics(answers["y_true"], answers["y_pred"])
     return {name: value for name, value in found.items() if names is None or name in names}
