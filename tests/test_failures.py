@@ -62,6 +62,14 @@ def shown_in(lines: list[str], output: str) -> None:
         assert re.search(pattern, output), f"README line not in the output: {line}\n{output}"
 
 
+def test_too_few_test_rows_judge_nothing_and_fail(project):
+    """Every metric of a real table was 1.0 on 9 test rows, and the model became champion: on fewer than
+    `performance.min_rows` test rows the performance gate judges nothing now, and the run fails."""
+    options = variant(project, "few.yaml", **{"training.max_epochs": 2, "split.test_size": 0.02})
+    output = flow(project, *options, "run")
+    assert "performance: roc_auc: not judged (40 rows < min_rows 100; needs >= 0.8)" in output, output
+
+
 @pytest.fixture(scope="module")
 def gate_failure(project):
     """A run that trains (two epochs) and fails the performance gate."""
@@ -71,7 +79,7 @@ def gate_failure(project):
 
 def test_failed_gate(project, gate_failure):
     assert "Stopped:" in gate_failure and "gates FAILED, nothing packaged or promoted:" in gate_failure
-    assert re.search(r"performance: roc_auc = [\d.]+, needs >= 0.9999 \(off by [\d.]+\)", gate_failure)
+    assert re.search(r"performance: roc_auc = [\d.]+ \[[\d.]+, [\d.]+\] on 400 rows, needs >= 0.9999", gate_failure)
     record = latest_run(mlflow_client(project), MODULE)
     assert record.info.status == "FAILED" and record.data.tags["failed_step"] == "evaluate"
     assert record.data.tags["error"].startswith("GateFailed: gates FAILED")

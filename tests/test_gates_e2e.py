@@ -67,6 +67,10 @@ def test_first_run_reports_and_ships_a_model_card(project, client):
     card = client.download_artifacts(run_id, "MODEL_CARD.md")
     text = Path(card).read_text()
     assert "## Fairness by group" in text and "Gates PASSED" in text
+    metrics = latest(client).data.metrics  # each judged metric with its bootstrap interval and the rows it rests on
+    assert metrics["test_roc_auc_low"] < metrics["test_roc_auc"] < metrics["test_roc_auc_high"]
+    assert metrics["test_rows"] == 1000 and re.search(r"- roc_auc: [\d.]+ \(interval [\d.]+ to [\d.]+\)", text)
+    assert re.search(r"demographic parity difference \[sex\] = [\d.]+ \[[\d.]+, [\d.]+\] on 1000 rows <= 0.1", text)
     (model_dir,) = (project.parent / "bentoml" / "models" / MODULE).glob("*/")
     assert (model_dir / "MODEL_CARD.md").read_text() == text
     (bento_readme,) = (project.parent / "bentoml" / "bentos").glob("*/*/README.md")

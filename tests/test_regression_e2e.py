@@ -35,7 +35,10 @@ def test_the_flow_trains_gates_and_registers_a_regression(trained):
     assert {"test_rmse", "test_mae", "test_mean_error", "test_r2"} <= set(metrics), sorted(metrics)
     assert metrics["test_r2"] > 0.8 and metrics["test_mae"] < metrics["test_rmse"] < 3.2
     assert "val_accuracy" not in first and "fairness gate PASSED (2 judged)" in first
-    assert re.search(r"\[ok\] group MAE ratio, highest / lowest \[sex\] = [\d.]+ <= 1.25", first)
+    assert re.search(
+        r"\[ok\] group MAE ratio, highest / lowest \[sex\] = [\d.]+ \[[\d.]+, [\d.]+\] on 1000 rows <= 1.25", first
+    )
+    assert metrics["test_rmse_low"] < metrics["test_rmse"] < metrics["test_rmse_high"] and metrics["test_rows"] == 1000
     assert "registry version 1" in first and "no champion yet" in first
 
 
@@ -52,11 +55,14 @@ def test_a_group_the_model_serves_worse_fails_the_fairness_gate(trained):
     done = flow(project, *options, "run", "--allow-unpinned-data", "true")
     output = done.stdout + done.stderr
     assert done.returncode != 0 and "Traceback" not in output, output
-    found = re.search(r"fairness: mean error difference between groups \[sex\] = ([\d.]+), needs <= 1.0", output)
+    found = re.search(
+        r"fairness: mean error difference between groups \[sex\] = ([\d.]+) \[[\d., ]+\] on \d+ rows, needs <= 1.0",
+        output,
+    )
     assert found and float(found[1]) > 2, output
     assert "registry version" not in output
     shown_in(readme_block(project, "gate"), output)
-    assert re.search(r"rmse vs champion v1 = [\d.]+, needs <= [\d.]+|\[ok\] rmse vs champion v1 = ", output), output
+    assert re.search(r"rmse difference vs champion v1 = -?[\d.]+ \[-?[\d.]+, -?[\d.]+\] on \d+ rows", output), output
     # the biased data's male rows are the demo's, row for row: those the champion trained on are left out
     assert re.search(r"compared on \d+ test rows neither model trained on \([1-9]\d* left out", output), output
 

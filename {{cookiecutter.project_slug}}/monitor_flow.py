@@ -146,7 +146,7 @@ class MonitorFlow(FlowSpec):
             target = self.lineage.target
             verdicts, metrics, _ = performance.labelled_gates(predictor, truth, self.inputs, target, cfg)
             self.gate_checks = performance.as_checks(verdicts, len(truth))
-            print("labelled rows:", shown(metrics))
+            print(f"{len(truth)} labelled rows:", shown(metrics))
         if cfg.data.text_column:  # texts are judged through their statistics (length, unknown tokens)
             from {{ cookiecutter.module_name }}.monitoring import text
 
