@@ -118,8 +118,9 @@ def test_bad_texts_are_refused(encoder, settings, text):
         Record(text=text)
 
 
-def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
-    """A checkpoint saved with another number of labels (the tiny model, or a 2-label fine-tune) gets a new head."""
+def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings, capfd):
+    """A checkpoint saved with another number of labels (the tiny model, or a 2-label fine-tune) gets a new head, said
+    in one line instead of Hugging Face's LOAD REPORT table of MISSING keys."""
     import pandas as pd
 
     from {{ cookiecutter.module_name }}.pipeline.demo_data import generate
@@ -129,6 +130,9 @@ def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
     encoder = task.fit_encoder(frame, validate_table(frame, settings.data), settings)
     assert encoder.classes == ["negative", "neutral", "positive"]
     network = task.build_network(encoder, settings.model)  # the tiny checkpoint has 2 labels
+    said = capfd.readouterr()
+    assert "new classification head for 3 classes, trained here: ['classifier.bias', 'classifier.weight']" in said.out
+    assert "LOAD REPORT" not in said.out + said.err and "WARNING" not in said.out
     spec = {
         "task": task.NAME,
         "encoder": encoder.state(),
