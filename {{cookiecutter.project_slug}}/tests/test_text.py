@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.module_name }}.pipeline.data import DataError, validate_table
+from {{ cookiecutter.module_name }}.pipeline.data import DataError, describe_schema, schema, validate_table
 from {{ cookiecutter.module_name }}.pipeline.tasks import task
 from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
 from {{ cookiecutter.module_name }}.release.artifact import Predictor, write_model_dir
@@ -29,6 +29,8 @@ def encoder(demo_frame, settings):
 def test_only_the_text_column_is_an_input(demo_frame, params):
     columns = validate_table(demo_frame, params.data)
     assert columns.features == [params.data.text_column] and columns.numeric == columns.categorical == []
+    found = schema(demo_frame, columns)  # the data contract: one text column, nothing to pin
+    assert describe_schema(found, params.data, {}) == f"data schema:\n  {params.data.text_column}: text"
 
 
 def test_blank_texts_are_reported(demo_frame, params):

@@ -123,7 +123,7 @@ def describe_schema(found: dict, cfg: DataConfig, coerced: dict[str, int]) -> st
     categorical = [c for c, kind in found.items() if isinstance(kind, list)]
     inferred = [c for c in numeric + categorical if c not in {*cfg.numeric, *cfg.categorical}]
     if not inferred:
-        return "data schema (pinned in params.yaml):\n" + "\n".join(lines)
+        return f"data schema{' (pinned in params.yaml)' if numeric or categorical else ''}:\n" + "\n".join(lines)
     pin = f"data.numeric: {numeric} and data.categorical: {categorical}"
     return f"data schema ({len(inferred)} columns inferred; pin them in params.yaml as {pin}):\n" + "\n".join(lines)
 
