@@ -122,6 +122,49 @@ def test_target_with_one_class(project):
     assert "target 'approved' has 1 class(es) [1]; at least 2 are needed" in output and before_training(output)
 
 
+def derived_table(project, name: str, rows: int | None = None, **columns) -> str:
+    """The pinned demo table (its first `rows`), with `columns` replaced (name -> function of the row number), written
+    beside it as `name`."""
+    import pandas as pd
+
+    table = pd.read_csv(project / DATA).head(rows)
+    for column, values in columns.items():
+        table[column] = [values(i) for i in range(len(table))]
+    table.to_csv(project / name, index=False)
+    return name
+
+
+def test_split_too_small_for_the_classes(project):
+    """Issue 25: `split.test_size: 0.01` on a 3-class table of 178 rows was a sklearn ValueError traceback."""
+    path = derived_table(project, "three.csv", 178, approved=lambda i: i % 3)
+    options = variant(project, "small.yaml", **{"data.path": path, "split.test_size": 0.01})
+    output = flow(project, *options, "run", "--allow-unpinned-data", "true")
+    assert "Data problem:" in output and before_training(output)
+    assert (
+        "split.test_size: 0.01 in small.yaml leaves the test split 2 of 178 rows, fewer than the 3 classes of "
+        "'approved' (each split must hold every class): raise it"
+    ) in output
+
+
+def typos_table(project) -> str:
+    return derived_table(project, "typos.csv", age=lambda i: "unknown" if i % 80 == 0 else str(20 + i % 50))
+
+
+def test_numbers_with_a_few_words_are_refused(project):
+    """Issue 25: 25 "unknown" in a numeric `age` made it a category silently. Refused with the count and examples
+    (test_numbers_with_a_few_words_read_as_missing_when_configured: the way out)."""
+    options = variant(project, "typos.yaml", **{"data.path": typos_table(project)})
+    output = flow(project, *options, "run", "--allow-unpinned-data", "true")
+    assert "Data problem:" in output and before_training(output)
+    assert "column 'age' holds numbers, but 25 of its 2000 values are not: ['unknown']: fix them upstream" in output
+
+
+def test_a_directory_as_the_data_path(project):
+    output = flow(project, *variant(project, "dir.yaml", **{"data.path": "data"}), "run")
+    assert "Data problem:" in output and "data.path in dir.yaml is the directory data: name a CSV or Parquet" in output
+    assert "not found" not in output and before_training(output)
+
+
 def test_unknown_gate_name(project):
     output = flow(project, "run", "--skip-gates", "fairnes")
     assert "Bad option:" in output and before_training(output)
@@ -167,3 +210,17 @@ def test_card_shows_the_latest_run_that_reached_the_gate(project, gate_failure):
     assert "__MF_DATA__" in (project / "gate-card.html").read_text()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout
     assert "gate-card.html" not in status  # ignored by git
+
+
+def test_numbers_with_a_few_words_read_as_missing_when_configured(project):
+    """data.coerce_numeric: the words are read as missing, and the run trains, counting them in its log and in MLflow.
+    Last in the module: this run reaches the gate, and test_card_shows_the_latest_run_that_reached_the_gate needs the
+    gate failure to be the latest that did."""
+    edits = {"data.path": typos_table(project), "data.coerce_numeric": ["age"], "training.max_epochs": 2}
+    options = variant(project, "coerce.yaml", **edits)
+    command = [sys.executable, "flow.py", "--no-pylint", *options, "run", "--allow-unpinned-data", "true"]
+    done = run([*command, "--publish", "false"], project, BENTOML_HOME=str(project.parent / "bentoml"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "age: numeric (25 non-numbers read as missing)" in done.stdout  # Metaflow strips the indent
+    record = latest_run(mlflow_client(project), MODULE)
+    assert record.data.tags["data.coerced.age"] == "25" and record.data.params["data.coerce_numeric"] == "['age']"

@@ -4,6 +4,7 @@ and named in params.yaml, trains and serves with no code change; `cli example` w
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -66,6 +67,19 @@ def test_own_parquet_trains_on_its_columns_pinned_by_dvc(project):
     assert record.data.params["data.target"] == "churned" and record.data.tags["data.path"] == DATA
     pointer = yaml.safe_load((project / f"{DATA}.dvc").read_text())
     assert record.data.tags["data.md5"] == pointer["outs"][0]["md5"] and record.data.tags["data.pinned"] == "True"
+
+
+def test_the_data_contract_is_recorded_in_mlflow_and_in_the_model(project):
+    """The schema inferred on this run: printed in start (not checked here), an MLflow artifact, and in model.json."""
+    client = mlflow_client(project)
+    record = latest_run(client, "credit_approval_model")
+    downloaded = client.download_artifacts(record.info.run_id, "data/schema.json", str(project.parent))
+    recorded = json.loads(Path(downloaded).read_text())
+    expected = {"tenure_months": "numeric", "support_calls": "numeric", "monthly_charges": "numeric"}
+    expected |= {"contract": ["monthly", "two_year", "yearly"], "plan": ["basic", "plus", "pro"]}
+    assert recorded == expected
+    (spec,) = (project.parent / "bentoml").glob("models/credit_approval_model/*/model.json")
+    assert json.loads(spec.read_text())["data_schema"] == expected
 
 
 def test_named_positive_class_is_the_one_measured(project):

@@ -140,6 +140,19 @@ def test_reproduce_names_a_param_and_data_difference(project, client):
     assert "v1: NOT reproduced" in output
 
 
+def test_reproduce_with_a_damaged_remote_says_what_dvc_says(project):
+    """DVC's own reason comes through (`dvc pull -q` hid it): the md5 missing from the remote and the file."""
+    md5 = pinned_md5(project)
+    blob = project / ".dvc-remote" / "files" / "md5" / md5[:2] / md5[2:]
+    aside = blob.rename(project.parent / "aside")
+    try:
+        code, output = cli(project, "reproduce", "v1")
+    finally:
+        aside.rename(blob)
+    assert code != 0 and "dvc pull` failed:" in output and "Traceback" not in output
+    assert f"md5: {md5}" in output and f"Checkout failed for following targets:\n{DATA}" in output
+
+
 def test_tampered_data_is_refused_and_the_run_marked_failed(project, client):
     data = project / DATA
     original = data.read_bytes()

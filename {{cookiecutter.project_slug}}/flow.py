@@ -194,7 +194,7 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.lineage.git import git_facts
         from {{ cookiecutter.module_name }}.lineage.lineage import read_data
         from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
-        from {{ cookiecutter.module_name }}.pipeline.data import read_table, split, validate_table
+        from {{ cookiecutter.module_name }}.pipeline.data import describe_schema, read_table, schema, split, validate_table
         from {{ cookiecutter.module_name }}.release.champion import pinned_champion
 
         cfg = self.settings
@@ -227,6 +227,9 @@ class TrainingFlow(FlowSpec):
         table = read_table(cfg.data.path, content, self.config_file)
         del content  # the file's bytes, parsed
         self.columns = validate_table(table, cfg.data, self.config_file)
+        self.schema = schema(table, self.columns)  # the data contract, recorded in MLflow and in the model
+        print(describe_schema(self.schema, cfg.data, self.columns.coerced))
+        run_record.record_schema(self.mlflow_run_id, self.schema, self.columns.coerced)
         run_record.log_dataset(self.mlflow_run_id, table, self.data, cfg.data.target)  # shown in the MLflow UI
 {%- if cookiecutter.mitigation %}
         if cfg.mitigation.method != "none":
@@ -239,7 +242,8 @@ class TrainingFlow(FlowSpec):
         print(f"loaded {self.rows} rows (md5 {self.data['md5']}, {self.data['rev']})")
         # Split and encode here, not in steps of their own: they are cheap, deterministic functions of the table, and a
         # step of their own would cost a process and another copy of the data in the datastore.
-        splits = split(table, cfg.split, cfg.data.target, cfg.seed)  # seeded{{ "" if cookiecutter.task == "tabular_regression" else ", stratified on the target by default" }}
+        # seeded{{ "" if cookiecutter.task == "tabular_regression" else ", stratified on the target by default" }}; sizes that leave a split too small stop here
+        splits = split(table, cfg.split, cfg.data.target, cfg.seed, self.config_file)
         del table  # the splits hold its rows; the encoding needs the memory (the table is no artifact)
         print({name: len(frame) for name, frame in splits.items()})
         self.encode(splits)
@@ -531,9 +535,12 @@ class TrainingFlow(FlowSpec):
             network=cfg.model,
             serving=cfg.serving,
             mitigation=mitigation or None,
+            data_schema=self.schema,
         )
 {%- else %}
-        spec = ModelSpec(task=task.NAME, encoder=self.encoder_state, network=cfg.model, serving=cfg.serving)
+        spec = ModelSpec(
+            task=task.NAME, encoder=self.encoder_state, network=cfg.model, serving=cfg.serving, data_schema=self.schema
+        )
 {%- endif %}
 {%- if cookiecutter.task == "tabular_regression" %}
         decision = {"target": cfg.data.target}

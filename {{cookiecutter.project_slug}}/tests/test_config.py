@@ -47,6 +47,13 @@ def test_target_cannot_be_sensitive():
         parse(yaml.safe_dump(raw))
 
 
+def test_a_column_is_either_numeric_or_categorical():
+    raw = _raw()
+    raw["data"].update(numeric=["a"], coerce_numeric=["b"], categorical=["a", "b"])
+    with pytest.raises(ConfigError, match=r"\['a', 'b'\] cannot be both numeric"):
+        parse(yaml.safe_dump(raw))
+
+
 def test_not_a_mapping():
     with pytest.raises(ConfigError, match="mapping"):
         parse("- just a list")

@@ -120,6 +120,8 @@ def test_a_local_base_model_must_be_under_dvc(tmp_path):
     model.mkdir()
     (reason,) = canonical_reasons(clean, pinned, "params.yaml", "", False, str(model))
     assert reason.startswith(f"base model {model} is a local directory DVC does not track")
+    # `dvc add` refuses a path outside the project ("Cached output(s) outside of DVC project"): copy it in first
+    assert f"outside the project: `cp -r {model} models/tiny`, `dvc add models/tiny`" in reason
     (tmp_path / "tiny.dvc").write_text(f"outs:\n- md5: {'a' * 32}.dir\n  nfiles: 3\n  path: tiny\n")  # as `dvc add`
     assert canonical_reasons(clean, pinned, "params.yaml", "", False, str(model)) == []
     assert canonical_reasons(clean, pinned, "params.yaml", "", False, "org/hub-model") == []  # a hub id

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.module_name }}.pipeline.data import DataError, validate_table
+from {{ cookiecutter.module_name }}.pipeline.data import DataError, describe_schema, schema, validate_table
 from {{ cookiecutter.module_name }}.pipeline.tasks import task
 from {{ cookiecutter.module_name }}.pipeline.training import weights_to_bytes
 from {{ cookiecutter.module_name }}.release.artifact import Predictor, write_model_dir
@@ -29,6 +29,8 @@ def encoder(demo_frame, settings):
 def test_only_the_text_column_is_an_input(demo_frame, params):
     columns = validate_table(demo_frame, params.data)
     assert columns.features == [params.data.text_column] and columns.numeric == columns.categorical == []
+    found = schema(demo_frame, columns)  # the data contract: one text column, nothing to pin
+    assert describe_schema(found, params.data, {}) == f"data schema:\n  {params.data.text_column}: text"
 
 
 def test_blank_texts_are_reported(demo_frame, params):
@@ -118,8 +120,9 @@ def test_bad_texts_are_refused(encoder, settings, text):
         Record(text=text)
 
 
-def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
-    """A checkpoint saved with another number of labels (the tiny model, or a 2-label fine-tune) gets a new head."""
+def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings, capfd):
+    """A checkpoint saved with another number of labels (the tiny model, or a 2-label fine-tune) gets a new head, said
+    in one line instead of Hugging Face's LOAD REPORT table of MISSING keys."""
     import pandas as pd
 
     from {{ cookiecutter.module_name }}.pipeline.demo_data import generate
@@ -129,6 +132,9 @@ def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings):
     encoder = task.fit_encoder(frame, validate_table(frame, settings.data), settings)
     assert encoder.classes == ["negative", "neutral", "positive"]
     network = task.build_network(encoder, settings.model)  # the tiny checkpoint has 2 labels
+    said = capfd.readouterr()
+    assert "new classification head for 3 classes, trained here: ['classifier.bias', 'classifier.weight']" in said.out
+    assert "LOAD REPORT" not in said.out + said.err and "WARNING" not in said.out
     spec = {
         "task": task.NAME,
         "encoder": encoder.state(),

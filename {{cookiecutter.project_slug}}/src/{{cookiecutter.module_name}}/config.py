@@ -37,7 +37,9 @@ class DataConfig(_Strict):
     target: str = Field(min_length=1)
     features: list[str] = []
     text_column: str | None = None  # text classification: the one input column
-    categorical: list[str] = []
+    numeric: list[str] = []  # the data contract: columns read as numbers (a value that is not one is refused)...
+    categorical: list[str] = []  # ...and columns read as categories; the rest are inferred (printed at each run)
+    coerce_numeric: list[str] = []  # numeric columns whose non-numbers are read as missing (counted in the log)
     drop: list[str] = []
     sensitive_features: list[str] = []  # empty only with gates.fairness.enabled: false
     use_sensitive_as_feature: bool = False
@@ -49,6 +51,8 @@ class DataConfig(_Strict):
     def _target_is_not_an_input(self):
         if self.target in self.features or self.target in self.sensitive_features:
             raise ValueError(f"target {self.target!r} cannot also be a feature or a sensitive feature")
+        if both := sorted({*self.numeric, *self.coerce_numeric} & {*self.categorical}):
+            raise ValueError(f"{both} cannot be both numeric (numeric, coerce_numeric) and categorical")
         return self
 
 

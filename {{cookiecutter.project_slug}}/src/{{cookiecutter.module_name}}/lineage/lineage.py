@@ -99,9 +99,12 @@ def verify_pinned(data_path: Path) -> str:
     return actual
 
 
-def require_file(data_path: str, config: str) -> None:
-    """A data path that names nothing (no file, no .dvc pointer) is a config mistake, not a DVC one: say so first."""
-    if not Path(data_path).is_file() and pointer(data_path) is None:
+def require_file(data_path: str, config: str, pointer_will_do: bool = True) -> None:
+    """A data path that names nothing (no file, no .dvc pointer) or a directory is a config mistake, not a DVC one:
+    say so first (`pointer_will_do`: a pointer without its file is DVC's to fetch)."""
+    if Path(data_path).is_dir():
+        raise DataError(f"data.path in {config} is the directory {data_path}: name a CSV or Parquet file in it")
+    if not Path(data_path).is_file() and (not pointer_will_do or pointer(data_path) is None):
         raise DataError(f"data file {data_path} not found (check data.path in {config})")
 
 

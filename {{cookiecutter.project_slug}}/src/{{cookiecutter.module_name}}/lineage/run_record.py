@@ -15,6 +15,8 @@ from .lineage import environment
 COMMIT, DIRTY, PATHSPEC, METAFLOW_RUN = "git.commit", "git.dirty", "metaflow.pathspec", "metaflow.run_id"
 DATA = "data."  # + each fact of the data read: path, md5, rev (workspace | a git revision | remote), pinned, remote
 CANONICAL, WHY_NOT = "canonical", "canonical.why_not"
+SCHEMA = "data/schema.json"  # artifact: the data contract (column -> numeric | text | its categories)
+COERCED = "data.coerced."  # + column: how many values data.coerce_numeric read as missing
 WEIGHTS, ACCELERATOR, BASE_COMMIT = "weights_sha256", "train.accelerator", "model.base.commit"
 GATE = "gate."  # gate.<gate> = passed | failed | skipped | off; gate.<gate>.<failed|not_judged>.<check> = detail
 FAILED_STEP, ERROR = "failed_step", "error"
@@ -224,6 +226,16 @@ def record_data(run_id: str, data: dict, why_not: list[str]) -> None:
     """The data's facts (read_data's) and whether the run is canonical (why not, when it is not)."""
     tags = {f"{DATA}{k}": v for k, v in data.items()}
     tracking.log(run_id, tags=tags | {CANONICAL: str(not why_not).lower(), WHY_NOT: "; ".join(why_not)})
+
+
+def record_schema(run_id: str, schema: dict, coerced: dict[str, int]) -> None:
+    """The data contract the run trained on (column -> numeric | text | its categories), and per data.coerce_numeric
+    column how many values were not numbers (read as missing)."""
+    import json
+
+    tracking.log_text(run_id, json.dumps(schema, indent=1), SCHEMA)
+    if coerced:
+        tracking.log(run_id, tags={f"{COERCED}{col}": count for col, count in coerced.items()})
 
 
 def log_dataset(run_id: str, table, data: dict, target: str) -> None:

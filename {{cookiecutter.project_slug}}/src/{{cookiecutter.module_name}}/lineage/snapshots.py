@@ -57,7 +57,7 @@ def canonical_reasons(
     local base model (text) that DVC tracks, so the fresh clone `reproduce` makes has it too."""
     reasons = []
     if base_model and Path(base_model).exists() and pointer(base_model) is None:
-        reasons.append(f"base model {base_model} is a local directory DVC does not track (`dvc add {base_model}`)")
+        reasons.append(f"base model {base_model} is a local directory DVC does not track ({_track(base_model)})")
     if data.get("rev") == "remote":
         reasons.append(f"data at --data-md5 {data['md5']}, not the version the commit's pointer pins")
     elif not data.get("pinned") or data.get("rev") != "workspace":
@@ -75,6 +75,16 @@ def canonical_reasons(
     if not git.get("commit"):
         reasons.append("not in a git repository")
     return reasons
+
+
+def _track(path: str) -> str:
+    """How to put a local directory under DVC: `dvc add` refuses a path outside the project, so copy it in first."""
+    try:
+        Path(path).resolve().relative_to(PROJECT_ROOT)
+    except ValueError:
+        inside = f"models/{Path(path).resolve().name}"
+        return f"outside the project: `cp -r {path} {inside}`, `dvc add {inside}`, model.name_or_path: {inside}"
+    return f"`dvc add {path}`"
 
 
 def _stands_for(run_commit: str, head: str, root: Path = PROJECT_ROOT) -> bool:
@@ -120,7 +130,7 @@ def snapshot(tag: str, experiment: str, message: str = "") -> str:
             f"no canonical run of commit {commit[:12]} ({_why_not(commit, experiment)}); a canonical run trains on the "
             "pinned data with params.yaml, every gate judged and all code committed: run `python flow.py run`"
         )
-    _dvc("push", "-q")
+    _dvc("push")  # not -q: a failure keeps DVC's reason
     record = {"mlflow_run_id": run.run_id, "data": committed_pins(PROJECT_ROOT), "commit": commit}
     record |= {"run_commit": run.commit} if run.commit != commit else {}
     body = f"{message or 'snapshot ' + tag}\n\n{json.dumps(record, indent=2)}\n"
@@ -167,7 +177,7 @@ def _checkout(tag: str, workdir: Path) -> Path:
     for name, url in remotes.items():  # a local remote is relative to its project: use the original's
         if "://" not in url:
             _dvc("remote", "modify", "--local", name, "url", url, cwd=clone)
-    _dvc("pull", "-q", cwd=clone)
+    _dvc("pull", cwd=clone)  # not -q, which hides why a pull failed (the missing md5 and file)
     return clone
 
 

@@ -3,10 +3,12 @@ Predictor that serves it. The BentoML store, the Bento, the MLflow model and the
 
     weights.pt        the network's state_dict (torch.save; loaded with weights_only=True)
 {%- if cookiecutter.mitigation %}
-    model.json        ModelSpec: spec_version, task, encoder state, network config, serving settings, mitigation
+    model.json        ModelSpec: spec_version, task, encoder state, network config, serving settings, mitigation,
+                      the data schema (pipeline/data.py's)
     thresholds.json   with fairness mitigation: the per-group threshold table (mitigation.py)
 {%- else %}
-    model.json        ModelSpec: spec_version, task, encoder state, network config, serving settings
+    model.json        ModelSpec: spec_version, task, encoder state, network config, serving settings, the data
+                      schema (pipeline/data.py's)
 {%- endif %}
     MODEL_CARD.md     the model card
 
@@ -65,6 +67,7 @@ class ModelSpec(BaseModel):
 {%- if cookiecutter.mitigation %}
     mitigation: Mitigation | None = None
 {%- endif %}
+    data_schema: dict[str, str | list[str]] = {}  # the data contract: column -> numeric | text | its categories
 
 
 {% if cookiecutter.mitigation -%}

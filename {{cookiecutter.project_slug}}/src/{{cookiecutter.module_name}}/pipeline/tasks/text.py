@@ -108,10 +108,7 @@ def build_network(encoder: TextEncoder, model, pretrained: bool = True):
     settings = dict(encoder.model_config)
     config = AutoConfig.for_model(settings.pop("model_type"), **settings)
     if pretrained:
-        # a checkpoint whose head has another number of labels gets a new (seeded) head for this label set
-        hf_model = AutoModelForSequenceClassification.from_pretrained(
-            model.name_or_path, config=config, ignore_mismatched_sizes=True, revision=model.revision
-        )
+        hf_model = _pretrained(AutoModelForSequenceClassification, model, config)
     else:
         hf_model = AutoModelForSequenceClassification.from_config(config)
 
@@ -127,6 +124,33 @@ def build_network(encoder: TextEncoder, model, pretrained: bool = True):
             return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
     return SequenceClassifier().train()  # from_pretrained returns a model in eval mode
+
+
+def _pretrained(auto_class, model, config):
+    """The pretrained weights, with a new (seeded) classification head for this label set where the checkpoint has
+    none or another size. Hugging Face logs that as a LOAD REPORT table of MISSING keys, which reads like a fault: it
+    is silenced, and the new head is named in one line instead (any other key missing or unexpected is listed)."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        hf_model, info = auto_class.from_pretrained(
+            model.name_or_path,
+            config=config,
+            ignore_mismatched_sizes=True,
+            revision=model.revision,
+            output_loading_info=True,
+        )
+    finally:
+        hf_logging.set_verbosity(level)
+    new = sorted({*info["missing_keys"], *(key for key, *_ in info["mismatched_keys"])})
+    head = [key for key in new if key.split(".")[0] in ("classifier", "pre_classifier", "score")]
+    if head:
+        print(f"{model.name_or_path}: new classification head for {config.num_labels} classes, trained here: {head}")
+    if other := [key for key in new if key not in head]:
+        print(f"WARNING: {model.name_or_path}: weights not in the checkpoint, initialised at random: {other}")
+    return hf_model
 
 
 def record_fields(encoder: TextEncoder, serving: dict) -> dict:
