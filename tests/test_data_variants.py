@@ -32,8 +32,9 @@ def use_table(project, table: pd.DataFrame, **data) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory):
-    """Baked with no sensitive feature; then a table without missing values whose labels are strings."""
-    project = bake(tmp_path_factory.mktemp("plain"), sensitive_features="")
+    """Baked with no sensitive feature (and monitoring, whose shadow tests judge groups); then a table without missing
+    values whose labels are strings."""
+    project = bake(tmp_path_factory.mktemp("plain"), sensitive_features="", monitoring=True)
     table = pd.read_csv(project / DATA).dropna()
     table = use_table(project, table.assign(approved=table["approved"].map({0: "no", 1: "yes"})), positive_label="yes")
     assert not table.isna().any().any() and set(table["approved"]) == {"no", "yes"}
