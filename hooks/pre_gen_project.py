@@ -65,8 +65,11 @@ def problems():
         yield f"module_name {MODULE!r} {reason}; answer another module_name"
     if not TARGET:
         yield "target_column must not be empty; answer the name of the column to predict"
-    if not SENSITIVE:
-        yield "sensitive_features must name at least one column; answer comma-separated column names"
+    if MITIGATION and not SENSITIVE:
+        yield (
+            "mitigation sets per-group thresholds, and no sensitive feature names the groups: answer mitigation no, "
+            "or name the sensitive_features"
+        )
     if TARGET in SENSITIVE:
         yield f"target_column {TARGET!r} cannot also be a sensitive feature; answer another target_column"
     if TEXT and "text" in [TARGET, *SENSITIVE]:

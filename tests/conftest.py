@@ -41,6 +41,7 @@ LONGEST_FIRST = [  # by their minutes in CI (pytest --durations), longest first
     "test_ddp",
     "test_bake",
     "test_own_data",
+    "test_data_variants",
     "test_serving_hardening",
     "test_serving_soak",
     "test_serving_ops",

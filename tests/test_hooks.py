@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from cookiecutter.exceptions import FailedHookException
 
 from .conftest import TEMPLATE, bake
@@ -23,7 +24,11 @@ BAD_ANSWERS = [
     ({"module_name": "My_Model"}, "not a valid lowercase Python identifier"),
     ({"project_slug": "bad slug!"}, "answer another project_slug"),
     ({"target_column": "  "}, "target_column must not be empty"),
-    ({"sensitive_features": " , "}, "sensitive_features must name at least one column"),
+    (
+        {"sensitive_features": " , ", "mitigation": True},
+        "mitigation sets per-group thresholds, and no sensitive feature names the groups: answer mitigation no, "
+        "or name the sensitive_features",
+    ),
     ({"target_column": "sex"}, "cannot also be a sensitive feature; answer another target_column"),
     ({"target_column": "approved?"}, "must be letters, digits and '_'"),
     ({"task": "text_classification", "sensitive_features": "text"}, "'text' is the text column"),
@@ -48,6 +53,21 @@ def test_good_custom_names_are_accepted(tmp_path):
         sensitive_features="country",
     )
     assert (project / "src" / "fraud" / "config.py").exists()
+
+
+@pytest.mark.parametrize("task", ["tabular_classification", "text_classification", "tabular_regression"])
+def test_no_sensitive_feature_is_an_answer_that_turns_fairness_off(tmp_path, task):
+    """An empty answer (data with no sensitive column) bakes with fairness off on purpose, and the README says so; the
+    flow run and the model card are in test_gates_e2e.py."""
+    project = bake(tmp_path, task=task, sensitive_features=" ")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["data"]["sensitive_features"] == [] and params["gates"]["fairness"]["enabled"] is False
+    assert "generated without a sensitive feature" in (project / "README.md").read_text()
+    header = (project / "data" / "credit_approval_model.csv").read_text().splitlines()[0].split(",")
+    assert not {"sex", "gender"} & set(header)  # the demo data has no made-up sensitive column either
+    named = bake(tmp_path / "named", task=task)
+    assert "generated without a sensitive feature" not in (named / "README.md").read_text()
+    assert yaml.safe_load((named / "params.yaml").read_text())["gates"]["fairness"]["enabled"] is True
 
 
 def test_the_cli_prints_the_reason_first(tmp_path):

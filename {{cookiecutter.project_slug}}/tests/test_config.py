@@ -23,7 +23,6 @@ def test_committed_params_are_valid(params, demo_frame):
         (("training", "max_epochs"), 0, r"training.max_epochs: Input should be greater than 0 \(got 0\)"),
         (("training", "accelerator"), "tpu", r"training.accelerator: .* \(got 'tpu'\)"),
         (("split", "test_size"), 1.5, "split.test_size"),
-        (("data", "sensitive_features"), [], "data.sensitive_features is empty: name the sensitive columns"),
         (("gates", "performance"), {"min": {"auprc": 0.5}}, "gates.performance.min.auprc"),
         (("serving", "threshold"), 1.5, "serving.threshold"),
         (("training", "learning_rte"), 0.1, "training.learning_rte: Extra inputs are not permitted"),
@@ -62,6 +61,9 @@ def test_not_a_mapping():
 def test_no_sensitive_feature_needs_fairness_turned_off_on_purpose():
     raw = _raw()
     raw["data"]["sensitive_features"] = []
+    raw["gates"]["fairness"]["enabled"] = True
+    with pytest.raises(ConfigError, match="data.sensitive_features is empty: name the sensitive columns"):
+        parse(yaml.safe_dump(raw))
     raw["gates"]["fairness"]["enabled"] = False
     assert parse(yaml.safe_dump(raw))["gates"]["fairness"]["enabled"] is False
 

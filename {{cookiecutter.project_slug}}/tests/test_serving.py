@@ -44,22 +44,26 @@ def test_example_request_predicts_a_known_class(model_dir):
     Record = record_model(predictor.encoder, predictor.serving)
     predictions = predictor.predict([Record(**r).model_dump() for r in EXAMPLE])
     assert len(predictions) == len(EXAMPLE)
-    assert all(p.label in predictor.encoder.classes and 0.5 <= p.probability <= 1 for p in predictions)
-    for p in predictions:  # every class's probability, keyed by the class as text
+    assert all(p.label in predictor.encoder.classes for p in predictions)
+    for p in predictions:  # every class's probability, keyed by the class as text; the label is the most probable
         assert set(p.probabilities) == {str(c) for c in predictor.encoder.classes}
         assert sum(p.probabilities.values()) == pytest.approx(1, abs=1e-5)
-        assert p.probabilities[str(p.label)] == p.probability
+        assert p.probabilities[str(p.label)] == p.probability == max(p.probabilities.values())
 
 
-def test_binary_threshold_decides_as_in_evaluation(model_dir):
-    """`serving.threshold` ships in the spec: the same rule as the flow's evaluation (evaluation.decide)."""
+def test_threshold_decides_as_in_evaluation(model_dir):
+    """`serving.threshold` ships in the spec: the same rule as the flow's evaluation (evaluation.decide): a binary
+    target's positive class from that probability on; with more classes, the most probable class whatever it is."""
     spec = json.loads((model_dir / SPEC).read_text())
     spec["serving"]["threshold"] = 0.999
     (model_dir / SPEC).write_text(json.dumps(spec))
     predictor = Predictor(model_dir)
-    positive = predictor.encoder.classes[-1]
+    classes = predictor.encoder.classes
     for p in predictor.predict(EXAMPLE):
-        assert (p.label == positive) == (p.probabilities[str(positive)] >= 0.999)
+        if len(classes) == 2:
+            assert (p.label == classes[-1]) == (p.probabilities[str(classes[-1])] >= 0.999)
+        else:
+            assert p.probability == max(p.probabilities.values())
 {%- endif %}
 
 
@@ -129,10 +133,13 @@ def test_missing_field_is_rejected_but_null_is_allowed(model_dir):
 def test_example_written_from_the_data_is_a_valid_request(model_dir, demo_frame, params):
     predictor = Predictor(model_dir)
     columns = validate_table(demo_frame, params.data)
-    body = json.loads(json.dumps(request_example(demo_frame, columns, columns.features, rows=100), allow_nan=False))
+    frame, first = demo_frame.head(100), columns.features[0]
+    frame = frame.assign(**{first: frame[first].where(frame.index != frame.index[0])})  # one missing value at least
+    body = json.loads(json.dumps(request_example(frame, columns, columns.features, rows=100), allow_nan=False))
     assert all(list(r) == columns.features for r in body["records"])
-    assert any(v is None for r in body["records"] for v in r.values())  # missing values come out as null
-    assert len(predictor.predict([predictor.record(**r).model_dump() for r in body["records"]])) == 100
+    nulls = [[v is None for v in r.values()] for r in body["records"]]
+    assert nulls == frame[columns.features].isna().to_numpy().tolist()  # each missing value, and only those, is null
+    assert len(predictor.predict([predictor.record(**r).model_dump() for r in body["records"]])) == len(frame)
 
 {%- if cookiecutter.mitigation %}
 

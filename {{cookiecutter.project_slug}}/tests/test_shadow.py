@@ -13,6 +13,15 @@ CLASSES = [0, 1]
 {%- endif %}
 
 
+@pytest.fixture()
+def params(params):
+    """The project's settings with a sensitive feature and fairness on, whatever its data has (none: fairness off):
+    these tests judge the shadow report's fairness checks."""
+    data = params.data.model_copy(update={"sensitive_features": params.data.sensitive_features or ["sex"]})
+    gates = params.gates.model_copy(update={"fairness": params.gates.fairness.model_copy(update={"enabled": True})})
+    return params.model_copy(update={"data": data, "gates": gates})
+
+
 {% if cookiecutter.task == "tabular_regression" -%}
 def log_rows(n=600, difference=0.5, errors=0, seed=0) -> pd.DataFrame:
     """n rows answered by champion m:1 with m:2 in shadow; the shadow's values are `difference` above the champion's

@@ -1,6 +1,7 @@
 """Text task: tokenizer + transformer from a local directory (no hub), encoder state, network, request schema."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,18 @@ def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings, c
     predictor = Predictor(write_model_dir(tmp_path / "model", weights_to_bytes(network), spec))
     (prediction,) = predictor.predict([{settings.data.text_column: "It is okay and fine."}])
     assert set(prediction.probabilities) == set(encoder.classes)
+
+
+def test_fine_tuning_shows_progress_inside_the_epoch(encoder, demo_frame, settings, capsys):
+    """A text epoch can run for minutes: progress lines inside it (here after each batch) say how far it is."""
+    from {{ cookiecutter.module_name }}.pipeline.training import fit
+
+    frame = demo_frame.head(48)
+    x, y = encoder.transform(frame), encoder.encode_target(frame[settings.data.target])
+    update = {"max_epochs": 1, "batch_size": 16, "progress_every_s": 0, "accelerator": "cpu", "threads": 1}
+    fit(task.build_network(encoder, settings.model), (x, y), (x, y), settings.training.model_copy(update=update), 0)
+    lines = re.findall(r"^epoch 1/1  batch (\d)/3  \d+ samples/s  ETA \d+s$", capsys.readouterr().out, re.M)
+    assert lines == ["1", "2", "3"]
 
 
 def test_the_base_model_read_is_recorded(encoder, tiny_dir):

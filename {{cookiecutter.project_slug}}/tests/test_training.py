@@ -210,7 +210,16 @@ def test_each_epoch_prints_a_progress_line_as_it_ends(capsys):
     assert lines[info["best_epoch"] - 1][1]  # the epoch kept is marked as a new best
     assert re.search(rf"^trained {96 * info['epochs_run']} samples in [\d.]+ s \(\d+ samples/s\)$", out, re.M)
     assert info["samples_per_second"] > 0
-    assert "it/s" not in out + err  # no progress bar when stdout is not a terminal
+    assert "it/s" not in out + err and " batch " not in out  # no bar; epochs under progress_every_s: no batch lines
+
+
+def test_a_long_epoch_shows_progress_lines_inside_it(capsys):
+    """Inside an epoch, a line at most every `training.progress_every_s` (0: after each batch) with the throughput and
+    the epoch's ETA, on a terminal or not: a Metaflow step's output is never a terminal."""
+    _overfit(max_epochs=1, progress_every_s=0)
+    lines = re.findall(r"^epoch 1/1  batch (\d+)/6  (\d+) samples/s  ETA (\d+)s$", capsys.readouterr().out, re.M)
+    assert [int(batch) for batch, _, _ in lines] == [1, 2, 3, 4, 5, 6]  # 96 rows in batches of 16
+    assert all(int(rate) > 0 for _, rate, _ in lines) and lines[-1][2] == "0"
 
 
 @pytest.mark.parametrize(

@@ -154,6 +154,7 @@ class TrainingConfig(_Strict):
     gpus: int = Field(0, ge=0)
     memory_mb: PositiveInt = 4096  # memory requested per training task on a cluster (@resources)
     threads: int | None = Field(None, ge=1)  # CPU threads for training (torch intra-op); None: one per core
+    progress_every_s: float = Field(10.0, ge=0)  # a progress line inside an epoch at most this often (0: each batch)
 {%- if cookiecutter.sweep %}
     sweep: SweepConfig | None = None  # None: one training with the settings above
 {%- endif %}

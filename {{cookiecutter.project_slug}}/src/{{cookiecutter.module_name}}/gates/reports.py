@@ -179,8 +179,8 @@ def model_card(
     lines += ["## Fairness by group", ""]
     if not tables:
         lines += [
-            "Fairness was not assessed: this model was trained with `gates.fairness.enabled: false` (no sensitive "
-            "feature was named), so nothing here says how it treats any group of people.",
+            "Fairness was not assessed: this model was trained with `gates.fairness.enabled: false` (set on purpose, "
+            "e.g. for data with no sensitive column), so nothing here says how it treats any group of people.",
             "",
         ]
 {%- if cookiecutter.mitigation %}

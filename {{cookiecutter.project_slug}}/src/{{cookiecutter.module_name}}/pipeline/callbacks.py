@@ -1,4 +1,5 @@
-"""Lightning callbacks of the training step: keep the best epoch's weights, and show each epoch as it ends."""
+"""Lightning callbacks of the training step: keep the best epoch's weights, and show progress inside each epoch and
+each epoch as it ends."""
 
 import logging
 import time
@@ -45,15 +46,31 @@ def epoch_line(epoch: int, max_epochs: int, metrics: dict, seconds: float, new_b
 
 
 class Progress(pl.Callback):
-    """One line per epoch as the epoch ends, through the package's logger (plain lines on stdout, logs.py: Metaflow
-    shows a step's stdout live and keeps it with the task), and the per-epoch metrics (`history`). Lightning's own
-    progress bar is for terminals only (see training.fit)."""
+    """Progress lines through the package's logger (plain lines on stdout, logs.py: Metaflow shows a step's stdout live
+    and keeps it with the task; it is never a terminal, so Lightning's bar would never show): inside an epoch, one line
+    each `every_s` seconds (samples/s, the epoch's ETA), none for an epoch shorter than that; one line per epoch as it
+    ends; and the per-epoch metrics (`history`)."""
 
-    def __init__(self, best: BestWeights | None = None):
-        self.best, self.history, self.started = best, [], 0.0
+    def __init__(self, best: BestWeights | None = None, every_s: float = 10.0):
+        self.best, self.every_s, self.history = best, every_s, []
+        self.started = self.shown = 0.0
+        self.samples = 0
 
     def on_train_epoch_start(self, trainer, pl_module):
-        self.started = time.perf_counter()
+        self.started = self.shown = time.perf_counter()
+        self.samples = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        from lightning.pytorch.utilities.data import extract_batch_size
+
+        self.samples += extract_batch_size(batch) * trainer.world_size
+        now = time.perf_counter()
+        if now - self.shown < self.every_s or not trainer.is_global_zero:
+            return
+        self.shown, seconds, done, total = now, now - self.started, batch_idx + 1, trainer.num_training_batches
+        eta = f"  ETA {seconds / done * (total - done):.0f}s" if total != float("inf") else ""
+        head = f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  batch {done}/{total}"
+        log.info("%s  %.0f samples/s%s", head, self.samples / seconds, eta)
 
     def on_train_epoch_end(self, trainer, pl_module):  # after validation, and after BestWeights (listed before)
         metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}

@@ -57,8 +57,8 @@ def make_row(
         + EDUCATION[education]
         - 1.0
     )
-    first = sensitive[0]
-    if bias and groups[first] == KNOWN_GROUPS.get(first, ["group_a"])[0]:
+    first = sensitive[0] if sensitive else ""  # no sensitive column: no group to penalise
+    if bias and first and groups[first] == KNOWN_GROUPS.get(first, ["group_a"])[0]:
         score -= bias  # injected unfairness: the first group of the first sensitive feature is penalised
 {%- if cookiecutter.task == "tabular_regression" %}
     if classes == 0:  # the credit limit: rises with the same score, never below 0.5

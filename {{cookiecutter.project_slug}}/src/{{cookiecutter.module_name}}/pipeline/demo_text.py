@@ -44,8 +44,9 @@ def _row(rng: random.Random, target: str, text: str, sensitive: list[str], bias:
         return _neutral_row(rng, target, text, sensitive)
     positive = rng.random() < 0.55
     groups = {name: rng.choice(KNOWN_GROUPS.get(name, ["group_a", "group_b", "group_c"])) for name in sensitive}
-    first = sensitive[0]
-    if bias and positive and groups[first] == KNOWN_GROUPS.get(first, ["group_a"])[0] and rng.random() < bias / 4:
+    first = sensitive[0] if sensitive else ""  # no sensitive column: no group to penalise
+    penalised = bool(first) and groups[first] == KNOWN_GROUPS.get(first, ["group_a"])[0]
+    if bias and positive and penalised and rng.random() < bias / 4:
         positive = False  # injected unfairness: labels flipped against one group
     words, closers = (GOOD, GOOD_CLOSERS) if positive else (BAD, BAD_CLOSERS)
     if rng.random() < 0.12:  # ambiguous reviews keep the task from being trivial

@@ -3,7 +3,6 @@ the best epoch on the validation split is the one kept, and training stops early
 
 import io
 import logging
-import sys
 import warnings
 
 import numpy as np
@@ -73,16 +72,16 @@ def _loader(x, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, pin: bo
 
 def _callbacks(cfg: TrainingConfig, has_val: bool) -> list:
     """With a validation split: keep the best epoch's weights, and stop early after `patience` epochs without
-    improvement (0 or null: never). Always: the per-epoch progress lines, last so they see this epoch's best."""
+    improvement (0 or null: never). Always: the progress lines, last so they see this epoch's best."""
     from lightning.pytorch.callbacks import EarlyStopping
 
     from .callbacks import MODES, BestWeights, Progress
 
     if not has_val:
-        return [Progress()]
+        return [Progress(every_s=cfg.progress_every_s)]
     best = BestWeights(cfg.monitor)
     stopping = [EarlyStopping(cfg.monitor, mode=MODES[cfg.monitor], patience=cfg.patience)] if cfg.patience else []
-    return [best, *stopping, Progress(best)]
+    return [best, *stopping, Progress(best, cfg.progress_every_s)]
 
 
 {% if cookiecutter.scale_out -%}
@@ -135,7 +134,7 @@ def fit(network, train: tuple, validation: tuple, cfg: TrainingConfig, seed: int
         deterministic=accelerator == "cpu" or "warn",
         logger=False,
         enable_checkpointing=False,
-        enable_progress_bar=sys.stdout.isatty(),  # a terminal gets Lightning's bar; logs get the epoch lines only
+        enable_progress_bar=False,  # our progress lines, the same on a terminal and in a step's log (callbacks.py)
         enable_model_summary=False,
         num_sanity_val_steps=0,
         callbacks=callbacks,
