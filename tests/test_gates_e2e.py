@@ -92,7 +92,7 @@ def biased(project) -> str:
                 sys.executable,
                 f"src/{MODULE}/pipeline/demo_data.py",
                 "--rows",
-                "2000",
+                "5000",
                 "--bias",
                 "2.5",
                 "--out",
@@ -110,7 +110,8 @@ def test_biased_data_fails_fairness_and_nothing_moves(project, client):
     code, output = flow(project, "--allow-unpinned-data", "true", edit=lambda p: p["data"].update(path="biased.csv"))
     assert code != 0
     assert "fairness gate FAILED" in output and "gates FAILED, nothing packaged or promoted" in output
-    assert re.search(r"fairness: (demographic parity|equalized odds) difference \[sex\] = [\d.]+, needs <=", output)
+    difference = r"fairness: (demographic parity|equalized odds) difference \[sex\] = [\d.]+ \[[\d.]+, [\d.]+\] on"
+    assert re.search(difference + r" \d+ rows, needs <=", output), output
     failed = latest(client)
     assert failed.info.status == "FAILED" and failed.data.tags["failed_step"] == "evaluate"
     assert failed.data.tags["gate.fairness"] == "failed"
@@ -124,22 +125,23 @@ def test_worse_challenger_is_blocked_by_the_champion(project, client):
         params["gates"]["performance"] = {"min": {}, "max": {}}
         params["gates"]["fairness"] = {"max_demographic_parity_difference": None, "max_equalized_odds_difference": None}
 
-    def grown(params):  # the champion's 2000 rows and 500 new ones: the same seeded split mixes them
+    def grown(params):  # the champion's 5000 rows and 500 new ones: the same seeded split mixes them
         worse(params)
         params["data"]["path"] = "grown.csv"
 
-    made = run([sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", "2500", "--out", "grown.csv"], project)
+    made = run([sys.executable, f"src/{MODULE}/pipeline/demo_data.py", "--rows", "5500", "--out", "grown.csv"], project)
     assert made.returncode == 0, made.stderr
     versions = len(client.search_model_versions(f"name = '{MODULE}'"))
     code, output = flow(project, "--allow-unpinned-data", "true", edit=grown)
     assert code != 0
-    assert re.search(r"champion: roc_auc vs champion v1 = [\d.]+, needs >= [\d.]+ \(off by [\d.]+\)", output), output
+    worse_by = r"champion: roc_auc difference vs champion v1 = -[\d.]+ \[-[\d.]+, -[\d.]+\] on \d+ rows, needs >= -0.01"
+    assert re.search(worse_by + r" \(off by [\d.]+\)", output), output
     assert "judged against the champion, v1" in output  # read once, in start
     # both models scored only on test rows outside the champion's training and validation splits
     fresh, left_out = map(
         int, re.search(r"compared on (\d+) test rows neither model trained on \((\d+) left", output).groups()
     )
-    assert left_out > 0 and fresh + left_out == 500, output
+    assert left_out > 0 and fresh + left_out == 1100, output
     assert champion(client) == "1" and len(client.search_model_versions(f"name = '{MODULE}'")) == versions
 
     code, output = flow(project, "--skip-gates", "champion", edit=worse)
@@ -166,8 +168,11 @@ def test_mitigation_is_rechecked_by_the_same_gate_and_served_with_the_groups(pro
     assert code == 0, output
     assert "fairness gate PASSED" in output and "before mitigation: {" in output
     assert "cross-fitting the fairness thresholds: network 5/5" in output  # mitigation.fit_on: cross_fit (default)
-    before = re.search(r"note: before mitigation: equalized odds difference \[sex\] = ([\d.]+), needs <= 0.15", output)
-    after = re.search(r"\[ok\] equalized odds difference \[sex\] = ([\d.]+) <= 0.15", output)
+    evidence = r" \[[\d.]+, [\d.]+\] on \d+ rows"
+    before = re.search(
+        r"before mitigation: equalized odds difference \[sex\] = ([\d.]+)" + evidence + ", needs", output
+    )
+    after = re.search(r"\[ok\] equalized odds difference \[sex\] = ([\d.]+)" + evidence + " <= 0.15", output)
     assert before and after and float(after[1]) < 0.15 < float(before[1]), output
     record = latest(client)
     assert record.data.tags["gate.fairness"] == "passed"
@@ -248,12 +253,12 @@ def test_a_champion_on_a_data_version_no_commit_pins_yet_is_still_judged_against
         params["gates"]["champion"]["enabled"] = False
 
     try:
-        new_version(2300)
+        new_version(5300)
         code, output = flow(project, edit=champion_off)
         assert code == 0, output
         made = re.search(r"registry version (\d+)", output)[1]
         assert champion(client) == made  # pinned data, every configured gate passed
-        new_version(2600)
+        new_version(5600)
         code, output = flow(project)
         assert f"judged against the champion, v{made}" in output
         assert re.search(r"compared on \d+ test rows neither model trained on", output), output
