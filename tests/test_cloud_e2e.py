@@ -19,7 +19,7 @@ import pytest
 import requests
 import yaml
 
-from .conftest import bake, pin_demo_data, run
+from .conftest import bake, decide_on_point, pin_demo_data, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1)")]
 
@@ -62,7 +62,7 @@ def _profile(project: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """A baked project with 2000 pinned rows, its stack up (`make up`), its data pushed to the stack's DVC remote."""
-    project = pin_demo_data(bake(tmp_path_factory.mktemp("cloud"), scale_out=True), 2000)
+    project = pin_demo_data(decide_on_point(bake(tmp_path_factory.mktemp("cloud"), scale_out=True)), 2000)
     up = run(["make", "up", f"PYTHON={sys.executable}"], project, timeout=300)
     try:
         assert up.returncode == 0, up.stdout + up.stderr

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import bake, pin_demo_data, run
+from .conftest import bake, decide_on_point, pin_demo_data, run
 from .test_cloud_e2e import _profile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -19,7 +19,7 @@ def _run_id(output: str) -> str:
 
 
 def test_lineage_of_a_cloud_run_names_the_missing_run_and_shows_no_local_version(tmp_path):
-    project = pin_demo_data(bake(tmp_path, scale_out=True), 2000)
+    project = pin_demo_data(decide_on_point(bake(tmp_path, scale_out=True)), 2000)
     home = str(tmp_path / "bentoml")
     flow = [sys.executable, "flow.py", "--no-pylint", "run"]
     local = run(flow, project, BENTOML_HOME=home)

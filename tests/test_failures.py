@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from .conftest import bake, latest_run, mlflow_client, pin_demo_data, run
+from .conftest import bake, decide_on_point, latest_run, mlflow_client, pin_demo_data, run
 
 pytestmark = pytest.mark.e2e
 MODULE = "credit_approval_model"
@@ -18,7 +18,7 @@ DATA = f"data/{MODULE}.csv"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    return pin_demo_data(bake(tmp_path_factory.mktemp("failures")), 2000)
+    return pin_demo_data(decide_on_point(bake(tmp_path_factory.mktemp("failures"))), 2000)
 
 
 def variant(project, name: str, **edits) -> list[str]:

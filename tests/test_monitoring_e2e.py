@@ -233,7 +233,9 @@ def test_a_labelled_batch_the_model_now_gets_wrong_is_degraded(project):
     assert event["payload"]["model_version"].startswith(f"{module}:") and event["payload"]["mlflow_model_version"]
     assert done.returncode != 0 and "Traceback" not in output, output[-3000:]
     assert "Model degraded" in output and "gates failed on the labelled rows" in output
-    assert re.search(r"performance: .*accuracy = 0\.\d{4}, needs >= 0\.75 \(off by 0\.\d{4}\)", output), output[-3000:]
+    assert re.search(
+        r"performance: .*accuracy = 0\.\d{4} \[[\d.]+, [\d.]+\] on \d+ rows, needs >= 0\.75 \(off by 0\.\d{4}\)", output
+    ), output[-3000:]
     found = latest_run(mlflow_client(root), f"{module}-monitoring")
     assert found.data.tags["monitoring.verdict"] == "degraded"
     assert found.data.tags["check.performance.gate"] == "degraded" and found.data.metrics["performance.accuracy"] < 0.5

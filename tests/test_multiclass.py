@@ -40,6 +40,7 @@ def project(tmp_path_factory):
     params["data"].update(path=DATA, target="decision")
     params["gates"]["performance"] = {"min": {"accuracy": 0.6, "roc_auc": 0.8}, "max": {"log_loss": 0.9}}
     params["gates"]["fairness"]["max_demographic_parity_difference"] = 0.2  # tier base rates differ a little by sex
+    params["gates"]["decide_on"] = "point"  # a few thousand rows, not about the interval rule (conftest)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
     subprocess.run(["git", "commit", "-qm", "three decision tiers"], cwd=project, check=True)

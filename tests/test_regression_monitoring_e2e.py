@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import requests
 
-from .conftest import Server, bake, free_port, latest_run, mlflow_client, pin_demo_data, run
+from .conftest import Server, bake, decide_on_point, free_port, latest_run, mlflow_client, pin_demo_data, run
 from .test_monitoring_e2e import statuses
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,7 @@ TARGET = "credit_limit"
 def project(tmp_path_factory):
     """One regression bake with monitoring, trained once on 2000 pinned demo rows (v1, the champion)."""
     root = tmp_path_factory.mktemp("regression-monitoring")
-    project = pin_demo_data(bake(root, task="tabular_regression", monitoring=True), ROWS)
+    project = pin_demo_data(decide_on_point(bake(root, task="tabular_regression", monitoring=True)), ROWS)
     home = root / "bentoml"
     flow = run([sys.executable, "flow.py", "--no-pylint", "run"], project, BENTOML_HOME=str(home))
     assert flow.returncode == 0, flow.stdout[-3000:] + flow.stderr[-3000:]
@@ -196,7 +196,9 @@ def test_a_labelled_batch_whose_values_moved_is_degraded_by_the_regression_gates
     done, output = monitor(root, home, "--batch", "f.csv")
     assert done.returncode != 0 and "Traceback" not in output, output[-3000:]
     assert "Model degraded" in output and "gates failed on the labelled rows" in output
-    assert re.search(r"performance: .*rmse = \d+\.\d{4}, needs <= 3\.2 \(off by \d+\.\d{4}\)", output), output[-3000:]
+    assert re.search(
+        r"performance: .*rmse = \d+\.\d{4} \[[\d.]+, [\d.]+\] on \d+ rows, needs <= 3\.2 \(off by \d+\.\d{4}\)", output
+    ), output[-3000:]
     tags, verdict = verdict_of_latest_monitor(root)
     assert tags["monitoring.verdict"] == "degraded" and tags["monitoring.source"] == "batch"
     gates = {c["name"]: c for c in verdict["checks"] if c["kind"] in ("performance", "fairness")}

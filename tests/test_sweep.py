@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import bake, mlflow_client, pin_demo_data, run
+from .conftest import bake, decide_on_point, mlflow_client, pin_demo_data, run
 
 pytestmark = pytest.mark.e2e
 CANDIDATES = [
@@ -50,7 +50,7 @@ print(json.dumps({{
 def swept(tmp_path_factory):
     """A baked project on 2000 pinned demo rows, its flow run once with a two-candidate sweep."""
     root = tmp_path_factory.mktemp("sweep")
-    project = pin_demo_data(bake(root, sweep=True), 2000)
+    project = pin_demo_data(decide_on_point(bake(root, sweep=True)), 2000)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["training"] |= {"max_epochs": 3, "sweep": {"candidates": CANDIDATES}}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
