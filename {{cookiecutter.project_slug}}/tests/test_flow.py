@@ -34,8 +34,10 @@ def _project(tmp_path, demo_csv, **gates):
     params["model"]["name_or_path"] = str(tiny_model(demo_csv, tmp_path / "tiny"))  # offline: no hub download
     params["training"]["learning_rate"] = 0.003
 {%- endif %}
-    params["gates"]["performance"] = gates or PASSING
-    # 120 test rows are too few to judge group differences; the template's own tests judge them on more data
+    # a sample of your data, of any size: 120 test rows or fewer are too few for the gates' intervals to decide or to
+    # judge group differences; the template's own tests judge them on more data
+    params["gates"]["performance"] = (gates or PASSING) | {"min_rows": 1}
+    params["gates"]["decide_on"] = "point"
 {%- if cookiecutter.task == "tabular_regression" %}
     params["gates"]["fairness"] = {"max_mae_ratio": None, "max_mean_error_difference": None}
 {%- else %}
