@@ -153,7 +153,9 @@ def test_the_challenger_in_shadow_is_judged_by_its_difference_from_the_champion(
     done, output = make(root, home, "shadow-report", "BATCH=s.csv")
     assert done.returncode == 0, output[-3000:]
     assert "fairness: judged on the labelled batch" in output
-    assert re.search(r"\[ok\] group MAE ratio, highest / lowest \[sex\] = [\d.]+ <= 1\.25", output), output
+    assert re.search(
+        r"\[ok\] group MAE ratio, highest / lowest \[sex\] = [\d.]+ \[[\d.]+, [\d.]+\] on \d+ rows <= 1\.25", output
+    ), output
     for gate in ("performance", "fairness", "champion"):
         assert f"{gate} (labelled batch) gate PASSED" in output, output
     assert "shadow report: passed" in output
