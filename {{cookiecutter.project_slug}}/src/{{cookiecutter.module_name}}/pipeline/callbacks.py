@@ -5,6 +5,7 @@ import logging
 import time
 
 import lightning.pytorch as pl
+from lightning.pytorch.utilities.data import extract_batch_size
 
 from ..config import MODES
 
@@ -61,8 +62,6 @@ class Progress(pl.Callback):
         self.samples = 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        from lightning.pytorch.utilities.data import extract_batch_size
-
         self.samples += extract_batch_size(batch) * trainer.world_size
         now = time.perf_counter()
         if now - self.shown < self.every_s or not trainer.is_global_zero:
