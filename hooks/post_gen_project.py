@@ -20,7 +20,12 @@ SCALE_OUT = "{{ cookiecutter.scale_out }}" == "True"
 SWEEP = "{{ cookiecutter.sweep }}" == "True"
 BENCHMARKS = "{{ cookiecutter.benchmarks }}" == "True"
 MITIGATION = "{{ cookiecutter.mitigation }}" == "True"
+FAIRNESS = bool("{{ cookiecutter.__fairness }}")  # a sensitive feature was answered
 UNUSED = {
+    # fairness: the fairness gate over the groups of the sensitive features (none answered: no gate)
+    f"{PACKAGE}/gates/fairness.py": REGRESSION or not FAIRNESS,
+    f"{PACKAGE}/gates/fairness_regression.py": not (REGRESSION and FAIRNESS),
+    "tests/test_fairness.py": REGRESSION or not FAIRNESS,
     # mitigation: fairlearn's ThresholdOptimizer after training
     f"{PACKAGE}/gates/mitigation.py": not MITIGATION,
     "tests/test_mitigation.py": not MITIGATION,
@@ -66,11 +71,8 @@ UNUSED = {
     # regression: its own target, metrics and group losses; the classification versions go (renamed below)
     f"{PACKAGE}/pipeline/tasks/regression.py": not REGRESSION,
     f"{PACKAGE}/pipeline/evaluation.py": REGRESSION,
-    f"{PACKAGE}/gates/fairness.py": REGRESSION,
     f"{PACKAGE}/pipeline/evaluation_regression.py": not REGRESSION,
-    f"{PACKAGE}/gates/fairness_regression.py": not REGRESSION,
     "tests/test_regression.py": not REGRESSION,
-    "tests/test_fairness.py": REGRESSION,
     "tests/test_reports.py": REGRESSION,  # test_regression.py covers training and the reports for a regression
     "tests/test_training.py": REGRESSION,
 }

@@ -2,7 +2,8 @@
 lines as Jinja blocks, so each block is rendered both ways here, without baking (test_bake.py bakes a few sets and
 runs their commands and tests).
 
-For each task and each combination of the yes/no capabilities that the pre-generation hook accepts, the template's
+For each task, each combination of the yes/no capabilities that the pre-generation hook accepts, and a sensitive
+feature answered or not (none: no fairness gate), the template's
 Python files are rendered with cookiecutter's environment, the files the post-generation hook would remove are left
 out and those it renames renamed (the hook's own UNUSED and RENAMED tables, rendered with the same answers), and then:
 - every `from <the package> import name` names a module of that tree that defines the name;
@@ -28,7 +29,7 @@ TASKS = SPEC["task"]
 MODULE = "credit_approval_model"
 
 
-def answers(task: str, chosen: tuple[bool, ...]) -> dict:
+def answers(task: str, chosen: tuple[bool, ...], sensitive: str = "sex") -> dict:
     base = {
         "project_name": "Credit Approval Model",
         "project_slug": "credit-approval-model",
@@ -39,12 +40,13 @@ def answers(task: str, chosen: tuple[bool, ...]) -> dict:
         "task": task,
         "compute": "cpu",
         "target_column": {"text_classification": "label", "tabular_regression": "credit_limit"}.get(task, "approved"),
-        "sensitive_features": "sex",
+        "sensitive_features": sensitive,
         "python_version": "3.11",
         "license": "MIT",
         "ci": "none",
     }
-    return base | dict(zip(CAPABILITIES, chosen, strict=True))
+    base |= dict(zip(CAPABILITIES, chosen, strict=True))
+    return base | {"__fairness": ENV.from_string(SPEC["__fairness"]).render(cookiecutter=base)}  # as cookiecutter does
 
 
 ENV = StrictEnvironment(context={"cookiecutter": SPEC}, keep_trailing_newline=True)
@@ -65,9 +67,9 @@ def hook(name: str, context: dict) -> dict:
     return scope
 
 
-def accepted(task: str, chosen: tuple[bool, ...]) -> bool:
+def accepted(task: str, chosen: tuple[bool, ...], sensitive: str) -> bool:
     """The pre-generation hook finds nothing wrong with these answers (e.g. mitigation of a regression)."""
-    return not list(hook("pre_gen_project", answers(task, chosen))["problems"]())
+    return not list(hook("pre_gen_project", answers(task, chosen, sensitive))["problems"]())
 
 
 def rendered_tree(context: dict, out: Path) -> dict[Path, str]:
@@ -140,17 +142,18 @@ def missing_imports(files: dict[Path, str]) -> list[str]:
 
 
 SETS = [
-    (task, chosen)
+    (task, chosen, sensitive)
     for task in TASKS
     for chosen in itertools.product([False, True], repeat=len(CAPABILITIES))
-    if accepted(task, chosen)
+    for sensitive in ("sex", "")
+    if accepted(task, chosen, sensitive)
 ]
 
 
 def _id(option_set) -> str:
-    task, chosen = option_set
+    task, chosen, sensitive = option_set
     on = "+".join(name for name, yes in zip(CAPABILITIES, chosen, strict=True) if yes) or "core"
-    return f"{task.removesuffix('_classification')}-{on}"
+    return f"{task.removesuffix('_classification')}-{on}" + ("" if sensitive else "-no_fairness")
 
 
 @pytest.fixture(scope="module")

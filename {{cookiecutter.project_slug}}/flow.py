@@ -163,7 +163,7 @@ class TrainingFlow(FlowSpec):
     )
     publish = Parameter("publish", type=bool, default=True, help="false: gate but neither register nor package")
     skip_gates = Parameter(
-        "skip-gates", default="", help="comma-separated gates to skip (logged): performance, fairness, champion"
+        "skip-gates", default="", help="comma-separated gates to skip (logged): performance, {{ 'fairness, ' if cookiecutter.__fairness }}champion"
     )
 
     @property
@@ -412,7 +412,7 @@ class TrainingFlow(FlowSpec):
 {%- else %}
         """Score the trained network on the held-out test split and the champion pinned in start beside it on the test
         rows it never trained on either;
-{%- endif %} judge performance, fairness and the champion and report every check
+{%- endif %} judge performance{{ ', fairness' if cookiecutter.__fairness }} and the champion and report every check
         (card + MLflow). Scoring and judging share a process: the verdict needs the scores and nothing else. Enforced in
         package, so a failed gate still leaves its card and its record."""
         self.score()
@@ -473,6 +473,7 @@ class TrainingFlow(FlowSpec):
     def judge(self):
         """evaluate's second half: the gates' verdicts on those scores, the card and the report."""
         from {{ cookiecutter.module_name }}.gates import reports
+{%- if cookiecutter.__fairness %}
         from {{ cookiecutter.module_name }}.gates.fairness import group_tables
         from {{ cookiecutter.module_name }}.gates.judge import parse_skip, run_gates
 
@@ -505,6 +506,16 @@ class TrainingFlow(FlowSpec):
         figures = reports.charts(tables, cfg.gates.primary_metric, cfg.gates.fairness)
         reports.fill_card(current.card["gates"], self.verdicts, tables, figures)
         self.report = {"report.html": reports.html_report(self.verdicts, tables, figures)} | figures
+{%- else %}
+        from {{ cookiecutter.module_name }}.gates.judge import parse_skip, run_gates
+
+        cfg = self.settings
+        verdicts = run_gates(self.metrics, self.champion, cfg.gates, parse_skip(self.skip_gates))
+        self.verdicts = [v.as_dict() for v in verdicts]
+        print("\n".join(v.summary() for v in verdicts))
+        reports.fill_card(current.card["gates"], self.verdicts)
+        self.report = {"report.html": reports.html_report(self.verdicts)}
+{%- endif %}
 
     @timeout(minutes=60)
     @tracked
@@ -552,7 +563,9 @@ class TrainingFlow(FlowSpec):
             self.data,
             self.rows,
             self.metrics,
+{%- if cookiecutter.__fairness %}
             self.group_tables,
+{%- endif %}
             self.verdicts,
 {%- if cookiecutter.mitigation %}
             mitigation,

@@ -12,7 +12,7 @@
 
 The reference is the judged model's own training split, found through its lineage (monitoring/reference.py). Every
 check (drift per feature and on the predictions, data quality, schema) is reported with its value, threshold and
-status. A batch with labels is also judged by the training flow's performance and fairness gates (a failed gate:
+status. A batch with labels is also judged by the training flow's performance{{ " and fairness gates" if cookiecutter.__fairness else " gate" }} (a failed gate:
 `degraded`). The verdict (ok / warn / drift / degraded) goes to a card (`python monitor_flow.py card get judge
 verdict.html`), to monitoring/reports/<run id>/ (verdict.html, evidently.html, verdict.json) and to an MLflow run in the
 experiment `<model name>-monitoring`. A drift or degraded verdict ends the run with a non-zero exit after everything is
@@ -167,7 +167,7 @@ class MonitorFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.monitoring import checks, report
 
         cfg = self.settings
-        ignored = [*window_columns(), self.lineage.target, *cfg.data.sensitive_features, *cfg.data.drop]
+        ignored = [*window_columns(), self.lineage.target{{ ", *cfg.data.sensitive_features" if cookiecutter.__fairness }}, *cfg.data.drop]
         ignored += [c for c in self.numeric + self.categorical if c not in self.inputs]  # derived: text statistics
         found = checks.schema_checks(list(self.current.columns), self.inputs, ignored)
         columns = checks.drift_columns(self.numeric, self.categorical, self.predicted)

@@ -39,7 +39,9 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }}.config import load
     from {{ cookiecutter.module_name }}.gates import reports
     from {{ cookiecutter.module_name }}.gates.evidence import scored, shown
+{%- if cookiecutter.__fairness %}
     from {{ cookiecutter.module_name }}.gates.fairness import group_tables
+{%- endif %}
     from {{ cookiecutter.module_name }}.gates.judge import enforce, run_gates
     from {{ cookiecutter.module_name }}.lineage import run_record, tracking
     from {{ cookiecutter.module_name }}.lineage.git import git_facts
@@ -106,6 +108,7 @@ def main(argv=None) -> dict:
     name, target = cfg.packaging.model_name, cfg.data.target
     champion = champion_metrics(name, pinned, test, target, predictions, cfg.gates, cfg.seed)
     print("test metrics:", shown(metrics))
+{%- if cookiecutter.__fairness %}
     fairness, sensitive = cfg.gates.fairness, test[cfg.data.sensitive_features]
 
     def tables_of(p):
@@ -124,6 +127,10 @@ def main(argv=None) -> dict:
     verdicts = [v.as_dict() for v in verdicts]
     figures = reports.charts(tables, cfg.gates.primary_metric, cfg.gates.fairness)
     report = {"report.html": reports.html_report(verdicts, tables, figures)} | figures
+{%- else %}
+    verdicts = [v.as_dict() for v in run_gates(metrics, champion, cfg.gates, set())]
+    report = {"report.html": reports.html_report(verdicts)}
+{%- endif %}
     clock.step("package")
     run_record.log_training(run_id, training, weights_sha256(weights), encoder.state())
     run_record.record_evaluation(run_id, metrics, verdicts, report, class_metrics)
@@ -141,12 +148,16 @@ def main(argv=None) -> dict:
     card_text = reports.model_card(
         description, data, rows, metrics, tables, verdicts, mitigation, decision, class_metrics, training
     )
-{%- else %}
+{%- elif cookiecutter.__fairness %}
     spec = ModelSpec(task=task.NAME, encoder=encoder.state(), network=cfg.model, serving=cfg.serving)
     decision = {"classes": encoder.classes, "threshold": cfg.serving.threshold}
     card_text = reports.model_card(
         description, data, rows, metrics, tables, verdicts, decision, class_metrics, training
     )
+{%- else %}
+    spec = ModelSpec(task=task.NAME, encoder=encoder.state(), network=cfg.model, serving=cfg.serving)
+    decision = {"classes": encoder.classes, "threshold": cfg.serving.threshold}
+    card_text = reports.model_card(description, data, rows, metrics, verdicts, decision, class_metrics, training)
 {%- endif %}
     if args.publish == "true":
         published = publish_model(

@@ -35,7 +35,7 @@ def params() -> config.Params:
 def demo_csv(tmp_path_factory, params) -> Path:
     """The tests' table: a seeded sample of the configured data (params.yaml's data.path) when it is there, so the
     suite follows your own data and columns; otherwise (a fresh clone before `dvc pull`) demo data with the configured
-    target and sensitive columns."""
+    target{{ " and sensitive columns" if cookiecutter.__fairness else " column" }}."""
     from {{ cookiecutter.module_name }}.pipeline.data import read_table
 
     path = tmp_path_factory.mktemp("data") / "sample.csv"
@@ -44,7 +44,7 @@ def demo_csv(tmp_path_factory, params) -> Path:
         table = read_table(source)
         table.sample(n=min(600, len(table)), random_state=7).to_csv(path, index=False)
         return path
-    return generate(path, rows=600, target=params.data.target, sensitive=params.data.sensitive_features, seed=7)
+    return generate(path, rows=600, target=params.data.target, sensitive={{ "params.data.sensitive_features" if cookiecutter.__fairness else "[]" }}, seed=7)
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ def _raw():
 
 def test_committed_params_are_valid(params, demo_frame):
     """params.yaml loads, and names columns of the tests' table (a sample of your configured data)."""
-    named = [params.data.target, *params.data.sensitive_features]
+    named = [params.data.target{{ ", *params.data.sensitive_features" if cookiecutter.__fairness }}]
     assert set(named) <= set(demo_frame.columns)
 
 
@@ -37,6 +37,7 @@ def test_bad_values_are_named(path, value, message):
     raw[path[0]][path[1]] = value
     with pytest.raises(ConfigError, match=message):
         parse(yaml.safe_dump(raw))
+{%- if cookiecutter.__fairness %}
 
 
 def test_target_cannot_be_sensitive():
@@ -44,6 +45,15 @@ def test_target_cannot_be_sensitive():
     raw["data"]["sensitive_features"] = [raw["data"]["target"]]
     with pytest.raises(ConfigError, match="cannot also be"):
         parse(yaml.safe_dump(raw))
+{%- else %}
+
+
+def test_target_cannot_be_a_feature():
+    raw = _raw()
+    raw["data"]["features"] = [raw["data"]["target"]]
+    with pytest.raises(ConfigError, match="cannot also be"):
+        parse(yaml.safe_dump(raw))
+{%- endif %}
 
 
 def test_a_column_is_either_numeric_or_categorical():
@@ -56,6 +66,7 @@ def test_a_column_is_either_numeric_or_categorical():
 def test_not_a_mapping():
     with pytest.raises(ConfigError, match="mapping"):
         parse("- just a list")
+{%- if cookiecutter.__fairness %}
 
 
 def test_no_sensitive_feature_needs_fairness_turned_off_on_purpose():
@@ -66,6 +77,7 @@ def test_no_sensitive_feature_needs_fairness_turned_off_on_purpose():
         parse(yaml.safe_dump(raw))
     raw["gates"]["fairness"]["enabled"] = False
     assert parse(yaml.safe_dump(raw))["gates"]["fairness"]["enabled"] is False
+{%- endif %}
 
 {%- if cookiecutter.mitigation %}
 

@@ -17,19 +17,29 @@ from {{ cookiecutter.module_name }}.pipeline.data import (
 from .conftest import EXAMPLE
 
 NUMBER = next(k for k, v in EXAMPLE[0].items() if isinstance(v, int | float))
+{%- if cookiecutter.__fairness %}
 
 
 def test_features_are_inferred_without_target_or_sensitive(demo_frame, params):
     columns = validate_table(demo_frame, params.data)
     assert params.data.target not in columns.features
     assert not set(params.data.sensitive_features) & set(columns.features)
+{%- else %}
+
+
+def test_features_are_inferred_without_target(demo_frame, params):
+    columns = validate_table(demo_frame, params.data)
+    assert params.data.target not in columns.features
+{%- endif %}
     assert columns.features == list(EXAMPLE[0])  # the shipped request has exactly the model's inputs
     assert columns.numeric == [k for k, v in EXAMPLE[0].items() if isinstance(v, int | float)]
+{%- if cookiecutter.__fairness %}
 
 
 def test_sensitive_feature_can_be_kept(demo_frame, params):
     data = params.data.model_copy(update={"use_sensitive_as_feature": True})
     assert set(params.data.sensitive_features) <= set(validate_table(demo_frame, data).features)
+{%- endif %}
 
 
 def test_every_problem_is_reported(demo_frame, params):
@@ -132,7 +142,7 @@ def _table(rows: int = 200, classes: tuple = (0, 1)) -> pd.DataFrame:
 
 def _data(params, **pinned):
     """The data section for `_table`, with `pinned` (data.numeric, data.categorical, data.coerce_numeric)."""
-    update = {"target": "y", "features": [], "drop": [], "sensitive_features": [], "numeric": [], "categorical": []}
+    update = {"target": "y", "features": [], "drop": []{{ ', "sensitive_features": []' if cookiecutter.__fairness }}, "numeric": [], "categorical": []}
 {%- if cookiecutter.task != "tabular_regression" %}
     update["positive_label"] = None
 {%- endif %}

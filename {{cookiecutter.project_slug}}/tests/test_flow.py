@@ -34,6 +34,7 @@ def _project(tmp_path, demo_csv, **gates):
     params["model"]["name_or_path"] = str(tiny_model(demo_csv, tmp_path / "tiny"))  # offline: no hub download
     params["training"]["learning_rate"] = 0.003
 {%- endif %}
+{%- if cookiecutter.__fairness %}
     # a sample of your data, of any size: 120 test rows or fewer are too few for the gates' intervals to decide or to
     # judge group differences; the template's own tests judge them on more data
     params["gates"]["performance"] = (gates or PASSING) | {"min_rows": 1}
@@ -42,6 +43,12 @@ def _project(tmp_path, demo_csv, **gates):
     params["gates"]["fairness"] = {"max_mae_ratio": None, "max_mean_error_difference": None}
 {%- else %}
     params["gates"]["fairness"] = {"max_demographic_parity_difference": None, "max_equalized_odds_difference": None}
+{%- endif %}
+{%- else %}
+    # a sample of your data, of any size: 120 test rows or fewer are too few for the gates' intervals to decide; the
+    # template's own tests judge them on more data
+    params["gates"]["performance"] = (gates or PASSING) | {"min_rows": 1}
+    params["gates"]["decide_on"] = "point"
 {%- endif %}
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     return project

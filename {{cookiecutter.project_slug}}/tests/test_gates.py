@@ -241,9 +241,10 @@ def test_a_run_without_a_pinned_champion_does_not_import_mlflow_to_evaluate():
 
 def test_skipped_gate_is_recorded_not_absent():
     cfg = GatesConfig(performance=PerformanceGate(min={"{{ m.roc_auc }}": 0.99}))
-    verdicts = run_gates({"{{ m.roc_auc }}": 0.5}, {}, None, cfg, skip={"performance"})
-    assert [v.gate for v in verdicts] == ["performance", "fairness", "champion"]
+    verdicts = run_gates({"{{ m.roc_auc }}": 0.5}, {{ "{}, " if cookiecutter.__fairness }}None, cfg, skip={"performance"})
+    assert [v.gate for v in verdicts] == ["performance", {{ '"fairness", ' if cookiecutter.__fairness }}"champion"]
     assert verdicts[0].skipped and verdicts[0].passed and "SKIPPED" in verdicts[0].summary()
+{%- if cookiecutter.__fairness %}
 
 
 def test_disabled_gates_say_off():
@@ -257,6 +258,20 @@ def test_unknown_gate_name_is_refused():
     assert parse_skip(" fairness ,champion") == {"fairness", "champion"}
     with pytest.raises(ValueError, match="unknown gate"):
         parse_skip("fairnes")
+{%- else %}
+
+
+def test_disabled_gates_say_off():
+    cfg = GatesConfig(champion={"enabled": False})
+    _, champion = run_gates({"{{ m.roc_auc }}": 0.5}, None, cfg, skip=set())
+    assert champion.headline() == "OFF" and champion.passed
+
+
+def test_unknown_gate_name_is_refused():
+    assert parse_skip(" performance ,champion") == {"performance", "champion"}
+    with pytest.raises(ValueError, match="unknown gate"):
+        parse_skip("fairness")
+{%- endif %}
 
 
 def test_enforce_lists_every_failed_check():

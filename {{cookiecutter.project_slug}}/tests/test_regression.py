@@ -1,3 +1,4 @@
+{% if cookiecutter.__fairness -%}
 """The regression task: its target encoding, training, metrics, group losses and the fairness gate on them, and the
 reports; what the shared modules' tests cover for a classifier."""
 
@@ -8,6 +9,16 @@ import pytest
 from {{ cookiecutter.module_name }}.config import FairnessGate, GatesConfig, PerformanceGate, TrainingConfig
 from {{ cookiecutter.module_name }}.gates import reports
 from {{ cookiecutter.module_name }}.gates.fairness import fairness_gate, group_tables
+{%- else -%}
+"""The regression task: its target encoding, training, metrics, and the reports; what the shared modules' tests cover
+for a classifier."""
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.module_name }}.config import GatesConfig, PerformanceGate, TrainingConfig
+from {{ cookiecutter.module_name }}.gates import reports
+{%- endif %}
 from {{ cookiecutter.module_name }}.gates.judge import champion_gate, run_gates
 from {{ cookiecutter.module_name }}.pipeline.data import DataError, validate_table
 from {{ cookiecutter.module_name }}.pipeline.evaluation import predict_values, regression_metrics
@@ -56,6 +67,7 @@ def test_metrics_are_in_the_target_units():
     metrics = regression_metrics(np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 2.0, 3.0, 2.0]))
     assert metrics == pytest.approx({"rmse": 5**0.5 / 2, "mae": 0.75, "mean_error": -0.25, "r2": 0.0})
     assert np.isnan(regression_metrics(np.array([1.0]), np.array([1.0]))["r2"])  # not judged, never passed
+{%- if cookiecutter.__fairness %}
 
 
 SEX = pd.DataFrame({"sex": ["f"] * 40 + ["m"] * 40})
@@ -102,6 +114,11 @@ def test_small_groups_are_not_judged_and_nothing_judged_fails():
     tables = group_tables(Y_TRUE[:20], Y_TRUE[:20], SEX.iloc[30:50], False)  # 10 f, 10 m
     verdict = fairness_gate(tables, FairnessGate(min_group_size=30), "rmse")
     assert not verdict.passed and "too small to judge" in verdict.notes[0]
+{%- else %}
+
+
+Y_TRUE = np.tile([10.0, 20.0], 40)
+{%- endif %}
 
 
 def test_champion_gate_holds_rmse_lower_is_better():
@@ -115,6 +132,7 @@ def test_champion_gate_holds_rmse_lower_is_better():
     assert not champion_gate({"r2": 0.7}, champion, rule("r2")).passed  # higher is better
 
 
+{% if cookiecutter.__fairness -%}
 def test_reports_show_each_group_loss_with_its_interval():
     y_pred = Y_TRUE + np.tile([1.0, -2.0, 0.5, 0.0], 20)
     tables = group_tables(Y_TRUE, y_pred, SEX, False)
@@ -127,4 +145,14 @@ def test_reports_show_each_group_loss_with_its_interval():
     data = {"path": "data/x.csv", "rev": "workspace", "md5": "ab" * 16, "pinned": True}
     card = reports.model_card("d", data, 80, {"rmse": 1.1}, tables, verdicts, {"target": "limit"})
     assert "Predicts `limit` in its own units" in card and "t-intervals of the mean absolute error" in card
+{%- else -%}
+def test_reports_show_the_verdict_and_the_target():
+    y_pred = Y_TRUE + np.tile([1.0, -2.0, 0.5, 0.0], 20)
+    cfg = GatesConfig(performance=PerformanceGate(max={"rmse": 0.5}), decide_on="point")
+    verdicts = [v.as_dict() for v in run_gates(regression_metrics(Y_TRUE, y_pred), None, cfg, set())]
+    assert "Gates FAILED" in reports.html_report(verdicts)
+    data = {"path": "data/x.csv", "rev": "workspace", "md5": "ab" * 16, "pinned": True}
+    card = reports.model_card("d", data, 80, {"rmse": 1.1}, verdicts, {"target": "limit"})
+    assert "Predicts `limit` in its own units" in card and "Fairness was not assessed" in card
+{%- endif %}
     assert "FAIL rmse = " in card

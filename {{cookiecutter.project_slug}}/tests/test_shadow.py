@@ -6,11 +6,16 @@ import pytest
 
 {% if cookiecutter.task == "tabular_regression" -%}
 from {{ cookiecutter.module_name }}.monitoring.shadow import mean_absolute_difference, score_summary, shadow_gate, shadow_rows
-{%- else -%}
+{%- elif cookiecutter.__fairness -%}
 from {{ cookiecutter.module_name }}.monitoring.shadow import score_summary, selection_spread, shadow_gate, shadow_rows
 
 CLASSES = [0, 1]
+{%- else -%}
+from {{ cookiecutter.module_name }}.monitoring.shadow import score_summary, shadow_gate, shadow_rows
 {%- endif %}
+{%- set judged = ", labelled_fairness=True" if cookiecutter.__fairness else "" %}
+{%- set classes = "CLASSES, " if cookiecutter.__fairness else "" %}
+{%- if cookiecutter.__fairness %}
 
 
 @pytest.fixture()
@@ -20,6 +25,7 @@ def params(params):
     data = params.data.model_copy(update={"sensitive_features": params.data.sensitive_features or ["sex"]})
     gates = params.gates.model_copy(update={"fairness": params.gates.fairness.model_copy(update={"enabled": True})})
     return params.model_copy(update={"data": data, "gates": gates})
+{%- endif %}
 
 
 {% if cookiecutter.task == "tabular_regression" -%}
@@ -46,12 +52,13 @@ def states(verdict) -> dict[str, str]:
     return {c.name: c.state for c in verdict.checks}
 
 
-def test_enough_close_traffic_passes_when_fairness_is_judged_on_a_labelled_batch(params):
-    verdict = shadow_gate(log_rows(), params, labelled_fairness=True)
+def test_enough_close_traffic_passes{{ "_when_fairness_is_judged_on_a_labelled_batch" if cookiecutter.__fairness }}(params):
+    verdict = shadow_gate(log_rows(), params{{ judged }})
     assert verdict.passed, verdict.summary()
     assert states(verdict)["mean absolute difference from the champion"] == "passed"
     assert mean_absolute_difference(log_rows()) == pytest.approx(0.5)
     assert "mean difference, challenger - champion: 0.0000" in verdict.notes
+{%- if cookiecutter.__fairness %}
     assert any("judged on the labelled batch" in note for note in verdict.notes)
 
 
@@ -61,6 +68,7 @@ def test_without_a_labelled_batch_fairness_is_not_judged_and_the_report_fails(pa
     feature = params.data.sensitive_features[0]
     assert not verdict.passed and states(verdict)[f"group MAE ratio, highest / lowest [{feature}]"] == "not judged"
     assert "give a labelled batch (--batch)" in verdict.summary()
+{%- endif %}
 
 
 @pytest.mark.parametrize(
@@ -72,7 +80,7 @@ def test_without_a_labelled_batch_fairness_is_not_judged_and_the_report_fails(pa
     ],
 )
 def test_too_little_traffic_refused_records_or_values_far_from_the_champions_fail_by_how_much(params, rows, failed):
-    verdict = shadow_gate(rows, params, labelled_fairness=True)
+    verdict = shadow_gate(rows, params{{ judged }})
     assert [c.name for c in verdict.checks if c.state == "failed"] == [failed]
     assert any(line.startswith(failed) and "off by" in line for line in verdict.failures)
 
@@ -80,15 +88,17 @@ def test_too_little_traffic_refused_records_or_values_far_from_the_champions_fai
 def test_the_difference_is_reported_not_judged_when_its_bound_is_null(params):
     update = {"max_mean_absolute_difference": None}
     cfg = params.model_copy(update={"shadow": params.shadow.model_copy(update=update)})
-    verdict = shadow_gate(log_rows(difference=5.0), cfg, labelled_fairness=True)
+    verdict = shadow_gate(log_rows(difference=5.0), cfg{{ judged }})
     assert verdict.passed and "mean absolute difference from the champion" not in states(verdict)
     assert "mean absolute difference from the champion: 5.0 (not judged)" in verdict.notes
+{%- if cookiecutter.__fairness %}
 
 
 def test_fairness_turned_off_on_purpose_is_said(params):
     cfg = params.model_copy(update={"shadow": params.shadow.model_copy(update={"fairness": False})})
     verdict = shadow_gate(log_rows(), cfg)
     assert verdict.passed and "fairness: off (shadow.fairness, gates.fairness)" in verdict.notes
+{%- endif %}
 {%- else -%}
 def log_rows(n=600, agree=0.9, errors=0, groups=None, seed=0) -> pd.DataFrame:
     """n rows answered by champion m:1 with m:2 in shadow; the shadow flips a share 1 - agree of the labels."""
@@ -117,9 +127,10 @@ def states(verdict) -> dict[str, str]:
     return {c.name.split(" by ")[0]: c.state for c in verdict.checks}
 
 
-def test_enough_agreeing_traffic_passes_when_fairness_is_judged_on_a_labelled_batch(params):
-    verdict = shadow_gate(log_rows(), CLASSES, params, labelled_fairness=True)
+def test_enough_agreeing_traffic_passes{{ "_when_fairness_is_judged_on_a_labelled_batch" if cookiecutter.__fairness }}(params):
+    verdict = shadow_gate(log_rows(), {{ classes }}params{{ judged }})
     assert verdict.passed, verdict.summary()
+{%- if cookiecutter.__fairness %}
     assert any("judged on the labelled batch instead" in note for note in verdict.notes)
 
 
@@ -127,6 +138,7 @@ def test_without_the_groups_in_the_log_or_a_labelled_batch_fairness_is_not_judge
     verdict = shadow_gate(log_rows(), CLASSES, params)
     assert not verdict.passed and states(verdict)["selection-rate spread"] == "not judged"
     assert "give a labelled batch (--batch)" in verdict.summary()
+{%- endif %}
 
 
 @pytest.mark.parametrize(
@@ -138,16 +150,17 @@ def test_without_the_groups_in_the_log_or_a_labelled_batch_fairness_is_not_judge
     ],
 )
 def test_too_little_traffic_refused_records_or_disagreement_fail_by_how_much(params, rows, failed):
-    verdict = shadow_gate(rows, CLASSES, params, labelled_fairness=True)
+    verdict = shadow_gate(rows, {{ classes }}params{{ judged }})
     assert [c.name for c in verdict.checks if c.state == "failed"] == [failed]
     assert any(line.startswith(failed) and "off by" in line for line in verdict.failures)
 
 
 def test_agreement_is_reported_not_judged_when_turned_off(params):
     cfg = params.model_copy(update={"shadow": params.shadow.model_copy(update={"min_agreement": None})})
-    verdict = shadow_gate(log_rows(agree=0.5), CLASSES, cfg, labelled_fairness=True)
+    verdict = shadow_gate(log_rows(agree=0.5), {{ classes }}cfg{{ judged }})
     assert verdict.passed and "agreement with the champion" not in states(verdict)
     assert any(note.startswith("agreement with the champion: 0.") for note in verdict.notes)
+{%- if cookiecutter.__fairness %}
 
 
 def test_a_challenger_that_selects_one_group_far_more_often_fails_fairness_on_traffic(params):
@@ -167,6 +180,7 @@ def test_groups_smaller_than_min_group_size_are_shown_not_judged():
     spread, rates = selection_spread(labels, groups, CLASSES, min_rows=30)
     assert spread == pytest.approx(0.0) and rates["c"] == 1.0
     assert selection_spread(labels, groups, CLASSES, min_rows=60) == (None, rates)
+{%- endif %}
 {%- endif %}
 
 

@@ -128,7 +128,7 @@ def test_three_sentiments_fine_tune_a_two_label_checkpoint(tmp_path, settings, c
 
     from {{ cookiecutter.module_name }}.pipeline.demo_data import generate
 
-    path = generate(tmp_path / "three.csv", 90, settings.data.target, settings.data.sensitive_features, classes=3)
+    path = generate(tmp_path / "three.csv", 90, settings.data.target, {{ "settings.data.sensitive_features" if cookiecutter.__fairness else "[]" }}, classes=3)
     frame = pd.read_csv(path)
     encoder = task.fit_encoder(frame, validate_table(frame, settings.data), settings)
     assert encoder.classes == ["negative", "neutral", "positive"]

@@ -41,16 +41,23 @@ class DataConfig(_Strict):
     categorical: list[str] = []  # ...and columns read as categories; the rest are inferred (printed at each run)
     coerce_numeric: list[str] = []  # numeric columns whose non-numbers are read as missing (counted in the log)
     drop: list[str] = []
+{%- if cookiecutter.__fairness %}
     sensitive_features: list[str] = []  # empty only with gates.fairness.enabled: false
     use_sensitive_as_feature: bool = False
+{%- endif %}
 {%- if not regression %}
     positive_label: str | int | bool | None = None  # binary: the class precision, recall and selection rate refer to
 {%- endif %}
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self):
+{%- if cookiecutter.__fairness %}
         if self.target in self.features or self.target in self.sensitive_features:
             raise ValueError(f"target {self.target!r} cannot also be a feature or a sensitive feature")
+{%- else %}
+        if self.target in self.features:
+            raise ValueError(f"target {self.target!r} cannot also be a feature")
+{%- endif %}
         if both := sorted({*self.numeric, *self.coerce_numeric} & {*self.categorical}):
             raise ValueError(f"{both} cannot be both numeric (numeric, coerce_numeric) and categorical")
         return self
@@ -180,7 +187,7 @@ class PerformanceGate(_Strict):
     min_rows: PositiveInt = 100  # fewer test rows: every check is "not judged" (and the gate fails)
 
 
-{% if regression -%}
+{% if cookiecutter.__fairness and regression -%}
 class FairnessGate(_Strict):
     """Bounds on how differently the model errs for the groups of each sensitive feature (None: not checked)."""
 
@@ -191,7 +198,9 @@ class FairnessGate(_Strict):
     small_group_action: Literal["warn", "fail"] = "warn"
     intersections: bool = False
     require_judgement: bool = True  # a fairness gate none of whose checks could be judged fails
-{%- else -%}
+
+
+{% elif cookiecutter.__fairness -%}
 class FairnessGate(_Strict):
     """Bounds on how differently the model treats the groups of each sensitive feature (None: not checked).
     Multi-class targets are judged one class against the rest, for every class or for `classes`."""
@@ -208,9 +217,9 @@ class FairnessGate(_Strict):
     intersections: bool = False
     require_judgement: bool = True  # a fairness gate none of whose checks could be judged fails
     classes: list[str | int | bool] | None = None  # multi-class: the classes judged (None: every class)
-{%- endif %}
 
 
+{% endif -%}
 {% if cookiecutter.mitigation -%}
 class MitigationConfig(_Strict):
     """Optional fairlearn ThresholdOptimizer: per-group thresholds on the model's score, fitted on scores of rows the
@@ -249,7 +258,9 @@ class GatesConfig(_Strict):
     resamples: int = Field(1000, ge=100, le=100_000)  # bootstrap resamples of the test rows
     undecided: Literal["fail", "report"] = "fail"  # an interval that straddles a bound: fail the gate, or report it
     performance: PerformanceGate = PerformanceGate()
+{%- if cookiecutter.__fairness %}
     fairness: FairnessGate = FairnessGate()
+{%- endif %}
     champion: ChampionGate = ChampionGate()
 
 
@@ -364,10 +375,14 @@ class ShadowConfig(_Strict):
 {%- if regression %}
     # mean |challenger's value - champion's| on the records both scored, in the target's units; None: reported only
     max_mean_absolute_difference: float | None = Field(None, ge=0)
+{%- if cookiecutter.__fairness %}
     fairness: bool = True  # judged by gates.fairness on a labelled batch (traffic has no true values): required
+{%- endif %}
 {%- else %}
     min_agreement: float | None = Field(0.8, ge=0, le=1)  # share labelled alike by both; None: reported only
+{%- if cookiecutter.__fairness %}
     fairness: bool = True  # its selection-rate spread between groups, bounded as gates.fairness bounds it
+{%- endif %}
 {%- endif %}
 {%- endif %}
 
@@ -388,6 +403,7 @@ class Params(_Strict):
     monitoring: MonitoringConfig = MonitoringConfig()
     shadow: ShadowConfig = ShadowConfig()
 {%- endif %}
+{%- if cookiecutter.__fairness %}
 
     @model_validator(mode="after")
     def _fairness_needs_groups(self):
@@ -403,6 +419,7 @@ class Params(_Strict):
             raise ValueError("serving.threshold: mitigation fits its own per-group thresholds; leave it at 0.5")
 {%- endif %}
         return self
+{%- endif %}
 {%- if cookiecutter.sweep and cookiecutter.scale_out %}
 
     @model_validator(mode="after")

@@ -1,1 +1,1 @@
-"""Gates: a trained model judged (performance, fairness, champion) into verdicts that fail closed, and reports."""
+"""Gates: a trained model judged (performance{{ ', fairness' if cookiecutter.__fairness }}, champion) into verdicts that fail closed, and reports."""

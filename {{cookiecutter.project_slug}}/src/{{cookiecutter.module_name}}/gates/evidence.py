@@ -1,6 +1,6 @@
 """How sure a figure measured on a sample of rows is: percentile bootstrap intervals (scipy), resampling the rows.
 
-The performance and champion gates and the fairness differences all decide on these (gates.decide_on). fairlearn's
+The performance and champion gates{{ " and the fairness differences all" if cookiecutter.__fairness }} decide on these (gates.decide_on). fairlearn's
 own `MetricFrame(n_boot=...)` was measured first: it rebuilds the whole frame per resample, about 13 ms each on 2
 cores, so 1,000 resamples cost 15-25 s per table; resampling row positions here costs well under one."""
 

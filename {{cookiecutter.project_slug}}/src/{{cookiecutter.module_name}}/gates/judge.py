@@ -3,7 +3,9 @@
 from ..config import GatesConfig, PerformanceGate
 from ..errors import ProjectError, UsageError
 from .evidence import interval
+{%- if cookiecutter.__fairness %}
 from .fairness import fairness_gate
+{%- endif %}
 from .verdict import LOWER_IS_BETTER, Check, Verdict
 
 
@@ -58,7 +60,11 @@ def champion_gate(metrics: dict[str, float], champion: dict | None, gates: Gates
     return Verdict("champion", [check], notes, fail_undecided=gates.undecided == "fail")
 
 
+{% if cookiecutter.__fairness -%}
 GATES = ("performance", "fairness", "champion")
+{%- else -%}
+GATES = ("performance", "champion")
+{%- endif %}
 
 
 {% if cookiecutter.mitigation -%}
@@ -70,12 +76,17 @@ def run_gates(
     judges = {
         "performance": lambda: performance_gate(metrics, cfg.performance, cfg),
         "fairness": lambda: fairness_gate(tables, cfg.fairness, cfg.primary_metric, before, rule=cfg),
-{%- else -%}
+{%- elif cookiecutter.__fairness -%}
 def run_gates(metrics: dict, tables: dict, champion: dict | None, cfg, skip: set[str]) -> list[Verdict]:
     """Every gate in order; a skipped gate is recorded as skipped, never silently absent."""
     judges = {
         "performance": lambda: performance_gate(metrics, cfg.performance, cfg),
         "fairness": lambda: fairness_gate(tables, cfg.fairness, cfg.primary_metric, rule=cfg),
+{%- else -%}
+def run_gates(metrics: dict, champion: dict | None, cfg, skip: set[str]) -> list[Verdict]:
+    """Every gate in order; a skipped gate is recorded as skipped, never silently absent."""
+    judges = {
+        "performance": lambda: performance_gate(metrics, cfg.performance, cfg),
 {%- endif %}
         "champion": lambda: (
             champion_gate(metrics, champion, cfg)

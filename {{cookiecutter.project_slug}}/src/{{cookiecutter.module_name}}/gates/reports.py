@@ -1,3 +1,4 @@
+{% if cookiecutter.__fairness -%}
 """Gate reports people can read: verdict first, then per-group tables and charts (a Metaflow card, the same as
 HTML + PNG for MLflow), and the model card that ships with the model."""
 
@@ -9,6 +10,16 @@ import pandas as pd
 
 from .evidence import interval, point_metrics
 from .fairness import CHART_METRICS
+{%- else -%}
+"""Gate reports people can read: the verdict (a Metaflow card, the same as HTML for MLflow), and the model card that
+ships with the model."""
+
+import html
+
+import pandas as pd
+
+from .evidence import interval, point_metrics
+{%- endif %}
 
 MARKS = {"passed": "ok  ", "failed": "FAIL", "not judged": "----"}
 
@@ -22,6 +33,7 @@ def verdict_lines(verdicts: list[dict]) -> list[str]:
         lines += [f"  {MARKS[c['state']]} {c['detail']}" for c in verdict["checks"]]
         lines += [f"  note {n}" for n in verdict["notes"]]
     return lines
+{%- if cookiecutter.__fairness %}
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -99,6 +111,23 @@ def fill_card(card, verdicts: list[dict], tables: dict[str, pd.DataFrame], figur
         card.append(Markdown(f"## Groups by {feature}"))
         card.append(Table.from_dataframe(display_table(table).reset_index()))
         card.append(Image(png, label=f"by {feature}"))
+{%- else %}
+
+
+def html_report(verdicts: list[dict]) -> str:
+    """A self-contained page with the verdict, for MLflow."""
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Gates</title></head><body>"
+        f"<pre>{html.escape(chr(10).join(verdict_lines(verdicts)))}</pre></body></html>"
+    )
+
+
+def fill_card(card, verdicts: list[dict]) -> None:
+    """The same content as the HTML report, as a Metaflow card component."""
+    from metaflow.cards import Markdown
+
+    card.append(Markdown("```\n" + "\n".join(verdict_lines(verdicts)) + "\n```"))
+{%- endif %}
 
 
 def _markdown_table(table: pd.DataFrame) -> list[str]:
@@ -124,7 +153,9 @@ def model_card(
     data: dict,
     rows: int,
     metrics: dict,
+{%- if cookiecutter.__fairness %}
     tables: dict,
+{%- endif %}
     verdicts: list[dict],
 {%- if cookiecutter.mitigation %}
     mitigation: dict,
@@ -176,6 +207,7 @@ def model_card(
     if class_metrics and len(decision.get("classes", [])) > 2:
         per_class = pd.DataFrame(class_metrics).T.round(4)
         lines += ["### Per class", "", *_markdown_table(per_class), ""]
+{%- if cookiecutter.__fairness %}
     lines += ["## Fairness by group", ""]
     if not tables:
         lines += [
@@ -197,6 +229,7 @@ def model_card(
 {%- endif %}
     for feature, table in tables.items():
         lines += [f"### {feature}", "", *_markdown_table(display_table(table)), ""]
+{%- endif %}
     lines += [
         "## Gate verdicts",
         "",
@@ -206,7 +239,12 @@ def model_card(
         "",
         "## Limitations",
         "",
-{%- if cookiecutter.task == "tabular_regression" %}
+{%- if not cookiecutter.__fairness %}
+        "- Judged on one held-out split; metric intervals: bootstrap (gates.confidence), on which the gates decide "
+        "unless gates.decide_on is point.",
+        "- Fairness was not assessed: the project has no sensitive feature, so nothing here says how the model "
+        "treats any group of people.",
+{%- elif cookiecutter.task == "tabular_regression" %}
         "- Judged on one held-out split; groups with fewer rows than the configured minimum are reported, not "
         "judged. Group intervals: 95% t-intervals of the mean absolute error; metric and difference intervals: "
         "bootstrap (gates.confidence), on which the gates decide unless gates.decide_on is point.",
@@ -216,7 +254,9 @@ def model_card(
         "Wilson; metric and difference intervals: bootstrap (gates.confidence), on which the gates decide unless "
         "gates.decide_on is point.",
 {%- endif %}
+{%- if cookiecutter.__fairness %}
         "- Fairness is measured only over the configured sensitive features, not proxies of them.",
+{%- endif %}
         "- Retrain and re-gate when the input distribution drifts from the training data.",
         "",
     ]

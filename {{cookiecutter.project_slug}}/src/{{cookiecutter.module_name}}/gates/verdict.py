@@ -1,5 +1,5 @@
 """The gates' shared vocabulary: a Check (one bound on one figure) and a Verdict (a gate's checks and what they add up
-to). Plain data, imported by judge.py and fairness.py alike, so neither imports the other."""
+to). Plain data, imported by judge.py{{ " and fairness.py alike, so neither imports the other" if cookiecutter.__fairness }}."""
 
 import math
 from dataclasses import asdict, dataclass, field

@@ -34,7 +34,7 @@ class DriftCheck:
     """One statistic of one column (or a gate check re-read on labelled rows), with the monitor's status."""
 
     name: str  # e.g. drift.income.wasserstein, quality.employment.unseen_categories, prediction.label.psi
-    kind: str  # feature_drift | prediction_drift | quality | schema | performance | fairness (labelled rows)
+    kind: str  # feature_drift | prediction_drift | quality | schema | performance{{ " | fairness" if cookiecutter.__fairness }} (labelled rows)
     column: str
     method: str
     value: float | None

@@ -30,7 +30,7 @@ def batch_records(rows: int, shift: bool, seed: int) -> list[dict]:
 
     cfg = load(PROJECT_ROOT / "params.yaml")
     with tempfile.TemporaryDirectory() as tmp:
-        where, sensitive = Path(tmp) / "batch.csv", cfg.data.sensitive_features
+        where, sensitive = Path(tmp) / "batch.csv", {{ "cfg.data.sensitive_features" if cookiecutter.__fairness else "[]" }}
 {%- if cookiecutter.task == "text_classification" %}
         path = generate(where, rows, cfg.data.target, sensitive, seed, text=cfg.data.text_column, shift=shift)
 {%- else %}

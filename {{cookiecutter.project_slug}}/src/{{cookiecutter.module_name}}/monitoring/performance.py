@@ -1,5 +1,10 @@
+{% if cookiecutter.__fairness -%}
 """Labelled rows (a batch whose target column is filled in): the model's performance and fairness on them, judged by
 the training flow's own gates (judge.performance_gate, fairness.fairness_gate) and thresholds from params.yaml.
+{%- else -%}
+"""Labelled rows (a batch whose target column is filled in): the model's performance on them, judged by the training
+flow's own performance gate (judge.performance_gate) and thresholds from params.yaml.
+{%- endif %}
 
 A gate that fails is `degraded`: the model no longer does on new data what it was released for. Each gate check is
 reported as it was judged (ok, degraded, not judged) and the gate's own verdict beside it, so a strict gate with a
@@ -37,12 +42,19 @@ def true_values(values: pd.Series):
 def labelled_gates(
     predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg
 ) -> tuple[list[Verdict], dict[str, float], dict]:
+{%- if cookiecutter.__fairness %}
     """The performance gate (and the fairness gate, when on) over `rows`, scored by `predictor` on its `inputs`: the
     verdicts, the metrics (rmse, mae, mean_error, r2, in the target's units but r2; with intervals) and the answers
     they score (evaluation.score). `cfg`: the project's Params
     (gates, data.sensitive_features)."""
     from ..gates.evidence import scored
     from ..gates.fairness import fairness_gate, group_tables
+{%- else %}
+    """The performance gate over `rows`, scored by `predictor` on its `inputs`: the verdicts, the metrics (rmse, mae,
+    mean_error, r2, in the target's units but r2; with intervals) and the answers they score (evaluation.score).
+    `cfg`: the project's Params (gates)."""
+    from ..gates.evidence import scored
+{%- endif %}
     from ..gates.judge import performance_gate
     from ..pipeline.evaluation import score
 
@@ -51,6 +63,7 @@ def labelled_gates(
     answers = {"y_true": y_true, "y_pred": y_pred}
     metrics = scored(answers, score, cfg.gates, cfg.seed)
     verdicts = [performance_gate(metrics, cfg.gates.performance, cfg.gates)]
+{%- if cookiecutter.__fairness %}
     fairness, sensitive = cfg.gates.fairness, cfg.data.sensitive_features
     if fairness.enabled and all(c in rows for c in sensitive):
         tables = group_tables(y_true, y_pred, rows[sensitive], fairness.intersections, cfg.gates)
@@ -58,6 +71,7 @@ def labelled_gates(
     elif fairness.enabled:  # not judged, said so (a warning), rather than silently absent
         missing = [c for c in sensitive if c not in rows]
         verdicts.append(Verdict("fairness", [], [f"not judged: the rows lack the sensitive features {missing}"]))
+{%- endif %}
     return verdicts, metrics, answers
 {%- else -%}
 def true_labels(classes: list, values: pd.Series):
@@ -71,11 +85,17 @@ def true_labels(classes: list, values: pd.Series):
 def labelled_gates(
     predictor, rows: pd.DataFrame, inputs: list[str], target: str, cfg
 ) -> tuple[list[Verdict], dict[str, float], dict]:
+{%- if cookiecutter.__fairness %}
     """The performance gate (and the fairness gate, when on) over `rows`, scored by `predictor` on its `inputs`: the
     verdicts, the metrics (with intervals) and the answers they score (evaluation.score). `cfg`: the project's
     Params (gates, data.sensitive_features)."""
     from ..gates.evidence import scored
     from ..gates.fairness import fairness_gate, group_tables
+{%- else %}
+    """The performance gate over `rows`, scored by `predictor` on its `inputs`: the verdicts, the metrics (with
+    intervals) and the answers they score (evaluation.score). `cfg`: the project's Params (gates)."""
+    from ..gates.evidence import scored
+{%- endif %}
     from ..gates.judge import performance_gate
     from ..pipeline.evaluation import score
 
@@ -85,6 +105,7 @@ def labelled_gates(
     answers = {"y_true": y_true, "y_pred": y_pred, "proba": proba}
     metrics = scored(answers, score, gates, cfg.seed)
     verdicts = [performance_gate(metrics, gates.performance, gates)]
+{%- if cookiecutter.__fairness %}
     fairness, sensitive = gates.fairness, cfg.data.sensitive_features
     if fairness.enabled and all(c in rows for c in sensitive):
         primary = gates.primary_metric
@@ -93,6 +114,7 @@ def labelled_gates(
     elif fairness.enabled:  # not judged, said so (a warning), rather than silently absent
         missing = [c for c in sensitive if c not in rows]
         verdicts.append(Verdict("fairness", [], [f"not judged: the rows lack the sensitive features {missing}"]))
+{%- endif %}
     return verdicts, metrics, answers
 {%- endif %}
 

@@ -10,9 +10,11 @@ The service (`make serve SHADOW=candidate`) logs the challenger's answer beside 
   errors        share it could not score             <= shadow.max_error_rate
   difference    mean |challenger's value - champion's value| on the same records, in the target's units
                 <= shadow.max_mean_absolute_difference (null: reported only)
+{%- if cookiecutter.__fairness %}
   fairness      not on traffic: a regression's fairness checks compare the groups' errors, which need the true values.
                 With shadow.fairness and gates.fairness on, a labelled batch (--batch) judges it by gates.fairness;
                 without one, each of those checks is not judged.
+{%- endif %}
 {%- else -%}
 The service (`make serve SHADOW=candidate`) logs the challenger's answer beside the champion's in the prediction log:
 `shadow_label`, `shadow_probability_<class>`, `shadow_model_version`, and `shadow_error` where its own request
@@ -21,10 +23,12 @@ rows both models scored (`shadow_gate`), with params.yaml's `shadow:` thresholds
   records       rows the challenger scored           >= shadow.min_records (fewer: too little traffic to judge)
   errors        share it could not score             <= shadow.max_error_rate
   agreement     share both labelled alike            >= shadow.min_agreement (null: reported only)
+{%- if cookiecutter.__fairness %}
   fairness      its selection-rate spread between groups of a sensitive feature, one class at a time (fairlearn),
                 <= gates.fairness.max_demographic_parity_difference; groups under gates.fairness.min_group_size rows
                 are shown, not judged. The log has the groups only where the request carries them
                 ({{ "mitigation, or " if cookiecutter.mitigation }}data.use_sensitive_as_feature); otherwise a labelled batch (--batch) judges fairness.
+{%- endif %}
 {%- endif %}
 A check that cannot be computed is not judged, and the report fails: the challenger has not proven itself.
 """
@@ -102,10 +106,16 @@ def mean_absolute_difference(rows: pd.DataFrame) -> float | None:
     return float((ok["value"] - ok[f"{PREFIX}value"]).abs().mean()) if len(ok) else None
 
 
+{% if cookiecutter.__fairness -%}
 def shadow_gate(rows: pd.DataFrame, cfg, labelled_fairness: bool = False) -> Verdict:
     """The `shadow` verdict over the rows both models scored. `cfg`: the project's Params. `labelled_fairness`: a
     labelled batch's fairness gate judged fairness (traffic has no true values to judge the groups' errors by)."""
     shadow, fairness = cfg.shadow, cfg.gates.fairness
+{%- else -%}
+def shadow_gate(rows: pd.DataFrame, cfg) -> Verdict:
+    """The `shadow` verdict over the rows both models scored. `cfg`: the project's Params."""
+    shadow = cfg.shadow
+{%- endif %}
     ok, checks = scored(rows), traffic_checks(rows, shadow)
     difference, notes = mean_absolute_difference(rows), []
     if len(ok):
@@ -115,6 +125,7 @@ def shadow_gate(rows: pd.DataFrame, cfg, labelled_fairness: bool = False) -> Ver
         notes.append(f"{name}: {difference if difference is None else round(difference, 4)} (not judged)")
     else:
         checks.append(Check(name, difference, shadow.max_mean_absolute_difference, "<=", NO_TRAFFIC))
+{%- if cookiecutter.__fairness %}
     bounds = [
         ("group MAE ratio, highest / lowest", fairness.max_mae_ratio),
         ("mean error difference between groups", fairness.max_mean_error_difference),
@@ -128,6 +139,7 @@ def shadow_gate(rows: pd.DataFrame, cfg, labelled_fairness: bool = False) -> Ver
         why = "the groups' errors need the true values: give a labelled batch (--batch)"
         for feature in cfg.data.sensitive_features:
             checks += [Check(f"{check} [{feature}]", None, bound, "<=", why) for check, bound in bounds]
+{%- endif %}
     return Verdict("shadow", checks, notes)
 {%- else -%}
 def label_text(values: pd.Series) -> pd.Series:
@@ -140,6 +152,7 @@ def agreement(rows: pd.DataFrame) -> float | None:
     """The share of the scored rows both models labelled alike."""
     ok = scored(rows)
     return float((label_text(ok["label"]) == label_text(ok[f"{PREFIX}label"])).mean()) if len(ok) else None
+{%- if cookiecutter.__fairness %}
 
 
 def selection_spread(labels: pd.Series, groups: pd.Series, classes: list, min_rows: int) -> tuple[float | None, dict]:
@@ -170,12 +183,21 @@ def shadow_gate(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool 
     labelled batch's fairness gate judges fairness instead, when the log lacks the groups."""
     shadow, fairness = cfg.shadow, cfg.gates.fairness
     ok, checks = scored(rows), traffic_checks(rows, shadow)
+{%- else %}
+
+
+def shadow_gate(rows: pd.DataFrame, cfg) -> Verdict:
+    """The `shadow` verdict over the rows both models scored. `cfg`: the project's Params."""
+    shadow = cfg.shadow
+    checks = traffic_checks(rows, shadow)
+{%- endif %}
     agree = agreement(rows)
     notes = []
     if shadow.min_agreement is None:
         notes.append(f"agreement with the champion: {agree if agree is None else round(agree, 4)} (not judged)")
     else:
         checks.append(Check("agreement with the champion", agree, shadow.min_agreement, ">=", NO_TRAFFIC))
+{%- if cookiecutter.__fairness %}
     bound = fairness.max_demographic_parity_difference
     if not (shadow.fairness and fairness.enabled and bound is not None):
         notes.append("fairness on traffic: off (shadow.fairness, gates.fairness)")
@@ -197,6 +219,7 @@ def shadow_gate(rows: pd.DataFrame, classes: list, cfg, labelled_fairness: bool 
         notes.append(
             f"challenger's selection rates by {feature}: " + ", ".join(f"{k}={v:.3f}" for k, v in rates.items())
         )
+{%- endif %}
     return Verdict("shadow", checks, notes)
 {%- endif %}
 

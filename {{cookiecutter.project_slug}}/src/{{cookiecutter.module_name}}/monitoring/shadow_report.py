@@ -39,7 +39,7 @@ def fresh(name: str, rows: pd.DataFrame, versions: list[str]) -> pd.DataFrame:
 
 
 def labelled_verdicts(cfg, batch: str, models: dict[str, tuple[str, str]]) -> tuple[list[Verdict], int]:
-    """The challenger's performance and fairness gates, and the champion gate, on the batch's labelled rows that
+    """The challenger's performance{{ " and fairness gates" if cookiecutter.__fairness else " gate" }}, and the champion gate, on the batch's labelled rows that
     neither model trained on; `models`: {"champion" | "challenger": (BentoML tag, registry version)}."""
     from ..gates.evidence import paired_difference
     from ..gates.judge import champion_gate
@@ -85,12 +85,16 @@ def report(cfg, challenger: str = "candidate", batch: str = "") -> tuple[bool, s
         raise PromotionError(f"{challenger} is the champion (v{champion_v}): there is nothing to compare")
     rows = shadow_rows(read_log(cfg.monitoring.log_dir), champion_tag, challenger_tag)
     verdicts, labelled_rows = labelled_verdicts(cfg, batch, models) if batch else ([], 0)
+{%- if cookiecutter.__fairness %}
     fairness_on_batch = any(v.gate.startswith("fairness") and v.judged for v in verdicts)
 {%- if cookiecutter.task == "tabular_regression" %}
     verdicts.insert(0, shadow_gate(rows, cfg, labelled_fairness=fairness_on_batch))
 {%- else %}
     classes = predictor_of(champion_tag).encoder.classes
     verdicts.insert(0, shadow_gate(rows, classes, cfg, labelled_fairness=fairness_on_batch))
+{%- endif %}
+{%- else %}
+    verdicts.insert(0, shadow_gate(rows, cfg))
 {%- endif %}
     passed = all(v.passed for v in verdicts)
     outcome = "passed" if passed else "failed: " + ", ".join(v.gate for v in verdicts if not v.passed)

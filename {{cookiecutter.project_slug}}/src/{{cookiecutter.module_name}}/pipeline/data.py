@@ -55,7 +55,11 @@ def _listing(names, limit: int = 20) -> str:
 def infer_columns(df: pd.DataFrame, cfg: DataConfig) -> Columns:
     if cfg.text_column:
         return Columns(numeric=[], categorical=[], text=[cfg.text_column])
+{%- if cookiecutter.__fairness %}
     excluded = {cfg.target, *cfg.drop, *([] if cfg.use_sensitive_as_feature else cfg.sensitive_features)}
+{%- else %}
+    excluded = {cfg.target, *cfg.drop}
+{%- endif %}
     features = cfg.features or [c for c in df.columns if c not in excluded]
     pinned = {*cfg.numeric, *cfg.coerce_numeric}
     numeric = [
@@ -132,7 +136,9 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig, config: str = DEFAULT_FILE
     """Return the feature columns, or raise DataError naming every problem at once (`config`: the file that names
     the columns, for the message). Numeric columns stored as text are read as numbers in `df` (_type_problems)."""
     named = [cfg.target, *cfg.features, *cfg.numeric, *cfg.categorical, *cfg.coerce_numeric, *cfg.drop]
+{%- if cookiecutter.__fairness %}
     named += cfg.sensitive_features
+{%- endif %}
     named += [cfg.text_column] if cfg.text_column else []
     missing = sorted({c for c in named if c not in df.columns})
     if missing:
@@ -141,7 +147,7 @@ def validate_table(df: pd.DataFrame, cfg: DataConfig, config: str = DEFAULT_FILE
     problems = []
     columns = infer_columns(df, cfg)
     if not columns.features:
-        problems.append("no feature columns left after removing the target, dropped and sensitive columns")
+        problems.append("no feature columns left after removing the target{{ ", dropped and sensitive" if cookiecutter.__fairness else " and dropped" }} columns")
     problems += _type_problems(df, columns, cfg)
     if (n := int(df[cfg.target].isna().sum())) > 0:
         problems.append(f"target {cfg.target!r} is missing in {n} rows (fill or remove them upstream)")
@@ -285,7 +291,11 @@ def model_inputs(columns: Columns, cfg) -> list[str]:
     groups = cfg.data.sensitive_features if cfg.mitigation.method != "none" else []
     return columns.features + [c for c in groups if c not in columns.features]
 {%- else %}
+{%- if cookiecutter.__fairness %}
     """The served model's input fields: the features (`cfg`: the fairness mitigation option adds the groups)."""
+{%- else %}
+    """The served model's input fields: the features (`cfg`: the project's Params)."""
+{%- endif %}
     return list(columns.features)
 {%- endif %}
 
