@@ -32,7 +32,9 @@ CAPABILITIES = [
 ]
 TAB, TEXT, REG = "tabular_classification", "text_classification", "tabular_regression"
 REG_TAKES = ["monitoring", "scale_out", "sweep"]  # what a regression bake generates (the hook refuses mitigation)
+MINIMAL = {"task": TAB, "sensitive_features": "", **dict.fromkeys(CAPABILITIES, False)}  # no fairness gate either
 OPTION_SETS = [  # (label, answers)
+    ("tabular, minimal (every option off)", MINIMAL),
     ("tabular, core (default)", {"task": TAB}),
     *((f"tabular, + {name}", {"task": TAB, name: True}) for name in CAPABILITIES),
     ("tabular, everything", {"task": TAB, **dict.fromkeys(CAPABILITIES, True)}),

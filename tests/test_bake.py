@@ -17,8 +17,9 @@ from .conftest import TEMPLATE, bake, run
 
 # task x compute crossed (they interact: GPU settings differ per task); licence and CI cycled so every
 # value is generated at least once; custom names on every task. The capabilities (yes/no each): every one both ways
-# on each classification task, all of them on (FULL) and all off (the default, lean core) on the tabular task, and on
-# the regression task those it accepts (mitigation is refused there: test_hooks.py).
+# on each classification task, all of them on (FULL) and all off with no sensitive feature (the minimal bake: no
+# fairness gate either) on the tabular task, and on the regression task those it accepts (mitigation is refused there:
+# test_hooks.py).
 TAB, TEXT, REG = "tabular_classification", "text_classification", "tabular_regression"
 CAPABILITIES = [
     name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
@@ -32,7 +33,7 @@ def answers(task, compute, license, ci, python, on=(), **extra):
 
 MATRIX = [
     answers(TAB, "cpu", "MIT", "github-actions", "3.11", on=CAPABILITIES),
-    answers(TAB, "gpu", "Apache-2.0", "none", "3.11", project_name="Tabular core"),
+    answers(TAB, "gpu", "Apache-2.0", "none", "3.11", project_name="Tabular core", sensitive_features=""),  # minimal
     answers(
         TEXT,
         "cpu",
@@ -111,8 +112,8 @@ def test_answers_reach_the_files(baked):
     assert (params["gates"]["primary_metric"] == "rmse") == regression and ("stratify" in params["split"]) != regression
     assert (project / "src" / module / "pipeline" / "tiny_model.py").exists() == text
     assert ("name_or_path" in params["model"]) == text and ("text_column" in params["data"]) == text
-    sensitive = [s.strip() for s in answers.get("sensitive_features", "sex").split(",")]
-    assert params["data"]["sensitive_features"] == sensitive
+    sensitive = [s.strip() for s in answers.get("sensitive_features", "sex").split(",") if s.strip()]
+    assert params["data"].get("sensitive_features", []) == sensitive
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["requires-python"] == ">=" + answers["python_version"]
     assert (project / "LICENSE").exists() == (answers["license"] != "Proprietary")
@@ -210,14 +211,14 @@ def test_make_hooks_refuses_commits_of_stores_and_dvc_tracked_data(baked, tmp_pa
 # Once per task: the text and regression bakes whose answers differ most from the demo, and the tabular one with every
 # capability (its tests are the core's plus each capability's). The lean core's suite is collected (it must not import
 # a pruned module); test_install.py collects CREDIT_LIMITS with every capability in the fresh venv from its own lock.
-UNIT_SUITE_ON = {"Churn Risk", "Limit Model", None}  # None: the FULL row, which keeps the template's project name
+UNIT_SUITE_ON = {"Churn Risk", "Limit Model", "Tabular core", None}  # None: the FULL row (the template's name)
 CREDIT_LIMITS = next(a for a in MATRIX if a.get("project_name") == "Credit Limits")
 
 
 def test_generated_unit_tests_pass(baked):
     answers, project = baked
     if answers.get("project_name") not in UNIT_SUITE_ON:
-        pytest.skip("the generated unit suite runs on three bakes here (UNIT_SUITE_ON)")
+        pytest.skip("the generated unit suite runs on four bakes here (UNIT_SUITE_ON)")
     done = run([sys.executable, "-m", "pytest", "-q", "-m", "not e2e", "-p", "no:cacheprovider"], project)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
@@ -254,6 +255,20 @@ def test_each_capability_is_generated_only_when_answered_yes(baked):
     readme = (project / "README.md").read_text()  # a yes that generated nothing says so
     assert ("so not generated here" in readme) == (answers["benchmarks"] and answers["task"] != TAB)
     assert ("shadow" in (project / "service.py").read_text()) == answers["monitoring"]
+
+
+def test_fairness_is_generated_only_with_a_sensitive_feature(baked):
+    """No sensitive feature answered: no fairness module, config, README section or tests at all."""
+    answers, project = baked
+    module = answers.get("module_name", project.name.replace("-", "_"))
+    fairness = answers.get("sensitive_features", "sex").strip() != ""
+    assert (project / "src" / module / "gates" / "fairness.py").exists() == fairness
+    assert (project / "tests" / "test_fairness.py").exists() == (fairness and answers["task"] != REG)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert ("fairness" in params["gates"]) == fairness and ("sensitive_features" in params["data"]) == fairness
+    assert ("class FairnessGate" in (project / "src" / module / "config.py").read_text()) == fairness
+    assert ("fairness" in (project / "src" / module / "gates" / "judge.py").read_text()) == fairness
+    assert ("- **fairness** (fairlearn" in (project / "README.md").read_text()) == fairness
 
 
 def _make_targets(project: Path) -> list[str]:

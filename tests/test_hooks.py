@@ -56,12 +56,13 @@ def test_good_custom_names_are_accepted(tmp_path):
 
 
 @pytest.mark.parametrize("task", ["tabular_classification", "text_classification", "tabular_regression"])
-def test_no_sensitive_feature_is_an_answer_that_turns_fairness_off(tmp_path, task):
-    """An empty answer (data with no sensitive column) bakes with fairness off on purpose, and the README says so; the
-    flow run and the model card are in test_gates_e2e.py."""
-    project = bake(tmp_path, task=task, sensitive_features=" ")
+def test_no_sensitive_feature_is_an_answer_that_generates_no_fairness_gate(tmp_path, task):
+    """An empty answer (data with no sensitive column) bakes no fairness gate, and the README says so; the flow run
+    and the model card are in test_data_variants.py."""
+    project = bake(tmp_path, task=task, sensitive_features=" , ")
     params = yaml.safe_load((project / "params.yaml").read_text())
-    assert params["data"]["sensitive_features"] == [] and params["gates"]["fairness"]["enabled"] is False
+    assert "sensitive_features" not in params["data"] and "fairness" not in params["gates"]
+    assert not (project / "src" / "credit_approval_model" / "gates" / "fairness.py").exists()
     assert "generated without a sensitive feature" in (project / "README.md").read_text()
     header = (project / "data" / "credit_approval_model.csv").read_text().splitlines()[0].split(",")
     assert not {"sex", "gender"} & set(header)  # the demo data has no made-up sensitive column either
