@@ -20,6 +20,7 @@ SCALE_OUT = "{{ cookiecutter.scale_out }}" == "True"
 SWEEP = "{{ cookiecutter.sweep }}" == "True"
 BENCHMARKS = "{{ cookiecutter.benchmarks }}" == "True"
 MITIGATION = "{{ cookiecutter.mitigation }}" == "True"
+SNAPSHOTS = "{{ cookiecutter.snapshots }}" == "True"
 UNUSED = {
     # mitigation: fairlearn's ThresholdOptimizer after training
     f"{PACKAGE}/gates/mitigation.py": not MITIGATION,
@@ -48,6 +49,9 @@ UNUSED = {
     # sweep: training.sweep
     f"{PACKAGE}/pipeline/sweep.py": not SWEEP,
     "tests/test_sweep.py": not SWEEP,
+    # snapshots: a git tag over code + data, and reproduce, which re-runs one
+    f"{PACKAGE}/lineage/snapshots.py": not SNAPSHOTS,
+    "tests/test_snapshots.py": not SNAPSHOTS,
     # the cost benchmarks measure the tabular task
     "benchmarks": TEXT or REGRESSION or not BENCHMARKS,
     "LICENSE": "{{ cookiecutter.license }}" == "Proprietary",
