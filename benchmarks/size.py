@@ -27,16 +27,17 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 SOURCE = TEMPLATE / "{{cookiecutter.project_slug}}"
-CAPABILITIES = [
-    name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
-]
+SPEC = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+DEFAULTS = {name: value for name, value in SPEC.items() if isinstance(value, bool)}  # each capability: its default
+CAPABILITIES = list(DEFAULTS)
 TAB, TEXT, REG = "tabular_classification", "text_classification", "tabular_regression"
 REG_TAKES = ["monitoring", "scale_out", "sweep"]  # what a regression bake generates (the hook refuses mitigation)
 MINIMAL = {"task": TAB, "sensitive_features": "", **dict.fromkeys(CAPABILITIES, False)}  # no fairness gate either
 OPTION_SETS = [  # (label, answers)
     ("tabular, minimal (every option off)", MINIMAL),
     ("tabular, core (default)", {"task": TAB}),
-    *((f"tabular, + {name}", {"task": TAB, name: True}) for name in CAPABILITIES),
+    # each capability answered against its default: "+ name" adds one that is off by default, "- name" drops one on
+    *((f"tabular, {'-' if on else '+'} {name}", {"task": TAB, name: not on}) for name, on in DEFAULTS.items()),
     ("tabular, everything", {"task": TAB, **dict.fromkeys(CAPABILITIES, True)}),
     ("text, core (default)", {"task": TEXT}),
     ("text, everything", {"task": TEXT, **dict.fromkeys(CAPABILITIES, True)}),

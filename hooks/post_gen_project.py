@@ -21,6 +21,7 @@ SWEEP = "{{ cookiecutter.sweep }}" == "True"
 BENCHMARKS = "{{ cookiecutter.benchmarks }}" == "True"
 MITIGATION = "{{ cookiecutter.mitigation }}" == "True"
 FAIRNESS = bool("{{ cookiecutter.__fairness }}")  # a sensitive feature was answered
+SNAPSHOTS = "{{ cookiecutter.snapshots }}" == "True"
 UNUSED = {
     # fairness: the fairness gate over the groups of the sensitive features (none answered: no gate)
     f"{PACKAGE}/gates/fairness.py": REGRESSION or not FAIRNESS,
@@ -53,6 +54,9 @@ UNUSED = {
     # sweep: training.sweep
     f"{PACKAGE}/pipeline/sweep.py": not SWEEP,
     "tests/test_sweep.py": not SWEEP,
+    # snapshots: a git tag over code + data, and reproduce, which re-runs one
+    f"{PACKAGE}/lineage/snapshots.py": not SNAPSHOTS,
+    "tests/test_snapshots.py": not SNAPSHOTS,
     # the cost benchmarks measure the tabular task
     "benchmarks": TEXT or REGRESSION or not BENCHMARKS,
     "LICENSE": "{{ cookiecutter.license }}" == "Proprietary",

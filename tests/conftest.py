@@ -74,8 +74,9 @@ def project_env(**extra: str) -> dict[str, str]:
 
 
 # Every capability on: the shared trained project and the modules that exercise mitigation, monitoring, scale-out,
-# the sweep or the benchmarks bake with these; a module that tests the lean core bakes with the defaults (all off).
-FULL = {"mitigation": True, "monitoring": True, "scale_out": True, "sweep": True, "benchmarks": True}
+# the sweep or the benchmarks bake with these; a module that tests the core bakes with the defaults (every capability
+# off but snapshots, which snapshot and reproduce need).
+FULL = {"mitigation": True, "monitoring": True, "scale_out": True, "sweep": True, "benchmarks": True, "snapshots": True}
 
 
 def bake(output_dir: Path, **answers) -> Path:

@@ -18,8 +18,9 @@ from .conftest import TEMPLATE, bake, run
 # task x compute crossed (they interact: GPU settings differ per task); licence and CI cycled so every
 # value is generated at least once; custom names on every task. The capabilities (yes/no each): every one both ways
 # on each classification task, all of them on (FULL) and all off with no sensitive feature (the minimal bake: no
-# fairness gate either) on the tabular task, and on the regression task those it accepts (mitigation is refused there:
-# test_hooks.py).
+# fairness gate either; the default keeps snapshots) on the tabular task, and on the regression task those it accepts
+# (mitigation is refused there: test_hooks.py) but snapshots, so that a unit suite without snapshots runs here
+# (UNIT_SUITE_ON).
 TAB, TEXT, REG = "tabular_classification", "text_classification", "tabular_regression"
 CAPABILITIES = [
     name for name, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items() if isinstance(value, bool)
@@ -40,7 +41,7 @@ MATRIX = [
         "BSD-3-Clause",
         "none",
         "3.11",
-        on=("mitigation", "monitoring", "sweep"),
+        on=("mitigation", "monitoring", "sweep", "snapshots"),
         project_name="Churn Risk",
         target_column="churned",
         sensitive_features="gender, age_band",
@@ -61,7 +62,7 @@ MATRIX = [
         "BSD-3-Clause",
         "none",
         "3.11",
-        on=("monitoring",),
+        on=("monitoring", "snapshots"),
         project_name="Credit Limits",
         target_column="income",  # answers that name demo columns: the shipped request must drop them
         sensitive_features="gender, age",
@@ -233,6 +234,7 @@ def _capability_files(module: str) -> dict[str, list[str]]:
         "sweep": [f"{package}/pipeline/sweep.py", "tests/test_sweep.py"],
         "benchmarks": ["benchmarks/flow_cost.py", "benchmarks/serving.py"],
         "mitigation": [f"{package}/gates/mitigation.py", "tests/test_mitigation.py"],
+        "snapshots": [f"{package}/lineage/snapshots.py", "tests/test_snapshots.py"],
     }
 
 
@@ -252,6 +254,9 @@ def test_each_capability_is_generated_only_when_answered_yes(baked):
     assert ("def train_candidate" in flow) == answers["sweep"] and ("def train_node" in flow) == answers["scale_out"]
     assert ("@cloud_profile" in flow) == answers["scale_out"]
     assert ("@retrain_trigger" in flow) == (answers["monitoring"] and answers["scale_out"])  # retraining on Argo
+    assert ("canonical" in flow) == answers["snapshots"]  # only a snapshot asks whether a run stands for its commit
+    cli = (project / "src" / module / "cli.py").read_text()
+    assert ('"snapshot"' in cli and '"reproduce"' in cli) == answers["snapshots"]
     readme = (project / "README.md").read_text()  # a yes that generated nothing says so
     assert ("so not generated here" in readme) == (answers["benchmarks"] and answers["task"] != TAB)
     assert ("shadow" in (project / "service.py").read_text()) == answers["monitoring"]
@@ -282,7 +287,8 @@ def test_every_make_target_names_files_that_exist(baked):
     answers, project = baked
     module = answers.get("module_name", project.name.replace("-", "_"))
     targets = _make_targets(project)
-    assert {"run", "serve", "predict", "snapshot", "reproduce", "lineage", "test"} <= set(targets)
+    assert {"run", "serve", "predict", "lineage", "test"} <= set(targets)
+    assert ({"snapshot", "reproduce"} & set(targets)) == ({"snapshot", "reproduce"} if answers["snapshots"] else set())
     for target in targets:
         dry = subprocess.run(
             ["make", "-n", target, "PYTHON=python", "VERSION=1", "TAG=v1", "BATCH=b.csv"],
@@ -305,6 +311,9 @@ def test_every_make_target_names_files_that_exist(baked):
     assert named and named <= set(targets), sorted(named - set(targets))
     assert ("monitor_flow.py" in readme) == answers["monitoring"]
     assert ("make up" in readme) == answers["scale_out"] and ("training.sweep" in readme) == answers["sweep"]
+    assert ("**Snapshots.**" in readme) == answers["snapshots"] and ("canonical" in readme) == answers["snapshots"]
+    phony = next(line for line in (project / "Makefile").read_text().splitlines() if line.startswith(".PHONY:"))
+    assert set(phony.split()[1:]) >= set(targets), sorted(set(targets) - set(phony.split()[1:]))
 
 
 def test_the_generated_tests_import_only_what_the_bake_has(baked):

@@ -193,7 +193,9 @@ class TrainingFlow(FlowSpec):
         from {{ cookiecutter.module_name }}.lineage import run_record
         from {{ cookiecutter.module_name }}.lineage.git import git_facts
         from {{ cookiecutter.module_name }}.lineage.lineage import read_data
+{%- if cookiecutter.snapshots %}
         from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
+{%- endif %}
         from {{ cookiecutter.module_name }}.pipeline.data import describe_schema, read_table, schema, split, validate_table
         from {{ cookiecutter.module_name }}.release.champion import pinned_champion
 
@@ -216,6 +218,7 @@ class TrainingFlow(FlowSpec):
 {%- endif %}
         if not self.data["pinned"]:
             print(f"WARNING: training on unpinned data {cfg.data.path} (--allow-unpinned-data)")
+{%- if cookiecutter.snapshots %}
         # only a canonical run may stand for its commit in a snapshot
         base_model = getattr(cfg.model, "name_or_path", None)
         why_not = canonical_reasons(
@@ -224,6 +227,9 @@ class TrainingFlow(FlowSpec):
         run_record.record_data(self.mlflow_run_id, self.data, why_not)
         if why_not:
             print(f"not a canonical run (a snapshot will not use it): {'; '.join(why_not)}")
+{%- else %}
+        run_record.record_data(self.mlflow_run_id, self.data)
+{%- endif %}
         table = read_table(cfg.data.path, content, self.config_file)
         del content  # the file's bytes, parsed
         self.columns = validate_table(table, cfg.data, self.config_file)

@@ -46,7 +46,9 @@ def main(argv=None) -> dict:
     from {{ cookiecutter.module_name }}.lineage import run_record, tracking
     from {{ cookiecutter.module_name }}.lineage.git import git_facts
     from {{ cookiecutter.module_name }}.lineage.lineage import read_data
+{%- if cookiecutter.snapshots %}
     from {{ cookiecutter.module_name }}.lineage.snapshots import canonical_reasons
+{%- endif %}
     from {{ cookiecutter.module_name }}.logs import configure
     from {{ cookiecutter.module_name }}.pipeline.data import model_inputs, read_table, split, validate_table
     from {{ cookiecutter.module_name }}.pipeline.evaluation import (
@@ -72,8 +74,12 @@ def main(argv=None) -> dict:
     git = git_facts()
     run_id = run_record.open_run(cfg.model_dump(), cfg.packaging.model_name, "PlainRun", "plain", git)
     content, data = read_data(cfg.data.path, "", False, args.config)
+{%- if cookiecutter.snapshots %}
     why_not = canonical_reasons(git, data, args.config, "", False, getattr(cfg.model, "name_or_path", None))
     run_record.record_data(run_id, data, why_not)
+{%- else %}
+    run_record.record_data(run_id, data)
+{%- endif %}
     table = read_table(cfg.data.path, content, args.config)
     columns = validate_table(table, cfg.data, args.config)
     run_record.log_dataset(run_id, table, data, cfg.data.target)

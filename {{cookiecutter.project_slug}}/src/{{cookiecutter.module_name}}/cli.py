@@ -1,4 +1,4 @@
-"""Project commands beside the flow (`make snapshot`, `reproduce`, `lineage`, `example`, `card`, `serve`, `promote`)."""
+"""Project commands beside the flow ({{ "`make snapshot`, `reproduce`, `lineage`" if cookiecutter.snapshots else "`make lineage`" }}, `example`, `card`, `serve`, `promote`)."""
 
 import argparse
 import json
@@ -11,7 +11,9 @@ import yaml
 from .config import PROJECT_ROOT, load
 from .errors import ProjectError
 from .lineage.provenance import chain
+{%- if cookiecutter.snapshots %}
 from .lineage.snapshots import SnapshotError, reproduce, snapshot
+{%- endif %}
 from .release.promotion import PromotionError, promote, serving_tag
 
 
@@ -50,12 +52,14 @@ def main(argv=None) -> int:
     # the console script `make install` adds; or python -m <module>.cli
     parser = argparse.ArgumentParser(prog="{{ cookiecutter.project_slug }}", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+{%- if cookiecutter.snapshots %}
     snap = commands.add_parser("snapshot", help="tag code + data together (data pushed to the DVC remote)")
     snap.add_argument("tag")
     snap.add_argument("-m", "--message", default="")
     rep = commands.add_parser("reproduce", help="re-run a snapshot in a fresh checkout; exit 1 if anything differs")
     rep.add_argument("tag")
     rep.add_argument("--against", default="", help="compare with this MLflow run id instead of the recorded one")
+{%- endif %}
     lin = commands.add_parser("lineage", help="print the chain behind a Bento or registry version; exit 1 if broken")
     lin.add_argument("--bento", default="", help="Bento tag (default: the latest)")
     lin.add_argument("--version", default="", help="MLflow registry version instead of a Bento")
@@ -91,7 +95,7 @@ def main(argv=None) -> int:
     except PromotionError as err:  # the registry refuses (no such alias or version, a blocked promotion): exit 1
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except (ProjectError, SnapshotError, LookupError, ValueError) as err:  # ValueError: data does not match params
+    except (ProjectError, {{ "SnapshotError, " if cookiecutter.snapshots }}LookupError, ValueError) as err:  # ValueError: data does not match params
         print(f"error: {err}", file=sys.stderr)
         return 2
 
@@ -118,12 +122,14 @@ def command(args) -> int:
         print(text)
         return 0 if passed else 1
 {%- endif %}
+{%- if cookiecutter.snapshots %}
     elif args.command == "snapshot":
         print(snapshot(args.tag, name, args.message))
     elif args.command == "reproduce":
         same, text = reproduce(args.tag, name, args.against)
         print(text)
         return 0 if same else 1
+{%- endif %}
 {%- if cookiecutter.monitoring %}
     elif args.command == "retrain":
         return retrain(cfg, args.batch)

@@ -59,6 +59,7 @@ def pointer(data_path: str | Path, rev: str = "") -> Pointer | None:
             return None
     dvc_file = Path(f"{data_path}.dvc")
     return _parse(dvc_file.read_text(), str(data_path)) if dvc_file.is_file() else None
+{%- if cookiecutter.snapshots %}
 
 
 def committed_pins(root: Path) -> dict[str, str]:
@@ -68,6 +69,7 @@ def committed_pins(root: Path) -> dict[str, str]:
         for out in yaml.load((root / name).read_text(), Loader=yaml.BaseLoader)["outs"]:
             pins[str((root / name).parent.relative_to(root) / out["path"])] = out["md5"]
     return pins
+{%- endif %}
 
 
 def checked(content: bytes, expected: str, where: str) -> bytes:

@@ -1,9 +1,11 @@
 """Walk a served model back to what made it, each link verified by identity: Bento → BentoML model → the MLflow run id
 in its labels → that run → the registry version registered from it (by run id, never by number: a number means
-nothing in another registry) → Metaflow run → commit → data → snapshot. A missing link ends the walk, named."""
+nothing in another registry) → Metaflow run → commit → data{{ " → snapshot" if cookiecutter.snapshots }}. A missing link ends the walk, named."""
 
 from . import run_record
+{%- if cookiecutter.snapshots %}
 from .snapshots import snapshots_of
+{%- endif %}
 from .tracking import client, tracking_uri
 
 
@@ -58,6 +60,8 @@ def verify(model_name: str, labels: run_record.ModelLabels) -> tuple[list[tuple[
         ("metaflow run", run.pathspec),
         ("git commit", f"{run.commit}{' (dirty tree)' if run.dirty else ''}"),
         ("data", f"{run.data_path} md5 {run.data_md5} @ {run.data_rev}{pinned}"),
+{%- if cookiecutter.snapshots %}
         ("snapshot", ", ".join(snapshots_of(run.run_id)) or "none (make snapshot TAG=...)"),
+{%- endif %}
     ]
     return rows, ""

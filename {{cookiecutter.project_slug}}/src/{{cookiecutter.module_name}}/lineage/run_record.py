@@ -14,7 +14,9 @@ from .lineage import environment
 # A training run's tags (params are params.yaml flattened: `seed`, `data.target`, `split.test_size`, ...).
 COMMIT, DIRTY, PATHSPEC, METAFLOW_RUN = "git.commit", "git.dirty", "metaflow.pathspec", "metaflow.run_id"
 DATA = "data."  # + each fact of the data read: path, md5, rev (workspace | a git revision | remote), pinned, remote
+{%- if cookiecutter.snapshots %}
 CANONICAL, WHY_NOT = "canonical", "canonical.why_not"
+{%- endif %}
 SCHEMA = "data/schema.json"  # artifact: the data contract (column -> numeric | text | its categories)
 COERCED = "data.coerced."  # + column: how many values data.coerce_numeric read as missing
 WEIGHTS, ACCELERATOR, BASE_COMMIT = "weights_sha256", "train.accelerator", "model.base.commit"
@@ -43,8 +45,10 @@ class RunRecord:
     data_md5: str = ""
     data_rev: str = ""
     data_pinned: bool | None = None
+{%- if cookiecutter.snapshots %}
     canonical: bool = False
     why_not: str = ""
+{%- endif %}
     weights_sha256: str = ""
     accelerator: str = ""
     base_commit: str = ""
@@ -60,6 +64,7 @@ class RunRecord:
 
     def failed_checks(self, gate: str) -> dict[str, str]:
         return {check: d for (g, state, check), d in sorted(self.checks.items()) if g == gate and state == "failed"}
+{%- if cookiecutter.snapshots %}
 
     def verdicts(self, leave_out: tuple[str, ...] = ()) -> dict[str, str]:
         """Each gate's outcome and every failed or not-judged check, named as recorded (for side-by-side rows)."""
@@ -71,6 +76,7 @@ class RunRecord:
         """What a re-run must match (beside params, metrics and verdicts); text: the pretrained model actually read."""
         found = {f"{DATA}md5": self.data_md5, WEIGHTS: self.weights_sha256, BASE_COMMIT: self.base_commit}
         return {key: value or "-" for key, value in found.items()}
+{%- endif %}
 
 
 def read(run) -> RunRecord:
@@ -93,8 +99,10 @@ def read(run) -> RunRecord:
         data_md5=tags.get(f"{DATA}md5", ""),
         data_rev=tags.get(f"{DATA}rev", ""),
         data_pinned=None if pinned is None else pinned == "True",
+{%- if cookiecutter.snapshots %}
         canonical=tags.get(CANONICAL) == "true",
         why_not=tags.get(WHY_NOT, ""),
+{%- endif %}
         weights_sha256=tags.get(WEIGHTS, ""),
         accelerator=tags.get(ACCELERATOR, ""),
         base_commit=tags.get(BASE_COMMIT, ""),
@@ -120,6 +128,7 @@ def find(run_id: str) -> RunRecord | None:
         if err.error_code == "RESOURCE_DOES_NOT_EXIST":
             return None
         raise
+{%- if cookiecutter.snapshots %}
 
 
 def runs(experiment: str | None, commit: str = "", metaflow_run: str = "", canonical: bool = False, limit: int = 50):
@@ -137,6 +146,7 @@ def runs(experiment: str | None, commit: str = "", metaflow_run: str = "", canon
         return []
     order = ["attributes.start_time DESC"]
     return [read(r) for r in client.search_runs(ids, " and ".join(where), order_by=order, max_results=limit)]
+{%- endif %}
 
 
 @dataclass(frozen=True)
@@ -220,12 +230,20 @@ def open_run(params: dict, experiment: str, flow_name: str, metaflow_run_id: str
     if git["dirty"]:
         tracking.log_text(run_id, git["diff"], "git/diff.patch")
     return run_id
+{%- if cookiecutter.snapshots %}
 
 
 def record_data(run_id: str, data: dict, why_not: list[str]) -> None:
     """The data's facts (read_data's) and whether the run is canonical (why not, when it is not)."""
     tags = {f"{DATA}{k}": v for k, v in data.items()}
     tracking.log(run_id, tags=tags | {CANONICAL: str(not why_not).lower(), WHY_NOT: "; ".join(why_not)})
+{%- else %}
+
+
+def record_data(run_id: str, data: dict) -> None:
+    """The data's facts (read_data's)."""
+    tracking.log(run_id, tags={f"{DATA}{k}": v for k, v in data.items()})
+{%- endif %}
 
 
 def record_schema(run_id: str, schema: dict, coerced: dict[str, int]) -> None:
@@ -263,7 +281,7 @@ def log_dataset(run_id: str, table, data: dict, target: str) -> None:
 
 def log_training(run_id: str, training: dict, weights_sha256: str, encoder_state: dict | None = None) -> None:
     """Per-epoch history as metric steps (step = epoch, from 1); the epoch kept and how many ran as metrics. The rest as
-    tags: samples/s describes the machine, not the model, so it is not a metric `reproduce` would compare."""
+    tags: samples/s describes the machine, not the model, so it is not a metric{{ " `reproduce` would compare" if cookiecutter.snapshots }}."""
     for epoch, metrics in enumerate(training["history"], start=1):
         tracking.log(run_id, metrics=metrics, step=epoch)
     metrics = {"train.best_epoch": training["best_epoch"], "train.epochs_run": training["epochs_run"]}
