@@ -77,14 +77,16 @@ def test_under_the_profile_a_models_training_data_is_read_from_the_remote_by_its
     """The champion gate and the monitor re-read what a model trained on: in a pod, from the remote by md5 (no
     workspace file, no git history); a version the remote lacks is refused, so the champion gate fails closed."""
     from {{ cookiecutter.module_name }}.config import SplitConfig
-    from {{ cookiecutter.module_name }}.pipeline.trained_on import LineageError, TrainingData, training_bytes
+    from {{ cookiecutter.module_name }}.lineage.run_record import RunRecord
+    from {{ cookiecutter.module_name }}.pipeline.trained_on import LineageError, training_bytes
 
     pinned = yaml.safe_load((pod / f"{DATA}.dvc").read_text())["outs"][0]["md5"]
-    data = TrainingData("run", DATA, "workspace", pinned, "c" * 40, 42, "y", SplitConfig())
+    facts = {"data_path": DATA, "data_rev": "workspace", "seed": 42, "target": "y", "split": SplitConfig()}
+    data = RunRecord("run", data_md5=pinned, commit="c" * 40, **facts)
     content, source = training_bytes(data, "champion v1")
     assert hashlib.md5(content).hexdigest() == pinned and source.startswith("dvc remote ")
     with pytest.raises(LineageError, match="training data of champion v1: .* cannot be read from the DVC remote"):
-        training_bytes(TrainingData("run", DATA, "workspace", "0" * 32, "", 42, "y", SplitConfig()), "champion v1")
+        training_bytes(RunRecord("run", data_md5="0" * 32, **facts), "champion v1")
 
 
 def test_under_the_profile_data_md5_reads_another_version_from_the_remote(pod, tmp_path_factory, monkeypatch):

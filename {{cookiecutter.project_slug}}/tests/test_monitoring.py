@@ -333,7 +333,8 @@ def test_answers_are_added_as_the_log_writes_them_replacing_a_target_named_label
 
 
 def lineage(path: str, md5: str, rev: str = "workspace", commit: str = "") -> Lineage:
-    return Lineage("run", path, rev, md5, commit, 42, "y", SplitConfig(), model_version="m:1", mlflow_model_version="1")
+    facts = {"data_path": path, "data_rev": rev, "data_md5": md5, "commit": commit, "seed": 42, "target": "y"}
+    return Lineage("run", **facts, split=SplitConfig(), model_version="m:1", mlflow_model_version="1")
 
 
 def test_the_reference_is_refused_unless_its_bytes_are_the_ones_the_model_trained_on(tmp_path):

@@ -161,13 +161,13 @@ def test_fine_tuning_shows_progress_inside_the_epoch(encoder, demo_frame, settin
 
 def test_the_base_model_read_is_recorded(encoder, tiny_dir):
     """A local directory is recorded by content (md5 of its files); a hub id would record the commit it resolved to."""
-    from {{ cookiecutter.module_name }}.lineage.lineage import dir_md5
+    from {{ cookiecutter.module_name }}.pipeline.tasks.text import dir_md5
 
     assert encoder.base_model == {"name_or_path": str(tiny_dir), "revision": "", "commit": f"md5:{dir_md5(tiny_dir)}"}
 
 
 def test_tiny_model_builder_is_seeded(tmp_path, demo_frame):
-    from {{ cookiecutter.module_name }}.lineage.lineage import dir_md5
+    from {{ cookiecutter.module_name }}.pipeline.tasks.text import dir_md5
     from {{ cookiecutter.module_name }}.pipeline.tiny_model import build
 
     texts = demo_frame["text"].tolist()

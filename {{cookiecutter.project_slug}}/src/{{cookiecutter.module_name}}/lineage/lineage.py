@@ -37,14 +37,6 @@ def md5(path: Path) -> str:
         return hashlib.file_digest(fh, "md5").hexdigest()
 
 
-def dir_md5(path: Path) -> str:
-    """One hash of a directory's files (relative names and contents), e.g. a local base model."""
-    digest = hashlib.md5()
-    for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
-        digest.update(f"{file.relative_to(path).as_posix()}:{md5(file)}\n".encode())
-    return digest.hexdigest()
-
-
 def _parse(text: str, data_path: str) -> Pointer:
     entry = yaml.load(text, Loader=yaml.BaseLoader)["outs"][0]  # BaseLoader: hashes stay strings
     return Pointer(str(data_path), entry["md5"], entry)

@@ -10,13 +10,14 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
-from ..pipeline.trained_on import LineageError, TrainingData, of_run, splits
+from ..lineage.run_record import RunRecord
+from ..pipeline.trained_on import LineageError, of_run, splits
 from ..pipeline.trained_on import training_bytes as read_training_bytes
 from .window import MonitoringError
 
 
 @dataclass(frozen=True)
-class Lineage(TrainingData):
+class Lineage(RunRecord):
     """What the model trained on (its MLflow run's data facts), and the model itself."""
 
     model_version: str = ""  # BentoML model tag
@@ -36,7 +37,7 @@ class Lineage(TrainingData):
             "reference.data_path": self.data_path,
             "reference.data_md5": self.data_md5,
             "reference.data_rev": self.data_rev,
-            "reference.git_commit": self.git_commit,
+            "reference.git_commit": self.commit,
         }
 
 
@@ -80,7 +81,7 @@ def find_lineage(model_version: str) -> Lineage:
             f"model {model_version} says data md5 {labels.data_md5}, its MLflow run {labels.run_id} {data.data_md5}"
         )
     return Lineage(
-        **{f.name: getattr(data, f.name) for f in fields(TrainingData)},
+        **{f.name: getattr(data, f.name) for f in fields(RunRecord)},
         model_version=str(model.tag),
         model_path=str(model.path),
         mlflow_model_version=labels.version,

@@ -7,11 +7,8 @@ Two readers: the champion gate (score the champion only on rows it never trained
 model against its own training split).
 """
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-from ..config import SplitConfig
 from ..errors import ProjectError
 from ..lineage.run_record import RunRecord
 
@@ -22,48 +19,27 @@ class LineageError(ProjectError, RuntimeError):
     headline = "Lineage incomplete"
 
 
-@dataclass(frozen=True)
-class TrainingData:
-    run_id: str
-    data_path: str
-    data_rev: str  # "workspace" or the revision the training flow read the data at (--data-rev)
-    data_md5: str
-    git_commit: str
-    seed: int
-    target: str
-    split: SplitConfig
-
-
-def of_run(run: RunRecord) -> TrainingData:
-    """The facts a training run recorded about its data (its path, revision and md5, commit, seed, target, split)."""
+def of_run(run: RunRecord) -> RunRecord:
+    """The run, if it recorded what it trained on (its data's path, revision and md5, its seed, target and split)."""
     facts = {"data path": run.data_path, "data md5": run.data_md5, "data rev": run.data_rev, "seed": run.seed}
     missing = [k for k, v in (facts | {"target": run.target, "split": run.split}).items() if v in ("", None)]
     if missing:
         raise LineageError(f"MLflow run {run.run_id} lacks {missing}: lineage incomplete")
-    return TrainingData(
-        run_id=run.run_id,
-        data_path=run.data_path,
-        data_rev=run.data_rev,
-        data_md5=run.data_md5,
-        git_commit=run.commit,
-        seed=run.seed,
-        target=run.target,
-        split=run.split,
-    )
+    return run
 
 
-def training_bytes(data: TrainingData, who: str) -> tuple[bytes, str]:
+def training_bytes(data: RunRecord, who: str) -> tuple[bytes, str]:
     """The exact bytes `who` (a model, for messages) trained on, and where they came from (lineage.read_version);
     refused unless their md5 is the recorded one."""
     from ..lineage.lineage import DataNotPinned, read_version
 
     try:
-        return read_version(data.data_path, data.data_md5, data.data_rev, data.git_commit)
+        return read_version(data.data_path, data.data_md5, data.data_rev, data.commit)
     except DataNotPinned as err:
         raise LineageError(f"the training data of {who}: {err}") from None
 
 
-def splits(data: TrainingData, who: str) -> tuple[dict[str, pd.DataFrame], str]:
+def splits(data: RunRecord, who: str) -> tuple[dict[str, pd.DataFrame], str]:
     """The run's train / validation / test splits, re-cut from its bytes, and where the bytes came from."""
     from .data import read_table, split
 

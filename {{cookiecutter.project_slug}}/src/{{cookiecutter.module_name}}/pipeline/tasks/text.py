@@ -6,6 +6,7 @@ input_fields.
 """
 
 import base64
+import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -86,10 +87,18 @@ def fit_encoder(train: pd.DataFrame, columns: Columns, cfg) -> TextEncoder:
     return TextEncoder(columns.text[0], cfg.model.max_length, classes, files, config.to_dict(), base)
 
 
+def dir_md5(path: Path) -> str:
+    """One hash of a directory's files (relative names and contents): a local base model."""
+    from ...lineage.lineage import md5
+
+    digest = hashlib.md5()
+    for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}:{md5(file)}\n".encode())
+    return digest.hexdigest()
+
+
 def resolved_commit(config, source: str) -> str:
     """What `from_pretrained` actually read: the hub commit behind the revision, or the md5 of a local directory."""
-    from ...lineage.lineage import dir_md5
-
     if Path(source).is_dir():
         return f"md5:{dir_md5(Path(source))}"
     return getattr(config, "_commit_hash", None) or ""
