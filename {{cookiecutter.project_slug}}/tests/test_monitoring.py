@@ -194,6 +194,8 @@ def test_the_verdict_is_the_worst_check_and_the_report_lists_every_check():
     assert "data:image/png;base64," in page
     text = report.summary([ok, warn, drift], "drift")
     assert text.splitlines()[0] == "verdict: drift (1 of 3 checks ok)" and "drift.a.psi" not in text
+    unjudged = checks.DriftCheck("champion.gate", "gate", "", "gate", None, "", "not_judged", "no labelled rows")
+    assert report.summary([unjudged], "warn").splitlines()[1] == "  not_judged champion.gate no labelled rows"
 
 
 def test_a_drift_verdict_fails_the_run_unless_report_only():

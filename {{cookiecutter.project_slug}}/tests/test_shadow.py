@@ -85,6 +85,11 @@ def test_too_little_traffic_refused_records_or_values_far_from_the_champions_fai
     assert any(line.startswith(failed) and "off by" in line for line in verdict.failures)
 
 
+def test_a_count_reads_as_a_count(params):
+    verdict = shadow_gate(log_rows(n=100), params{{ judged }})
+    assert "records scored in shadow = 100, needs >= 500 (off by 400)" in verdict.failures
+
+
 def test_the_difference_is_reported_not_judged_when_its_bound_is_null(params):
     update = {"max_mean_absolute_difference": None}
     cfg = params.model_copy(update={"shadow": params.shadow.model_copy(update=update)})

@@ -50,7 +50,7 @@ class Check:
 
     def evidence(self) -> str:
         interval = f" [{self.low:.4f}, {self.high:.4f}]" if self.low is not None and not math.isnan(self.low) else ""
-        return f"{self.value:.4f}{interval}" + (f" on {self.rows} rows" if self.rows is not None else "")
+        return f"{_figure(self.value)}{interval}" + (f" on {self.rows} rows" if self.rows is not None else "")
 
     def describe(self) -> str:
         if self.undecided:
@@ -63,7 +63,12 @@ class Check:
             return f"{self.name} = {self.evidence()} {self.op} {self.threshold}"
         nearest = (self.high if self.op == ">=" else self.low) if self.by_interval else self.value
         margin = abs(nearest - self.threshold)
-        return f"{self.name} = {self.evidence()}, needs {self.op} {self.threshold} (off by {margin:.4f})"
+        return f"{self.name} = {self.evidence()}, needs {self.op} {self.threshold} (off by {_figure(margin)})"
+
+
+def _figure(x: float) -> str:
+    """A count as a count (602), any other figure to 4 decimals."""
+    return str(x) if isinstance(x, int) else f"{x:.4f}"
 
 
 MARKS = {"passed": "ok", "failed": "FAIL", "not judged": "not judged"}

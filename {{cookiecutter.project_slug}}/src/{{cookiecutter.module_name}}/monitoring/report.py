@@ -59,8 +59,9 @@ def summary(checks: list[DriftCheck], result: str) -> str:
     lines = [f"verdict: {result} ({sum(c.status == 'ok' for c in checks)} of {len(checks)} checks ok)"]
     for c in sorted(checks, key=lambda c: -ORDER[c.status]):
         if c.status != "ok":
-            value = "-" if c.value is None else f"{c.value:.4g}"
-            lines.append(f"  {c.status:<10} {c.name} = {value} ({c.threshold}) {c.detail}".rstrip())
+            value = "" if c.value is None else f" = {c.value:.4g}"  # not judged: no value, no empty brackets
+            bound = f" ({c.threshold})" if c.threshold else ""
+            lines.append(f"  {c.status:<10} {c.name}{value}{bound} {c.detail}".rstrip())
     return "\n".join(lines)
 
 

@@ -94,7 +94,7 @@ def traffic_checks(rows: pd.DataFrame, shadow) -> list[Check]:
     seen, ok = len(rows), len(scored(rows))
     errors = 1 - ok / seen if seen else None
     return [
-        Check("records scored in shadow", float(ok), float(shadow.min_records), ">="),
+        Check("records scored in shadow", ok, shadow.min_records, ">="),
         Check("share it could not score", errors, shadow.max_error_rate, "<=", NO_TRAFFIC),
     ]
 
