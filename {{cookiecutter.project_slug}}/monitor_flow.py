@@ -6,6 +6,7 @@
     python monitor_flow.py run --last-records 1000    # another window (also --last-hours H)
     python monitor_flow.py run --model-version TAG    # the rows a given BentoML model answered (default: the newest)
     python monitor_flow.py run --report-only true     # exit 0 even when the verdict is drift or degraded
+    python monitor_flow.py run --expect drift         # a demo: exit 0 on that verdict, non-zero on any other
 {%- if cookiecutter.scale_out %}
     python monitor_flow.py run --retrain-data-md5 MD5 # on Argo: the data version a triggered retraining trains on
 {%- endif %}
@@ -98,6 +99,7 @@ class MonitorFlow(FlowSpec):
     last_records = Parameter("last-records", type=int, default=0, help="window: the newest N rows (0: params.yaml)")
     last_hours = Parameter("last-hours", type=float, default=0.0, help="window: the last H hours (0: params.yaml)")
     report_only = Parameter("report-only", type=bool, default=False, help="exit 0 even on drift or degraded")
+    expect = Parameter("expect", default="", help="a demo's verdict (drift): exit 0 on it, non-zero on any other")
 {%- if cookiecutter.scale_out %}
     retrain_data_md5 = Parameter(
         "retrain-data-md5", default="", help="the new data version (md5, in the DVC remote) a retraining run trains on"
@@ -225,7 +227,7 @@ class MonitorFlow(FlowSpec):
 {%- endif %}
 
         degraded = failed_gates(self.gate_checks)
-        print(fail_on_verdict(self.verdict, self.drifted, self.report_dir, self.report_only, degraded))
+        print(fail_on_verdict(self.verdict, self.drifted, self.report_dir, self.report_only, degraded, self.expect))
 
 
 def window_columns() -> list[str]:

@@ -204,6 +204,10 @@ def test_a_drift_verdict_fails_the_run_unless_report_only():
     assert report.fail_on_verdict("drift", ["income"], "r", report_only=True) == "verdict: drift"
     assert report.fail_on_verdict("warn", [], "r") == "verdict: warn"
     assert report.fail_on_verdict("ok", [], "r") == "verdict: ok"
+    shown = report.fail_on_verdict("drift", ["income"], "r", expect="drift")  # the drift demo: exit 0
+    assert shown.startswith("verdict: drift, as expected (--expect drift); features drifted: income;")
+    with pytest.raises(report.UnexpectedVerdict, match="expected drift, the verdict is ok"):
+        report.fail_on_verdict("ok", [], "r", expect="drift")
 
 
 {% if cookiecutter.task == "tabular_regression" -%}

@@ -36,21 +36,38 @@ class ModelDegraded(DriftDetected):
     headline = "Model degraded"
 
 
+class UnexpectedVerdict(ProjectError, RuntimeError):
+    """A demo's monitor run (--expect) did not reach the verdict it shows."""
+
+    headline = "Unexpected verdict"
+
+
 def verdict(checks: list[DriftCheck]) -> str:
     worst = max((ORDER[c.status] for c in checks), default=ORDER["not_judged"])
     return {0: "ok", 1: "warn", 2: "warn", 3: "drift", 4: "degraded"}[worst]
 
 
 def fail_on_verdict(
-    result: str, drifted: list[str], report_dir: str, report_only: bool = False, degraded: list[str] = ()
+    result: str,
+    drifted: list[str],
+    report_dir: str,
+    report_only: bool = False,
+    degraded: list[str] = (),
+    expect: str = "",
 ) -> str:
     """Raise ModelDegraded (listing `degraded`, the failed gates) or DriftDetected (naming the `drifted` features):
-    the run exits non-zero, unless `report_only`; else the line printed."""
+    the run exits non-zero, for a scheduler to act on, unless `report_only`; else the line printed. `expect` (a demo's
+    outcome): that verdict exits 0, any other raises UnexpectedVerdict."""
     see = f"see {report_dir}/verdict.html (--report-only true: report without failing)"
+    features = f"features drifted: {', '.join(drifted) or 'none'}"
+    if expect:
+        if result != expect:
+            raise UnexpectedVerdict(f"expected {expect}, the verdict is {result}; {features}; see {report_dir}")
+        return f"verdict: {result}, as expected (--expect {expect}); {features}; see {report_dir}/verdict.html"
     if result == "degraded" and not report_only:
         raise ModelDegraded("gates failed on the labelled rows:\n" + "".join(f"  {d}\n" for d in degraded) + see)
     if result == "drift" and not report_only:
-        raise DriftDetected(f"features drifted: {', '.join(drifted) or 'none'}; {see}")
+        raise DriftDetected(f"{features}; {see}")
     return f"verdict: {result}"
 
 
