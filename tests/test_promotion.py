@@ -160,7 +160,7 @@ def test_promote_moves_the_champion_only_to_a_version_that_passed_and_was_packag
     assert code == 1 and f"v{handmade.version} has no gate record" in output, output
     assert aliases(project) == {"champion": "1", "candidate": "2"}
     code, output = cli(project, "promote", "2")
-    assert code == 0 and "champion: v1 -> v2" in output, output
+    assert code == 0 and "champion: v1 -> v2; a running `make serve` keeps serving v1 until restarted" in output, output
     assert aliases(project) == {"champion": "2", "candidate": "2"}
     code, tag = cli(project, "serve", "--print-tag")
     assert code == 0 and tag.strip() == client.get_model_version(MODULE, "2").tags["bentoml.model"]

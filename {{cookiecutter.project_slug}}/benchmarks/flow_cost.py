@@ -212,7 +212,7 @@ def show(results: list[dict], floor: dict | None) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph: whole sentences
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--floor-rows", type=int, default=5000, help="the default data size; 0: no import floor")

@@ -22,7 +22,7 @@ from {{ cookiecutter.module_name }}.pipeline.demo_data import generate  # noqa: 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph: whole sentences
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--shift", action="store_true")
     args = parser.parse_args()

@@ -30,7 +30,7 @@ class Clock:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph: whole sentences
     parser.add_argument("--config", default="params.yaml")
     parser.add_argument("--publish", default="true", choices=["true", "false"])
     args = parser.parse_args(argv)

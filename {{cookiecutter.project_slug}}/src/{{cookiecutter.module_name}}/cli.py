@@ -54,34 +54,34 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 {%- if cookiecutter.snapshots %}
     snap = commands.add_parser("snapshot", help="tag code + data together (data pushed to the DVC remote)")
-    snap.add_argument("tag")
-    snap.add_argument("-m", "--message", default="")
+    snap.add_argument("tag", help="the git tag to create, e.g. v1")
+    snap.add_argument("-m", "--message", default="", help="the tag's message: why this snapshot")
     rep = commands.add_parser("reproduce", help="re-run a snapshot in a fresh checkout; exit 1 if anything differs")
-    rep.add_argument("tag")
+    rep.add_argument("tag", help="a tag `snapshot` made")
     rep.add_argument("--against", default="", help="compare with this MLflow run id instead of the recorded one")
 {%- endif %}
     lin = commands.add_parser("lineage", help="print the chain behind a Bento or registry version; exit 1 if broken")
     lin.add_argument("--bento", default="", help="Bento tag (default: the latest)")
     lin.add_argument("--version", default="", help="MLflow registry version instead of a Bento")
     ex = commands.add_parser("example", help="write a request from the data's first rows (after data changes)")
-    ex.add_argument("--rows", type=int, default=2)
-    ex.add_argument("--out", default="examples/request.json")
+    ex.add_argument("--rows", type=int, default=2, help="records in the request (default: 2)")
+    ex.add_argument("--out", default="examples/request.json", help="where to write it (default: %(default)s)")
 {%- if cookiecutter.monitoring %}
     ret = commands.add_parser("retrain", help="add a labelled batch's new rows to the data and retrain on it")
     ret.add_argument("batch", help="CSV or Parquet with the training table's columns, the target filled in")
 {%- endif %}
     crd = commands.add_parser("card", help="write the gate card of the latest run that reached the gate")
-    crd.add_argument("--out", default="gate-card.html")
+    crd.add_argument("--out", default="gate-card.html", help="where to write it (default: %(default)s)")
     srv = commands.add_parser("serve", help="serve the model behind a registry alias (default: champion) or version")
     srv.add_argument("model", nargs="?", default="champion", help="champion, candidate or a registry version number")
-    srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=3000)
+    srv.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: %(default)s)")
+    srv.add_argument("--port", type=int, default=3000, help="the port to listen on (default: %(default)s)")
     srv.add_argument("--print-tag", action="store_true", help="print the BentoML model tag only; do not serve")
 {%- if cookiecutter.monitoring %}
     srv.add_argument("--shadow", default=None, help="candidate, a version, none (default: shadow.model)")
 {%- endif %}
     pro = commands.add_parser("promote", help="move `champion` to a version that passed every gate; exit 1 if refused")
-    pro.add_argument("version")
+    pro.add_argument("version", help="the registry version number to make champion")
 {%- if cookiecutter.monitoring %}
     sha = commands.add_parser("shadow-report", help="judge the challenger that ran in shadow; exit 1 if it failed")
     sha.add_argument("--challenger", default=None, help="alias or version (default: shadow.model, else candidate)")

@@ -83,7 +83,7 @@ def serve(port: int, log) -> subprocess.Popen:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph: whole sentences
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--shift", action="store_true", help="shift the rows as demo_data.py --shift documents")
     parser.add_argument("--seed", type=int, default=7, help="not the training data's seed (42): new applicants")

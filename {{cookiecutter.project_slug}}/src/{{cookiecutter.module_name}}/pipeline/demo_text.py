@@ -87,7 +87,7 @@ def generate(
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph: whole sentences
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--out", type=Path, default=Path("data/{{ cookiecutter.module_name }}.csv"))
     parser.add_argument("--target", default="{{ cookiecutter.target_column }}")

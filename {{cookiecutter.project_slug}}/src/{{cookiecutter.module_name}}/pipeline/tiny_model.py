@@ -69,7 +69,7 @@ def _vocabulary(texts: list[str], size: int) -> dict[str, int]:
 def main(argv=None) -> None:
     import pandas as pd
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph: whole sentences
     parser.add_argument("--data", type=Path, default=Path("data/{{ cookiecutter.module_name }}.csv"))
     parser.add_argument("--text", default="text", help="text column of --data")
     parser.add_argument("--out", type=Path, default=Path("models/tiny"))

@@ -113,4 +113,5 @@ def promote(name: str, version: str) -> str:
     if champion == target.version:
         return f"{name} champion is {before} already"
     client().set_registered_model_alias(name, "champion", target.version)
-    return f"{name} champion: {before} -> v{target.version} (serve it with `make serve`)"
+    restart = f"; a running `make serve` keeps serving {before} until restarted" if champion else ""
+    return f"{name} champion: {before} -> v{target.version}{restart}"

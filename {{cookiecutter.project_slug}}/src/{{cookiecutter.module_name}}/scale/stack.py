@@ -183,7 +183,7 @@ def _running(group: int) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph: whole sentences
     parser.add_argument("action", choices=["up", "down"])
     args = parser.parse_args(argv)
     if args.action == "up":
