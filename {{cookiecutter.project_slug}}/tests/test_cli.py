@@ -27,3 +27,17 @@ def test_card_command_says_when_no_run_reached_the_gate():
 
     with pytest.raises(LookupError, match="no NoSuchFlow run has judged its gates yet: run `python flow.py run`"):
         latest_gate_task("NoSuchFlow")
+
+
+def test_serve_says_in_one_line_when_the_port_is_taken(capsys):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    said = capsys.readouterr()
+    assert said.err.startswith(f"error: port {port} on 127.0.0.1 is taken (") and said.err.count("\n") == 1
+    assert said.err.endswith("stop what holds it, or serve on another (make serve PORT=...)\n")
+    assert "serving" not in said.out

@@ -173,9 +173,26 @@ def retrain(cfg, batch: str) -> int:
 {%- endif %}
 
 
+def require_free_port(host: str, port: int) -> None:
+    """Stop in one line when something already listens there (the server would fail later, with a traceback, and
+    `make predict` would reach the other program). SO_REUSEADDR as the server's own socket: a closed connection's
+    TIME_WAIT does not count."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            taken = f"port {port} on {host} is taken ({err.strerror})"
+            raise ProjectError(f"{taken}: stop what holds it, or serve on another (make serve PORT=...)") from None
+
+
 def serve(cfg, args) -> int:
     """`bentoml serve` the model behind a registry alias or version (this process becomes the server)."""
     name = cfg.packaging.model_name
+    if not args.print_tag:
+        require_free_port(args.host, args.port)
     tag, version = serving_tag(name, args.model)
 {%- if cookiecutter.monitoring %}
     shadow = cfg.shadow.model if args.shadow is None else None if args.shadow == "none" else args.shadow
