@@ -6,17 +6,7 @@
 from typing import {{ "Any, " if cookiecutter.sweep }}Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PositiveInt,
-    ValidationError,
-{%- if cookiecutter.monitoring and cookiecutter.scale_out %}
-    field_validator,
-{%- endif %}
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, {% if cookiecutter.monitoring and cookiecutter.scale_out %}field_validator, {% endif %}model_validator
 
 from .errors import ProjectError
 

@@ -37,9 +37,13 @@ def _maybe_missing(rng: random.Random, value, rate: float):
     return "" if rng.random() < rate else value
 
 
+{% if cookiecutter.__fairness -%}
 def make_row(
     rng: random.Random, target: str, sensitive: list[str], bias: float, classes: int = 2, shift: bool = False
 ) -> dict:
+{%- else -%}
+def make_row(rng: random.Random, target: str, sensitive: list[str], classes: int = 2, shift: bool = False) -> dict:
+{%- endif %}
     age = rng.randint(18, 75)
     income = round(math.exp(rng.gauss(3.7, 0.5)) * (INCOME_SHIFT if shift else 1.0), 1)  # thousands per year
     debt_ratio = round(min(max(rng.betavariate(2, 5), 0.0), 1.0), 3)
@@ -57,9 +61,11 @@ def make_row(
         + EDUCATION[education]
         - 1.0
     )
+{%- if cookiecutter.__fairness %}
     first = sensitive[0] if sensitive else ""  # no sensitive column: no group to penalise
     if bias and first and groups[first] == KNOWN_GROUPS.get(first, ["group_a"])[0]:
         score -= bias  # injected unfairness: the first group of the first sensitive feature is penalised
+{%- endif %}
 {%- if cookiecutter.task == "tabular_regression" %}
     if classes == 0:  # the credit limit: rises with the same score, never below 0.5
         label = round(max(0.5, 12.0 + 5.0 * score + rng.gauss(0, 2.5)), 2)
@@ -91,12 +97,14 @@ def generate(
     target: str,
     sensitive: list[str],
     seed: int = 42,
+{%- if cookiecutter.__fairness %}
     bias: float = 0.0,
+{%- endif %}
     classes: int = {{ 0 if cookiecutter.task == "tabular_regression" else 2 }},
     shift: bool = False,
 ) -> Path:
     rng = random.Random(seed)
-    records = [make_row(rng, target, sensitive, bias, classes, shift) for _ in range(rows)]
+    records = [make_row(rng, target, sensitive, {{ "bias, " if cookiecutter.__fairness }}classes, shift) for _ in range(rows)]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
@@ -112,7 +120,9 @@ def main(argv=None) -> None:
     parser.add_argument("--target", default="{{ cookiecutter.target_column }}")
     parser.add_argument("--sensitive", default="{{ cookiecutter.sensitive_features }}", help="comma-separated")
     parser.add_argument("--seed", type=int, default=42)
+{%- if cookiecutter.__fairness %}
     parser.add_argument("--bias", type=float, default=0.0, help="penalty for one group (tests the fairness gate)")
+{%- endif %}
 {%- if cookiecutter.task == "tabular_regression" %}
     parser.add_argument("--classes", type=int, choices=[0, 2, 3], default=0, help="0: the credit limit; 2 or 3: labels")
 {%- else %}
@@ -123,7 +133,7 @@ def main(argv=None) -> None:
     if args.rows < 1:
         parser.error("--rows must be positive")
     sensitive = [s.strip() for s in args.sensitive.split(",") if s.strip()]
-    print(generate(args.out, args.rows, args.target, sensitive, args.seed, args.bias, args.classes, args.shift))
+    print(generate(args.out, args.rows, args.target, sensitive, args.seed, {{ "args.bias, " if cookiecutter.__fairness }}args.classes, args.shift))
 
 
 if __name__ == "__main__":
